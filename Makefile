@@ -1,0 +1,39 @@
+# The README's two commands are `make demo` and `make test`; each creates or refreshes .venv.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv demo test test-fast lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## Train DBNet on the embedded synthetic default (CPU); a live dashboard in a terminal, headless otherwise.
+demo: $(STAMP)
+	$(BIN)/ocrtop train experiment=synthetic_debug
+
+## The whole test suite, slow end-to-end tests included (what CI runs).
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+## Fast tests only.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy ocr bridge tui ocrtop runners
+	$(BIN)/lint-imports
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) outputs multirun

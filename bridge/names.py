@@ -1,0 +1,69 @@
+"""The one metric vocabulary shared by callbacks, logger, bridge and TUI.
+
+Names follow ``split/name``. Per-core and per-GPU names are built by the helper
+functions so that producers and consumers cannot disagree on the spelling.
+"""
+
+from __future__ import annotations
+
+# --- training (LightningModule) ---
+TRAIN_LOSS = "train/loss"
+TRAIN_LOSS_PROB = "train/loss_prob"
+TRAIN_LOSS_THRESH = "train/loss_thresh"
+TRAIN_LOSS_BINARY = "train/loss_binary"
+TRAIN_LOSS_REGION = "train/loss_region"
+TRAIN_LOSS_AFFINITY = "train/loss_affinity"
+VAL_LOSS = "val/loss"
+VAL_PRECISION = "val/precision"
+VAL_RECALL = "val/recall"
+VAL_HMEAN = "val/hmean"
+TEST_PRECISION = "test/precision"
+TEST_RECALL = "test/recall"
+TEST_HMEAN = "test/hmean"
+LR = "lr"
+
+# --- throughput monitor ---
+SAMPLES_PER_SECOND = "perf/samples_per_second"
+BATCHES_PER_SECOND = "perf/batches_per_second"
+IMAGES_PER_SECOND = "perf/images_per_second"
+INSTANCES_PER_SECOND = "perf/instances_per_second"
+EPOCH_SAMPLES_PER_SECOND = "perf/epoch_samples_per_second"
+STEP_MS = "perf/step_ms"
+COMPUTE_MS = "perf/compute_ms"
+DATA_WAIT_MS = "perf/data_wait_ms"
+DATA_WAIT_MS_AVG = "perf/data_wait_ms_avg"
+DATA_WAIT_MS_P50 = "perf/data_wait_ms_p50"
+DATA_WAIT_MS_P95 = "perf/data_wait_ms_p95"
+DATA_WAIT_MS_P99 = "perf/data_wait_ms_p99"
+COMPUTE_MS_P50 = "perf/compute_ms_p50"
+LOAD_MS = "perf/load_ms"
+TRANSFORM_MS = "perf/transform_ms"
+THROUGHPUT_EFFICIENCY = "perf/throughput_efficiency"
+DATA_BOUND = "perf/data_bound"
+DATASET_CACHE_BYTES = "perf/dataset_cache_bytes"
+
+# --- resource monitor ---
+CPU_PERCENT = "sys/cpu_percent"
+CPU_IOWAIT = "sys/cpu_iowait_percent"
+RAM_USED_BYTES = "sys/ram_used_bytes"
+RAM_TOTAL_BYTES = "sys/ram_total_bytes"
+RAM_PERCENT = "sys/ram_percent"
+PROC_RSS_BYTES = "sys/proc_rss_bytes"
+PROC_RSS_PEAK_BYTES = "sys/proc_rss_peak_bytes"
+DISK_READ_BPS = "sys/disk_read_bytes_per_s"
+DISK_WRITE_BPS = "sys/disk_write_bytes_per_s"
+
+
+def cpu_core(i: int) -> str:
+    """Utilisation of one logical core, percent."""
+    return f"sys/cpu{i}_percent"
+
+
+GPU_FIELDS = ("util", "mem_used_bytes", "mem_total_bytes", "temp_c", "power_w", "throttle")
+
+
+def gpu(i: int, field: str) -> str:
+    """A per-GPU gauge, e.g. ``gpu(0, "util")`` -> ``gpu0/util``."""
+    if field not in GPU_FIELDS:
+        raise ValueError(f"unknown GPU field {field!r}; expected one of {GPU_FIELDS}")
+    return f"gpu{i}/{field}"
