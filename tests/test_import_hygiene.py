@@ -1,0 +1,77 @@
+"""The layering rules of DESIGN.md, checked rather than just written down.
+
+``bridge`` must import neither torch nor textual; ``tui`` must never import torch, ocr or
+lightning (the dashboard must draw its first frame long before torch could even load);
+``ocr`` must never import textual. Each check imports every module of a package in a fresh
+interpreter and inspects ``sys.modules``, which also catches imports hidden behind
+function-level helpers executed at import time.
+"""
+
+from __future__ import annotations
+
+import json
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+FORBIDDEN = {
+    "bridge": ["torch", "textual", "ocr", "tui", "lightning", "pytorch_lightning"],
+    "tui": ["torch", "ocr", "lightning", "pytorch_lightning", "timm"],
+    "ocrtop": ["torch", "ocr", "lightning", "pytorch_lightning", "timm"],
+}
+
+
+def _modules(package: str) -> list[str]:
+    """All importable module names of a top-level package in this checkout."""
+    path = ROOT / package
+    names = [package]
+    for info in pkgutil.walk_packages([str(path)], prefix=f"{package}."):
+        if ".tests" in info.name or info.name.endswith("__main__"):
+            continue
+        names.append(info.name)
+    return names
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_package_does_not_load_forbidden_modules(package: str) -> None:
+    mods = _modules(package)
+    code = (
+        "import importlib, json, sys\n"
+        f"for m in {mods!r}:\n"
+        "    importlib.import_module(m)\n"
+        "print(json.dumps(sorted({k.split('.')[0] for k in sys.modules})))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
+    bad = sorted(loaded & set(FORBIDDEN[package]))
+    assert not bad, f"importing {package} loaded {bad}; see DESIGN.md 'dependencies point one way'"
+
+
+def test_ocr_does_not_import_textual() -> None:
+    code = (
+        "import importlib, pkgutil, sys\n"
+        "import ocr\n"
+        "for info in pkgutil.walk_packages(ocr.__path__, prefix='ocr.'):\n"
+        "    importlib.import_module(info.name)\n"
+        "print('textual' in sys.modules, 'tui' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "False False"
+
+
+def test_import_linter_contracts_hold() -> None:
+    """The same rules, statically, through import-linter's contracts in pyproject.toml."""
+    exe = Path(sys.executable).with_name("lint-imports")
+    if not exe.exists():
+        pytest.skip("import-linter is not installed in this environment (pip install -e '.[dev]')")
+    res = subprocess.run([str(exe)], cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
