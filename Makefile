@@ -20,6 +20,7 @@ demo: $(STAMP)
 
 ## The whole test suite, slow end-to-end tests included (what CI runs).
 test: $(STAMP)
+	./scripts/ensure-test-tools.sh
 	$(BIN)/python -m pytest -q
 
 ## Fast tests only.
