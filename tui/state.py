@@ -1,0 +1,282 @@
+"""The dashboard's state: every bridge message lands here, widgets only read it.
+
+Ingestion is separate from rendering. The source task calls :meth:`AppState.ingest` for
+each message (cheap, O(1) amortised, bounded memory); a timer in the app reads the state
+a few times per second. Nothing here imports Textual, so the headless printer and the
+benchmarks use exactly the same model.
+
+Jobs and ranks: every connection ("stream") belongs to one rank of one job, learned from
+its ``hello``. A sweep is several jobs; a DDP job is several ranks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from typing import Any
+
+from tui.records import AckRecord, AlertRecord, LogRecord, ProfileState
+from tui.ring import History
+
+MAX_SERIES = 256
+"""Metric names with a history graph per rank; further names keep only their latest value."""
+MAX_EPOCHS = 1000
+FINISHED = ("done", "failed", "stopped")
+
+
+def fields(msg: Any) -> tuple[str, float, int | None, int | None, int | None, dict[str, Any]]:
+    """``(type, t, seq, step, epoch, payload)`` of a bridge Message or of its JSON dict."""
+    if isinstance(msg, dict):
+        get = msg.get
+        return (get("type", ""), float(get("t") or 0.0), get("seq"), get("step"),
+                get("epoch"), get("payload") or {})  # fmt: skip
+    return (msg.type, float(msg.t or 0.0), msg.seq, msg.step, msg.epoch, msg.payload or {})
+
+
+class RankState:
+    """Everything known about one rank of one job."""
+
+    def __init__(self, rank: int) -> None:
+        self.rank = rank
+        self.hello: dict[str, Any] = {}
+        self.latest: dict[str, tuple[float, float, int | None]] = {}
+        self.history: dict[str, History] = {}
+        self.per_epoch: dict[str, OrderedDict[int, float]] = {}
+        self.status = "connecting"
+        self.status_payload: dict[str, Any] = {}
+        self.progress: dict[str, Any] = {}
+        self.alerts_active: dict[str, AlertRecord] = {}
+        self.alerts_recent: deque[AlertRecord] = deque(maxlen=50)
+        self.profile = ProfileState()
+        self.logs: deque[LogRecord] = deque(maxlen=500)
+        self.acks: deque[AckRecord] = deque(maxlen=20)
+        self.steps: deque[tuple[float, int]] = deque(maxlen=256)
+        self.dropped = 0
+        self.first_t: float | None = None
+        self.last_t = 0.0
+        self.events = 0
+
+    def value(self, name: str) -> float | None:
+        """Latest value of a metric, or None when it was never reported."""
+        hit = self.latest.get(name)
+        return hit[0] if hit else None
+
+    def ingest(self, kind: str, t: float, step: int | None, epoch: int | None, p: dict) -> None:
+        """Apply one message (snapshots are unpacked by the caller)."""
+        self.events += 1
+        if t:
+            self.first_t = t if self.first_t is None else self.first_t
+            self.last_t = max(self.last_t, t)
+        if kind == "metrics":
+            self._metrics(p.get("values") or {}, t, step, epoch)
+        elif kind == "progress":
+            self.progress = p
+            if p.get("step") is not None:
+                self.steps.append((t, int(p["step"])))
+        elif kind == "status":
+            self.status = str(p.get("status", self.status))
+            self.status_payload = {**self.status_payload, **p}
+        elif kind == "alert":
+            self._alert(p, t)
+        elif kind == "profile":
+            self.profile.apply(p, t)
+        elif kind == "log":
+            self.logs.append(LogRecord(t, str(p.get("level", "INFO")), str(p.get("logger", "")),
+                                       str(p.get("message", "")), self.rank))  # fmt: skip
+        elif kind == "ack":
+            self._ack(p, t)
+        elif kind == "dropped":
+            self.dropped += int(p.get("count") or 0)
+
+    def _metrics(self, values: dict, t: float, step: int | None, epoch: int | None) -> None:
+        for name, raw in values.items():
+            if not isinstance(raw, int | float):
+                continue
+            value = float(raw)
+            self.latest[name] = (value, t, step)
+            series = self.history.get(name)
+            if series is None and len(self.history) < MAX_SERIES:
+                series = self.history[name] = History()
+            if series is not None:
+                series.append(t, value)
+            if epoch is not None and name.startswith(("val/", "test/")):
+                table = self.per_epoch.setdefault(name, OrderedDict())
+                table[int(epoch)] = value
+                while len(table) > MAX_EPOCHS:
+                    table.popitem(last=False)
+
+    def _alert(self, p: dict, t: float) -> None:
+        rec = AlertRecord(code=str(p.get("code", "?")), severity=str(p.get("severity", "warning")),
+                          state=str(p.get("state", "firing")), message=str(p.get("message", "")),
+                          hint=str(p.get("hint", "")), t=t, rank=self.rank,
+                          values=dict(p.get("values") or {}))  # fmt: skip
+        if rec.state == "cleared":
+            self.alerts_active.pop(rec.code, None)
+        else:
+            self.alerts_active[rec.code] = rec
+        self.alerts_recent.append(rec)
+
+    def _ack(self, p: dict, t: float) -> None:
+        ack = AckRecord(str(p.get("id", "")), str(p.get("command", "")), bool(p.get("ok")),
+                        str(p.get("error") or ""), t)  # fmt: skip
+        self.acks.append(ack)
+        if ack.command == "profile" and self.profile.state == "requested":
+            if ack.ok:
+                self.profile.state = "armed"
+            else:
+                self.profile.state, self.profile.error = "error", ack.error
+
+    @property
+    def finished(self) -> bool:
+        """True once the rank reported a final status."""
+        return self.status in FINISHED
+
+
+class JobState:
+    """One training job: its ranks and the connection to them."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        self.ranks: dict[int, RankState] = {}
+        self.connection = "connecting"
+        self.exit_code: int | None = None
+
+    def rank(self, rank: int) -> RankState:
+        """The rank's state, created on first use."""
+        if rank not in self.ranks:
+            self.ranks[rank] = RankState(rank)
+        return self.ranks[rank]
+
+    @property
+    def primary(self) -> RankState:
+        """Rank 0 (or the lowest rank seen): the one whose meta and progress the header shows."""
+        return self.ranks[min(self.ranks)] if self.ranks else self.rank(0)
+
+    @property
+    def hello(self) -> dict[str, Any]:
+        """The primary rank's hello payload."""
+        return self.primary.hello
+
+    @property
+    def world_size(self) -> int:
+        """Ranks announced by the hello, or seen so far."""
+        return max(int(self.hello.get("world_size") or 1), len(self.ranks))
+
+    @property
+    def status(self) -> str:
+        """The job's status: failed/stopped win over done; otherwise the primary rank's."""
+        states = {r.status for r in self.ranks.values()}
+        for final in ("failed", "stopped"):
+            if final in states:
+                return final
+        return self.primary.status
+
+    @property
+    def finished(self) -> bool:
+        """True when every known rank reported a final status, or the job's process exited."""
+        ranks_done = bool(self.ranks) and all(r.finished for r in self.ranks.values())
+        return ranks_done or self.exit_code is not None
+
+
+class AppState:
+    """All jobs the TUI knows about, which one is shown, and the source's condition."""
+
+    def __init__(self, clock: Callable[[], float] = time.time, readonly: bool = False) -> None:
+        self.clock = clock
+        self.readonly = readonly
+        self.jobs: dict[str, JobState] = {}
+        self.streams: dict[str, tuple[str, int]] = {}
+        self.last_seq: dict[str, int] = {}
+        self.current: str | None = None
+        self.follow = True
+        self.rank_view: int | None = None
+        self.notice = ""
+        self.version = 0
+        self.replay_time: float | None = None
+
+    def now(self) -> float:
+        """Wall-clock time, or the replay position when replaying a recorded run."""
+        return self.replay_time if self.replay_time is not None else self.clock()
+
+    def ingest(self, msg: Any, stream: str = "default") -> None:
+        """Apply one bridge message received on ``stream`` (one connection = one rank)."""
+        kind, t, seq, step, epoch, payload = fields(msg)
+        if kind == "hello":
+            self._hello(payload, stream)
+        elif isinstance(seq, int):
+            if seq <= self.last_seq.get(stream, -1):
+                return
+            self.last_seq[stream] = seq
+        if kind == "snapshot":
+            for event in payload.get("events") or []:
+                self.ingest(event, stream)
+            rank = self._rank_of(stream)
+            rank.dropped = max(rank.dropped, int(payload.get("dropped") or 0))
+        elif kind != "hello":
+            self._rank_of(stream).ingest(kind, t, step, epoch, payload)
+        self.version += 1
+
+    def _hello(self, p: dict[str, Any], stream: str) -> None:
+        job_id, rank = str(p.get("job_id") or stream), int(p.get("rank") or 0)
+        self.streams[stream] = (job_id, rank)
+        self.last_seq.pop(stream, None)
+        job = self.add_job(job_id)
+        job.connection = "live"
+        job.rank(rank).hello = p
+
+    def _rank_of(self, stream: str) -> RankState:
+        job_id, rank = self.streams.get(stream, (stream, 0))
+        return self.add_job(job_id).rank(rank)
+
+    def add_job(self, job_id: str) -> JobState:
+        """Register a job (e.g. found in the registry before connecting); follow it if following."""
+        if job_id not in self.jobs:
+            self.jobs[job_id] = JobState(job_id)
+            if self.follow or self.current is None:
+                self.current = job_id
+        return self.jobs[job_id]
+
+    def set_connection(self, job_id: str, condition: str) -> None:
+        """Record the source's view of a job's connection (connecting/live/reconnecting/closed)."""
+        self.add_job(job_id).connection = condition
+        self.version += 1
+
+    @property
+    def job(self) -> JobState | None:
+        """The job on screen."""
+        return self.jobs.get(self.current) if self.current else None
+
+    @property
+    def rank(self) -> RankState | None:
+        """The rank on screen: the selected one, or the primary rank in the merged view."""
+        job = self.job
+        if job is None:
+            return None
+        if self.rank_view is not None and self.rank_view in job.ranks:
+            return job.ranks[self.rank_view]
+        return job.primary
+
+    def cycle_job(self, delta: int) -> None:
+        """Show the previous/next job of a sweep; stop following the newest."""
+        ids = list(self.jobs)
+        if not ids:
+            return
+        pos = ids.index(self.current) if self.current in ids else 0
+        self.current = ids[(pos + delta) % len(ids)]
+        self.follow = self.current == ids[-1]
+        self.rank_view = None
+        self.version += 1
+
+    def cycle_rank(self) -> None:
+        """Step through merged view -> rank 0 -> rank 1 -> ... -> merged view."""
+        job = self.job
+        ranks = sorted(job.ranks) if job else []
+        if len(ranks) < 2:
+            self.rank_view = None
+        elif self.rank_view is None:
+            self.rank_view = ranks[0]
+        else:
+            later = [r for r in ranks if r > self.rank_view]
+            self.rank_view = later[0] if later else None
+        self.version += 1
