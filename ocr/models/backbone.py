@@ -8,6 +8,7 @@ ResNets lack), while "the stride-4..32 pyramid" means the same thing for every m
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import timm
 import torch
@@ -43,8 +44,9 @@ class TimmBackbone(nn.Module):
                 f"model.backbone.name={name!r} is not a timm model that supports "
                 f"features_only ({exc}); try e.g. 'resnet18' or 'mobilenetv3_small_100'"
             ) from exc
-        reductions = list(body.feature_info.reduction())
-        channels = list(body.feature_info.channels())
+        info: Any = body.feature_info
+        reductions = [int(r) for r in info.reduction()]
+        channels = [int(c) for c in info.channels()]
         by_stride = {r: i for i, r in enumerate(reductions)}  # later (deeper) index wins
         strides = [int(s) for s in out_strides]
         missing = [s for s in strides if s not in by_stride]

@@ -83,7 +83,7 @@ class AdaptiveScaleFusion(nn.Module):
         self.attention = ScaleChannelSpatialAttention(channels, num_levels, normalisation)
 
     def weights(self, levels: list[torch.Tensor]) -> torch.Tensor:
-        """The attention maps ``(N, num_levels, H, W)``; exposed so tests and probes can see them."""
+        """The attention maps ``(N, num_levels, H, W)``, exposed for tests and probes."""
         if len(levels) != self.num_levels:
             raise ValueError(f"ASF built for {self.num_levels} levels, got {len(levels)}")
         return self.attention(self.pre(torch.cat(levels, dim=1)))

@@ -58,8 +58,12 @@ class FPN(nn.Module):
         if fusion not in ("concat", "asf"):
             raise ValueError(f"model.neck.fusion={fusion!r}; expected 'concat' or 'asf'")
         per_level = inner_channels // levels
-        self.lateral = nn.ModuleList(nn.Conv2d(c, inner_channels, 1, bias=False) for c in in_channels)
-        self.smooth = nn.ModuleList(_conv_bn_relu(inner_channels, per_level, 3) for _ in in_channels)
+        self.lateral = nn.ModuleList(
+            nn.Conv2d(c, inner_channels, 1, bias=False) for c in in_channels
+        )
+        self.smooth = nn.ModuleList(
+            _conv_bn_relu(inner_channels, per_level, 3) for _ in in_channels
+        )
         self.asf = (
             AdaptiveScaleFusion(per_level, levels, asf_normalisation) if fusion == "asf" else None
         )
@@ -72,7 +76,8 @@ class FPN(nn.Module):
             raise ValueError(f"FPN built for {len(self.lateral)} levels, got {len(feats)}")
         lat = [conv(f) for conv, f in zip(self.lateral, feats, strict=True)]
         for i in range(len(lat) - 1, 0, -1):
-            lat[i - 1] = lat[i - 1] + F.interpolate(lat[i], size=lat[i - 1].shape[-2:], mode="nearest")
+            up = F.interpolate(lat[i], size=lat[i - 1].shape[-2:], mode="nearest")
+            lat[i - 1] = lat[i - 1] + up
         size = lat[0].shape[-2:]
         outs = [conv(x) for conv, x in zip(self.smooth, lat, strict=True)]
         return [outs[0]] + [F.interpolate(o, size=size, mode="nearest") for o in outs[1:]]

@@ -54,7 +54,9 @@ class UNetDecoder(nn.Module):
     def forward(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
         """Return the decoded map at the finest level's size."""
         if len(feats) != len(self.stages) + 1:
-            raise ValueError(f"UNetDecoder built for {len(self.stages) + 1} levels, got {len(feats)}")
+            raise ValueError(
+                f"UNetDecoder built for {len(self.stages) + 1} levels, got {len(feats)}"
+            )
         x = feats[-1]
         for stage, skip in zip(self.stages, reversed(feats[:-1]), strict=True):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
