@@ -1,0 +1,112 @@
+"""The run's event log: ``events.jsonl``, the same frames as the live stream.
+
+The log is the "nothing lost" half of the bridge: the server thread appends every
+event here before it fans out to clients, so a frozen viewer, or no viewer at
+all, never costs a recorded event. Writes are buffered and flushed about once a
+second (``tick``) to keep syscalls off the hot path; ``close`` flushes and fsyncs
+so a finished run is durable. ``read_events`` yields the same ``Message`` objects
+as ``BridgeClient`` so replay and live viewers share one interface.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from bridge.protocol import Message, ProtocolError
+
+log = logging.getLogger(__name__)
+
+EVENTS_FILE = "events.jsonl"
+
+
+def events_filename(rank: int = 0) -> str:
+    """Rank 0 owns ``events.jsonl``; other DDP ranks share the run dir, so get their own."""
+    return EVENTS_FILE if rank == 0 else f"events.rank{rank}.jsonl"
+
+
+class EventLogWriter:
+    """Append-only, buffered writer of encoded frames.
+
+    Not thread-safe: only the bridge server thread writes (and closes) it.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], flush_interval: float = 1.0) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.flush_interval = flush_interval
+        self._file = open(self.path, "ab", buffering=1 << 16)  # noqa: SIM115 - long-lived
+        self._last_flush = time.monotonic()
+        self._dirty = False
+        self.bytes_written = 0
+        self.lines_written = 0
+
+    @property
+    def closed(self) -> bool:
+        return self._file.closed
+
+    def write(self, line: bytes) -> None:
+        """Append one newline-terminated frame (buffered)."""
+        self._file.write(line)
+        self._dirty = True
+        self.bytes_written += len(line)
+        self.lines_written += 1
+
+    def tick(self, now: float | None = None) -> None:
+        """Flush if the last flush is older than ``flush_interval``."""
+        now = time.monotonic() if now is None else now
+        if self._dirty and now - self._last_flush >= self.flush_interval:
+            self.flush()
+
+    def flush(self) -> None:
+        """Hand buffered frames to the OS (visible to readers, not yet durable)."""
+        self._file.flush()
+        self._dirty = False
+        self._last_flush = time.monotonic()
+
+    def close(self) -> None:
+        """Flush, fsync and close; idempotent."""
+        if self._file.closed:
+            return
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        finally:
+            self._file.close()
+
+
+def resolve_events_path(path: str | os.PathLike[str]) -> Path:
+    """Accept a run directory or the events file itself."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / EVENTS_FILE
+    return p
+
+
+def read_events(path: str | os.PathLike[str]) -> Iterator[Message]:
+    """Yield the messages recorded in an events file (or a run dir's events.jsonl).
+
+    A last line without its newline is a crash mid-write and is skipped silently.
+    A damaged line elsewhere is skipped with a warning naming file and line, so one
+    bad byte does not make a whole run unreadable.
+
+    Raises:
+        FileNotFoundError: no events file at ``path``.
+    """
+    p = resolve_events_path(path)
+    with open(p, "rb") as f:
+        lineno = 0
+        for raw in f:
+            lineno += 1
+            complete = raw.endswith(b"\n")
+            line = raw.rstrip(b"\r\n")
+            if not line:
+                continue
+            try:
+                yield Message.decode(line)
+            except ProtocolError as exc:
+                if complete:
+                    log.warning("%s:%d: skipping damaged event: %s", p, lineno, exc)

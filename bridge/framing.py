@@ -1,0 +1,82 @@
+"""Newline-delimited framing with a size cap and resynchronisation.
+
+Framing is separate from the codec so that it can be tested on in-memory bytes:
+split reads, oversized lines, garbage and non-UTF-8 never reach ``json``. An
+oversized line is skipped up to the next newline, so one bad frame costs one
+frame, not the connection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bridge.protocol import MAX_FRAME_BYTES
+
+
+@dataclass(frozen=True, slots=True)
+class Oversized:
+    """Marker for a line that exceeded the cap and was discarded.
+
+    Attributes:
+        size: bytes discarded (the line length, newline excluded).
+    """
+
+    size: int
+
+
+class LineDecoder:
+    """Incremental splitter of a byte stream into lines of at most ``max_size`` bytes.
+
+    Feed it whatever ``recv`` returned; it returns complete lines (without the
+    trailing ``\\n`` or ``\\r\\n``) and ``Oversized`` markers. Empty lines are
+    skipped, so a peer may send blank lines as keep-alives.
+    """
+
+    def __init__(self, max_size: int = MAX_FRAME_BYTES) -> None:
+        if max_size < 1:
+            raise ValueError(f"max_size must be positive, got {max_size}")
+        self.max_size = max_size
+        self._buf = bytearray()
+        self._discarding = 0  # >0: inside an oversized line, this many bytes dropped
+
+    @property
+    def pending(self) -> int:
+        """Bytes held while waiting for the end of a line."""
+        return len(self._buf)
+
+    def feed(self, data: bytes) -> list[bytes | Oversized]:
+        """Consume a chunk and return the frames it completed, in order."""
+        out: list[bytes | Oversized] = []
+        if self._discarding:
+            nl = data.find(b"\n")
+            if nl < 0:
+                self._discarding += len(data)
+                return out
+            out.append(Oversized(self._discarding + nl))
+            self._discarding = 0
+            data = data[nl + 1 :]
+        if b"\n" not in data:
+            self._buf += data
+            self._check_pending()
+            return out
+        self._buf += data
+        parts = self._buf.split(b"\n")
+        self._buf = parts.pop()
+        limit = self.max_size
+        for part in parts:
+            if part.endswith(b"\r"):
+                part = part[:-1]
+            if not part:
+                continue
+            if len(part) > limit:
+                out.append(Oversized(len(part)))
+            else:
+                out.append(bytes(part))
+        self._check_pending()
+        return out
+
+    def _check_pending(self) -> None:
+        """Start discarding once the unfinished line can no longer fit."""
+        if len(self._buf) > self.max_size:
+            self._discarding = len(self._buf)
+            self._buf = bytearray()

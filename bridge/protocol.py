@@ -1,0 +1,233 @@
+"""Wire format of the bridge: messages, commands, versions and their validation.
+
+The codec sits above the framing layer (``bridge.framing``) and below the session
+(``bridge.server`` / ``bridge.client``). Keeping it free of sockets lets the same
+``Message`` objects come from a live stream and from ``events.jsonl``. The protocol
+version is independent of the package version: bump it only when an old client
+could no longer read what a new server sends.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+PROTOCOL_VERSION = 1
+"""Version carried by ``hello``; a client refuses any other (see ``check_hello``)."""
+
+MAX_FRAME_BYTES = 1 << 20
+"""Default cap on one server frame (a line, newline excluded)."""
+
+MAX_CLIENT_FRAME_BYTES = 64 << 10
+"""Cap on one client frame: commands are tiny, so anything bigger is abuse."""
+
+EVENT_TYPES = ("metrics", "status", "progress", "alert", "profile", "log")
+"""Types a trainer publishes; they are logged to events.jsonl and fanned out."""
+
+SESSION_TYPES = ("hello", "snapshot", "ack", "dropped")
+"""Types the server sends to one client about its own session."""
+
+MESSAGE_TYPES = EVENT_TYPES + SESSION_TYPES
+
+COMMANDS = ("profile", "stop", "ping")
+PROFILE_MAX_STEPS = 10_000
+STOP_MODES = ("graceful",)
+
+
+class ProtocolError(ValueError):
+    """A frame that is well delimited but not a valid message or command."""
+
+
+class ProtocolVersionError(ProtocolError):
+    """The peer speaks a protocol version this code cannot read."""
+
+
+def _json_default(obj: Any) -> Any:
+    """Turn numpy/torch scalars and other odd values into JSON.
+
+    A callback that hands over ``np.float32`` must not lose the event, and the
+    server thread must never raise, so unknown objects degrade to ``str``.
+    """
+    item = getattr(obj, "item", None)
+    if callable(item):
+        try:
+            return item()
+        except Exception:
+            return str(obj)
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    return str(obj)
+
+
+_encode = json.JSONEncoder(separators=(",", ":"), default=_json_default).encode
+_decode = json.JSONDecoder().decode
+
+
+def encode_obj(obj: dict[str, Any]) -> bytes:
+    """Encode one frame: compact JSON, ASCII only, terminated by a newline.
+
+    Non-finite floats are written as ``NaN``/``Infinity`` (as Python's json does):
+    a diverging loss must stay visible rather than turn into ``null``.
+    """
+    return (_encode(obj) + "\n").encode("ascii")
+
+
+def decode_obj(line: bytes | str) -> dict[str, Any]:
+    """Decode one frame (without its newline) into a JSON object.
+
+    Raises:
+        ProtocolError: not UTF-8, not JSON, or not a JSON object.
+    """
+    if isinstance(line, (bytes, bytearray)):
+        try:
+            text = bytes(line).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProtocolError(f"frame is not valid UTF-8 ({exc.reason})") from None
+    else:
+        text = line
+    try:
+        obj = _decode(text)
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolError(f"frame is not JSON: {str(exc)[:80]}") from None
+    if not isinstance(obj, dict):
+        raise ProtocolError(f"frame must be a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+@dataclass(slots=True)
+class Message:
+    """One server-to-client message; the unit of the live stream and of events.jsonl.
+
+    Attributes:
+        type: one of ``MESSAGE_TYPES``; clients must ignore types they don't know.
+        t: unix time at which the event was published.
+        seq: publisher-wide sequence number of events (1, 2, ...). Session messages
+            (hello, snapshot, ack, dropped) carry the seq of the last event the
+            client has been given, so events with a larger seq are newer.
+        step: global training step, if known.
+        epoch: epoch, if known.
+        payload: type-specific fields, see PROTOCOL.md.
+    """
+
+    type: str
+    t: float
+    seq: int
+    step: int | None = None
+    epoch: int | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire form (also what events.jsonl holds)."""
+        return {
+            "type": self.type,
+            "t": self.t,
+            "seq": self.seq,
+            "step": self.step,
+            "epoch": self.epoch,
+            "payload": self.payload,
+        }
+
+    def encode(self) -> bytes:
+        """One newline-terminated frame."""
+        return encode_obj(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, obj: dict[str, Any]) -> Message:
+        """Validate a decoded frame and build a Message.
+
+        Raises:
+            ProtocolError: a required field is missing or has the wrong type.
+        """
+        mtype = obj.get("type")
+        t = obj.get("t")
+        seq = obj.get("seq")
+        payload = obj.get("payload")
+        step = obj.get("step")
+        epoch = obj.get("epoch")
+        if not isinstance(mtype, str):
+            raise ProtocolError("message needs a string 'type'")
+        if not isinstance(t, (int, float)) or isinstance(t, bool):
+            raise ProtocolError(f"{mtype} message needs a numeric 't'")
+        if not isinstance(seq, int) or isinstance(seq, bool):
+            raise ProtocolError(f"{mtype} message needs an integer 'seq'")
+        if not isinstance(payload, dict):
+            raise ProtocolError(f"{mtype} message needs an object 'payload'")
+        if step is not None and (not isinstance(step, int) or isinstance(step, bool)):
+            raise ProtocolError(f"{mtype} message has a non-integer 'step'")
+        if epoch is not None and (not isinstance(epoch, int) or isinstance(epoch, bool)):
+            raise ProtocolError(f"{mtype} message has a non-integer 'epoch'")
+        return cls(mtype, float(t), seq, step, epoch, payload)
+
+    @classmethod
+    def decode(cls, line: bytes | str) -> Message:
+        """Decode one frame (see ``decode_obj`` and ``from_dict``)."""
+        return cls.from_dict(decode_obj(line))
+
+
+def check_hello(msg: Message) -> dict[str, Any]:
+    """Validate the first message of a stream and return its payload.
+
+    Raises:
+        ProtocolError: the stream does not start with a hello.
+        ProtocolVersionError: the server speaks another protocol version.
+    """
+    if msg.type != "hello":
+        raise ProtocolError(f"stream must start with 'hello', got {msg.type!r}")
+    version = msg.payload.get("protocol")
+    if version != PROTOCOL_VERSION:
+        raise ProtocolVersionError(
+            f"the job speaks bridge protocol {version!r} but this client speaks "
+            f"{PROTOCOL_VERSION}; install the same ocrtop version on both ends"
+        )
+    return msg.payload
+
+
+def make_command(command: str, cmd_id: str, args: dict[str, Any]) -> dict[str, Any]:
+    """Build a client command frame (validated, so a client fails before sending)."""
+    frame = {"type": "command", "id": cmd_id, "command": command, "args": args}
+    parse_command(frame)
+    return frame
+
+
+def parse_command(obj: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    """Validate a client command frame.
+
+    Returns:
+        ``(id, command, args)`` with defaults filled in.
+
+    Raises:
+        ProtocolError: with a message that tells the client what to fix.
+    """
+    if obj.get("type") != "command":
+        raise ProtocolError(f"unknown client frame type {obj.get('type')!r}; expected 'command'")
+    cmd_id = obj.get("id")
+    if not isinstance(cmd_id, str) or not 0 < len(cmd_id) <= 128:
+        raise ProtocolError("command needs a string 'id' of 1..128 characters")
+    command = obj.get("command")
+    if command not in COMMANDS:
+        raise ProtocolError(f"unknown command {command!r}; expected one of {list(COMMANDS)}")
+    args = obj.get("args", {})
+    if args is None:
+        args = {}
+    if not isinstance(args, dict):
+        raise ProtocolError("command 'args' must be an object")
+    if command == "profile":
+        steps = args.get("steps")
+        if not isinstance(steps, int) or isinstance(steps, bool):
+            raise ProtocolError("profile needs an integer 'steps'")
+        if not 1 <= steps <= PROFILE_MAX_STEPS:
+            raise ProtocolError(f"profile 'steps' must be in 1..{PROFILE_MAX_STEPS}, got {steps}")
+        args = {**args, "steps": steps}
+    elif command == "stop":
+        mode = args.get("mode", "graceful")
+        if mode not in STOP_MODES:
+            raise ProtocolError(f"stop 'mode' must be one of {list(STOP_MODES)}, got {mode!r}")
+        args = {**args, "mode": mode}
+    return cmd_id, command, args
+
+
+def is_finite_number(value: Any) -> bool:
+    """True for an int/float that is not NaN or infinite (bool excluded)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

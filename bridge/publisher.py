@@ -1,0 +1,356 @@
+"""The training-side API: publish events, receive commands, never block.
+
+``publish`` is the only call on the hot path. It appends a tuple to a bounded
+deque (atomic under the GIL, so any thread may call it) and returns; encoding,
+logging and networking happen on the server thread (``bridge.server``). When the
+buffer is full the event is counted and dropped rather than making the trainer
+wait. Commands from viewers are queued and handed to the training thread by
+``poll_commands`` at step boundaries, never applied from the socket thread.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import logging
+import os
+import secrets
+import socket
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from bridge.eventlog import EventLogWriter, events_filename
+from bridge.protocol import PROTOCOL_VERSION, encode_obj
+from bridge.registry import (
+    JobEntry,
+    RegistryError,
+    process_create_time,
+    register,
+    runtime_dir,
+    socket_path,
+    unregister,
+)
+from bridge.server import BridgeServer, Command, ServerConfig
+
+__all__ = ["Command", "Publisher"]
+
+log = logging.getLogger(__name__)
+
+ENV_GROUP = "OCRTOP_GROUP"
+"""Set by ``ocrtop train`` for its child so it can find every job it started."""
+
+
+def new_job_id() -> str:
+    """A short random id: easy to type after ``ocrtop attach``."""
+    return secrets.token_hex(4)
+
+
+def parse_tcp(spec: str) -> tuple[str, int]:
+    """``"127.0.0.1:PORT"`` -> (host, port); only loopback hosts are accepted.
+
+    The token travels in clear text, so anything beyond loopback should use ssh.
+    """
+    host, sep, port = spec.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"tcp must look like 127.0.0.1:PORT, got {spec!r}")
+    if host not in ("127.0.0.1", "localhost", "::1", "[::1]"):
+        raise ValueError(
+            f"tcp mode only binds to loopback (got {host!r}); attach remotely with ssh://host/JOB"
+        )
+    return host.strip("[]"), int(port)
+
+
+class Publisher:
+    """One job's (one rank's) bridge endpoint.
+
+    Args:
+        run_dir: the run directory; ``events.jsonl`` goes here.
+        job_id: registry id; a short random id by default.
+        rank, world_size, local_rank: the DDP coordinates of this process.
+        command: the command line shown by ``ocrtop ps`` (default ``sys.argv``).
+        meta: free-form job description for the hello (experiment_name, arch...).
+        group: jobs started together (env ``OCRTOP_GROUP``, else the job id).
+        socket_dir: where the socket goes (default: the registry dir).
+        tcp: ``"127.0.0.1:PORT"`` to also listen on loopback TCP with a token
+            (port 0 picks a free port).
+        queue_size: publish buffer capacity; overflow drops and counts events.
+        registry_dir: where the registry entry goes (default ``runtime_dir()``).
+        server_config: socket-thread tunables (buffer sizes, poll interval...).
+        snapshot_points: history points per series in a late-join snapshot.
+        flush_interval: seconds between event-log flushes.
+    """
+
+    def __init__(
+        self,
+        run_dir: str | os.PathLike[str],
+        job_id: str | None = None,
+        rank: int = 0,
+        world_size: int = 1,
+        local_rank: int = 0,
+        command: list[str] | None = None,
+        meta: Mapping[str, Any] | None = None,
+        group: str | None = None,
+        socket_dir: str | os.PathLike[str] | None = None,
+        tcp: str | None = None,
+        queue_size: int = 65_536,
+        registry_dir: str | os.PathLike[str] | None = None,
+        server_config: ServerConfig | None = None,
+        snapshot_points: int = 300,
+        flush_interval: float = 1.0,
+        peer_uid_check: Callable[[int], bool] | None = None,
+    ) -> None:
+        self.run_dir = Path(run_dir)
+        self.job_id = job_id or new_job_id()
+        self.group = group or os.environ.get(ENV_GROUP) or self.job_id
+        self.rank, self.world_size, self.local_rank = rank, world_size, local_rank
+        self.command = list(command) if command is not None else [sys.executable, *sys.argv]
+        self.meta = dict(meta or {})
+        self.events_path = self.run_dir / events_filename(rank)
+        self.tcp_address = parse_tcp(tcp) if tcp else None
+        self.token: str | None = secrets.token_urlsafe(24) if tcp else None
+        self.tcp_url: str | None = None
+        self.start_time = time.time()
+        self.queue_size = queue_size
+        self._registry_dir = Path(registry_dir) if registry_dir else None
+        self._socket_dir = Path(socket_dir) if socket_dir else None
+        self.socket_path: Path | None = None
+        self._config = server_config or ServerConfig()
+        if peer_uid_check is not None:
+            self._config.peer_uid_check = peer_uid_check
+        self._config.token = self.token
+        self._snapshot_points = snapshot_points
+        self._flush_interval = flush_interval
+        self._buf: deque[tuple[Any, ...]] = deque()
+        self._replies: deque[tuple[Command, dict[str, Any]]] = deque()
+        self._commands: deque[Command] = deque()
+        self._overflow = itertools.count()
+        self._overflowed = 0
+        self._server: BridgeServer | None = None
+        self._lock = threading.Lock()
+        self._started = False
+        self._closed = False
+
+    # --- hot path ---
+
+    def publish(
+        self,
+        type: str,
+        payload: Mapping[str, Any] | None = None,
+        step: int | None = None,
+        epoch: int | None = None,
+    ) -> None:
+        """Queue one event; O(1), thread-safe, never blocks and never raises.
+
+        The payload is copied shallowly, so the caller may reuse its dict; nested
+        values must not be mutated afterwards.
+        """
+        try:
+            buf = self._buf
+            if len(buf) >= self.queue_size or self._closed:
+                if not self._closed:
+                    self._overflowed = next(self._overflow) + 1
+                return
+            buf.append((time.time(), type, dict(payload) if payload else {}, step, epoch))
+        except Exception:
+            return
+
+    def metrics(
+        self, values: Mapping[str, float], step: int | None = None, epoch: int | None = None
+    ) -> None:
+        """Publish a ``metrics`` event (names from ``bridge.names``)."""
+        self.publish("metrics", {"values": dict(values)}, step, epoch)
+
+    # --- commands (training thread) ---
+
+    def poll_commands(self) -> list[Command]:
+        """Commands received since the last call; cheap enough for every step."""
+        cmds = self._commands
+        if not cmds:
+            return []
+        out = []
+        while cmds:
+            try:
+                out.append(cmds.popleft())
+            except IndexError:
+                break
+        return out
+
+    def reply(
+        self,
+        cmd: Command,
+        ok: bool = True,
+        result: Mapping[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Send the ack (or error) for a command to the client that sent it."""
+        if self._closed:
+            return
+        if not ok and not error:
+            error = "command failed"
+        self._replies.append((cmd, {"ok": ok, "result": dict(result or {}), "error": error}))
+        if self._server is not None:
+            self._server.wake()
+
+    # --- lifecycle ---
+
+    @property
+    def started(self) -> bool:
+        return self._started and not self._closed
+
+    @property
+    def dropped(self) -> int:
+        """Events lost because the publish buffer was full."""
+        return self._overflowed
+
+    def stats(self) -> dict[str, int]:
+        """Counters of the server thread (events, clients, drops, offences...)."""
+        out = dict(self._server.stats) if self._server else {}
+        out["overflow"] = self._overflowed
+        out["clients"] = len(self._server.conns) if self._server else 0
+        return out
+
+    def hello_payload(self) -> dict[str, Any]:
+        return {
+            "protocol": PROTOCOL_VERSION,
+            "job_id": self.job_id,
+            "group": self.group,
+            "rank": self.rank,
+            "world_size": self.world_size,
+            "local_rank": self.local_rank,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "run_dir": str(self.run_dir),
+            "events_path": str(self.events_path),
+            "command": self.command,
+            "start_time": self.start_time,
+            "meta": self.meta,
+        }
+
+    def start(self) -> Publisher:
+        """Open the socket(s), the event log and the registry entry; start the thread.
+
+        Raises:
+            RegistryError: the runtime dir is unusable or the socket path too long.
+            OSError: the socket cannot be bound (e.g. the TCP port is taken).
+        """
+        with self._lock:
+            if self._started:
+                return self
+            if self._closed:
+                raise RuntimeError("this Publisher was closed; create a new one")
+            self._start_locked()
+            self._started = True
+        atexit.register(self.close)
+        return self
+
+    def _start_locked(self) -> None:
+        reg_dir = self._registry_dir or runtime_dir()
+        sock_dir = self._socket_dir or reg_dir
+        sock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = socket_path(self.job_id, sock_dir)
+        listeners: list[tuple[socket.socket, str]] = []
+        eventlog: EventLogWriter | None = None
+        try:
+            if path.exists() or path.is_symlink():
+                raise RegistryError(f"{path} exists: is job {self.job_id} already running?")
+            unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listeners.append((unix, "unix"))
+            unix.bind(str(path))
+            os.chmod(path, 0o600)
+            unix.listen(16)
+            self.socket_path = path
+            if self.tcp_address:
+                family = socket.AF_INET6 if ":" in self.tcp_address[0] else socket.AF_INET
+                tcp = socket.socket(family, socket.SOCK_STREAM)
+                listeners.append((tcp, "tcp"))
+                tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                tcp.bind(self.tcp_address)
+                tcp.listen(16)
+                host, port = tcp.getsockname()[:2]
+                self.tcp_url = f"tcp://{host}:{port}?token={self.token}"
+            eventlog = EventLogWriter(self.events_path, self._flush_interval)
+            hello = self.hello_payload()
+            eventlog.write(
+                encode_obj(
+                    {
+                        "type": "hello",
+                        "t": time.time(),
+                        "seq": 0,
+                        "step": None,
+                        "epoch": None,
+                        "payload": hello,
+                    }
+                )
+            )
+            self._server = BridgeServer(
+                self._buf,
+                self._replies,
+                self._commands,
+                hello,
+                eventlog,
+                listeners,
+                self._config,
+                self._snapshot_points,
+                lambda: self._overflowed,
+            )
+            entry = JobEntry(
+                job_id=self.job_id,
+                group=self.group,
+                rank=self.rank,
+                world_size=self.world_size,
+                local_rank=self.local_rank,
+                pid=os.getpid(),
+                host=hello["host"],
+                socket=str(path),
+                run_dir=str(self.run_dir),
+                command=self.command,
+                start_time=self.start_time,
+                meta=self.meta,
+                events_path=str(self.events_path),
+                tcp=self.tcp_url.split("?")[0] if self.tcp_url else None,
+                create_time=process_create_time(os.getpid()),
+            )
+            register(entry, reg_dir)
+            self._registry_dir = reg_dir
+        except BaseException:
+            if self._server is not None:
+                self._server.stop()
+                self._server = None
+            else:
+                for sock, _ in listeners:
+                    sock.close()
+                if eventlog is not None:
+                    eventlog.close()
+            if self.socket_path is not None:
+                path.unlink(missing_ok=True)
+            raise
+        self._server.start()
+        if self.tcp_url:
+            print(f"ocrtop bridge: attach with  ocrtop attach '{self.tcp_url}'", file=sys.stderr)
+            log.warning("bridge TCP listener: %s", self.tcp_url)
+
+    def close(self) -> None:
+        """Stop serving, log every buffered event, fsync, unregister; idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            server = self._server
+        atexit.unregister(self.close)
+        if server is not None:
+            server.stop()
+        if self.socket_path is not None:
+            self.socket_path.unlink(missing_ok=True)
+        if self._started and self._registry_dir is not None:
+            unregister(self.job_id, self._registry_dir)
+
+    def __enter__(self) -> Publisher:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
