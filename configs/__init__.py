@@ -1,0 +1,1 @@
+"""Hydra configs for ocrtop; a package so that they ship with an installed ``ocrtop``."""

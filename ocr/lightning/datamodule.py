@@ -1,0 +1,109 @@
+"""The LightningDataModule: splits, loaders and the architecture's target builder.
+
+The data config (``configs/data/*.yaml``) describes each split as a Dataset *factory*
+(``_partial_: true``); the architecture config picks the target builder (DB or CRAFT
+targets). This module joins the two, so one data config serves every architecture.
+Datasets are built lazily in :meth:`setup`, so ``runners/test.py`` never reads the train split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+from torch.utils.data import DataLoader, Dataset
+
+from ocr.data.collate import collate_batch
+
+DatasetFactory = Callable[..., Dataset]
+"""Called as ``factory(targets=builder)``; returns a Dataset of sample dicts."""
+
+
+class DetectionDataModule(pl.LightningDataModule):
+    """Train/val/test loaders over the configured datasets.
+
+    Args:
+        train: factory of the training Dataset (augmenting transform).
+        val: factory of the validation Dataset (deterministic transform).
+        test: factory of the test Dataset; None reuses ``val``.
+        targets: the target builder (``DBTargets`` or ``CraftTargets``) every split gets,
+            so ``val/loss`` is computable.
+        batch_size: training batch size.
+        eval_batch_size: val/test batch size; None uses ``batch_size``.
+        num_workers: DataLoader worker processes (targets are built there).
+        pin_memory: pin host memory (only useful with a GPU).
+        persistent_workers: keep workers alive between epochs (with ``num_workers > 0``).
+        root: dataset directory when the splits read files; checked up front so that a
+            wrong path fails before any model is built, with the config key in the message.
+    """
+
+    def __init__(
+        self,
+        train: DatasetFactory,
+        val: DatasetFactory,
+        targets: Any,
+        test: DatasetFactory | None = None,
+        batch_size: int = 8,
+        eval_batch_size: int | None = None,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        persistent_workers: bool = False,
+        root: str | None = None,
+    ) -> None:
+        super().__init__()
+        if batch_size < 1:
+            raise ValueError(f"data.batch_size must be >= 1, got {batch_size}")
+        if num_workers < 0:
+            raise ValueError(f"data.num_workers must be >= 0, got {num_workers}")
+        if root is not None and not Path(root).is_dir():
+            raise FileNotFoundError(
+                f"dataset path {str(root)!r} (data.root) does not exist or is not a folder; "
+                f"create one with `ocrtop data synth --out {root} --num 200` or point "
+                f"data.root at your dataset"
+            )
+        self.factories = {"train": train, "val": val, "test": test or val}
+        self.targets = targets
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size or batch_size
+        self.num_workers = num_workers
+        self.pin_memory = pin_memory
+        self.persistent_workers = persistent_workers and num_workers > 0
+        self.root = root
+        self.datasets: dict[str, Dataset] = {}
+
+    def _dataset(self, split: str) -> Dataset:
+        if split not in self.datasets:
+            self.datasets[split] = self.factories[split](targets=self.targets)
+        return self.datasets[split]
+
+    def setup(self, stage: str | None = None) -> None:
+        """Build the datasets the stage needs (``fit`` needs train and val)."""
+        needed = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",)}
+        for split in needed.get(stage or "", ("train", "val", "test")):
+            self._dataset(split)
+
+    def _loader(self, split: str, shuffle: bool, batch_size: int) -> DataLoader:
+        return DataLoader(
+            self._dataset(split),
+            batch_size=batch_size,
+            shuffle=shuffle,
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
+            persistent_workers=self.persistent_workers,
+            collate_fn=collate_batch,
+            drop_last=shuffle and len(self._dataset(split)) > batch_size,  # type: ignore[arg-type]
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        """Shuffled training batches; the last partial batch is dropped (BatchNorm)."""
+        return self._loader("train", shuffle=True, batch_size=self.batch_size)
+
+    def val_dataloader(self) -> DataLoader:
+        """Validation batches in file order."""
+        return self._loader("val", shuffle=False, batch_size=self.eval_batch_size)
+
+    def test_dataloader(self) -> DataLoader:
+        """Test batches in file order."""
+        return self._loader("test", shuffle=False, batch_size=self.eval_batch_size)

@@ -1,0 +1,65 @@
+"""Evaluate a trained checkpoint on the test split (``runners/test.py``)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+from omegaconf import DictConfig
+
+from bridge import names
+from ocr.lightning.summary import format_metric, save_resolved_config, write_run_summary
+from ocr.lightning.train import build
+
+log = logging.getLogger(__name__)
+
+
+def checkpoint_path(cfg: DictConfig) -> str:
+    """The ``ckpt_path`` of the config, checked to exist.
+
+    Raises:
+        FileNotFoundError: naming the path and the config key.
+    """
+    path = str(cfg.ckpt_path)
+    if not Path(path).is_file():
+        raise FileNotFoundError(
+            f"checkpoint {path!r} (ckpt_path) does not exist; a training run keeps its "
+            f"checkpoints in <run dir>/checkpoints/ (best and last.ckpt)"
+        )
+    return path
+
+
+def evaluate(cfg: DictConfig) -> dict[str, Any]:
+    """Load ``cfg.ckpt_path`` into the configured model and test it.
+
+    The architecture config must match the checkpoint's (the state dict is loaded strictly,
+    so a mismatch fails with the missing/unexpected keys).
+
+    Returns:
+        ``{"test_precision", "test_recall", "test_hmean", ...}``, also written to
+        ``<run dir>/run_summary.json``; predictions go to ``<run dir>/predictions/``.
+    """
+    start = time.perf_counter()
+    ckpt = checkpoint_path(cfg)
+    output_dir = str(cfg.paths.output_dir)
+    save_resolved_config(cfg, output_dir)
+    if cfg.get("seed") is not None:
+        pl.seed_everything(int(cfg.seed), workers=True)
+    datamodule, model, trainer = build(cfg, with_callbacks=bool(cfg.get("callbacks")))
+    results = trainer.test(model, datamodule=datamodule, ckpt_path=ckpt)
+    scores = results[0] if results else {}
+    summary = {
+        "arch": cfg.model.get("arch"),
+        "checkpoint": ckpt,
+        "test_precision": scores.get(names.TEST_PRECISION),
+        "test_recall": scores.get(names.TEST_RECALL),
+        "test_hmean": scores.get(names.TEST_HMEAN),
+        "wall_time_s": round(time.perf_counter() - start, 2),
+        "status": "done",
+    }
+    write_run_summary(output_dir, summary)
+    print(format_metric(names.TEST_HMEAN, summary["test_hmean"]), flush=True)
+    return summary

@@ -1,0 +1,201 @@
+"""The one LightningModule for every architecture.
+
+DBNet, DBNet++ and CRAFT differ only in the modules Hydra passes in (detector, loss,
+post-processor); the steps here never ask which architecture they run. That is what lets a
+sweep compare the three on the same ``val/hmean``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from torch import nn
+
+from bridge import names
+from ocr.lightning.predictions import write_predictions
+from ocr.metrics import DetectionMetric
+from ocr.types import DetectionOutput, Prediction
+
+PostProcess = Callable[[DetectionOutput, list[dict]], list[list[Prediction]]]
+OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
+SchedulerFactory = Callable[[torch.optim.Optimizer], Any]
+
+
+class DetectionModule(pl.LightningModule):
+    """Train, validate and test a text detector with one loss, post-processor and metric.
+
+    Args:
+        net: the detector, ``forward(images) -> DetectionOutput``.
+        loss: ``loss(output, batch) -> {"loss": total, "loss_<part>": ...}``.
+        postprocess: maps to polygons in original image coordinates.
+        optimizer: a ``functools.partial`` of an optimizer class (Hydra ``_partial_``);
+            partial because the parameters exist only once the net is built.
+        scheduler: a partial of an LR scheduler, or None for a constant learning rate.
+        scheduler_interval: ``"epoch"`` or ``"step"``: when the scheduler steps.
+        arch: architecture name, reported in summaries and bridge metadata.
+        iou_threshold: IoU for a detection to match a ground-truth word.
+        predictions_dir: where the test split's predictions are written as canonical JSON
+            (with scores); None writes nothing.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        loss: nn.Module,
+        postprocess: PostProcess,
+        optimizer: OptimizerFactory,
+        scheduler: SchedulerFactory | None = None,
+        scheduler_interval: str = "epoch",
+        arch: str = "detector",
+        iou_threshold: float = 0.5,
+        predictions_dir: str | None = None,
+    ) -> None:
+        super().__init__()
+        if scheduler_interval not in ("epoch", "step"):
+            raise ValueError(
+                f"model.scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}"
+            )
+        self.net = net
+        self.loss = loss
+        self.postprocess = postprocess
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.scheduler_interval = scheduler_interval
+        self.arch = arch
+        self.predictions_dir = predictions_dir
+        self.val_metric = DetectionMetric(iou_threshold=iou_threshold)
+        self.test_metric = DetectionMetric(iou_threshold=iou_threshold)
+        self.best_val_hmean: float | None = None
+        self.train_samples = 0
+        self.train_seconds = 0.0
+        self._epoch_start: float | None = None
+        self._test_predictions: dict[str, list[Prediction]] = {}
+
+    def forward(self, images: torch.Tensor) -> DetectionOutput:
+        """Run the detector on a normalised ``(N, 3, H, W)`` batch."""
+        return self.net(images)
+
+    # --- training -------------------------------------------------------------------------
+
+    def on_train_epoch_start(self) -> None:
+        """Start the clock for this epoch's training throughput (validation is excluded)."""
+        self._epoch_start = time.perf_counter()
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        """One optimisation step; logs the total loss, its parts and the learning rate."""
+        output = self.net(batch["image"])
+        losses = self.loss(output, batch)
+        size = int(batch["batch_size"])
+        for key, value in losses.items():
+            name = names.TRAIN_LOSS if key == "loss" else f"train/{key}"
+            self.log(name, value.detach(), on_step=True, on_epoch=False, batch_size=size,
+                     prog_bar=key == "loss")
+        self.log(names.LR, self._current_lr(), on_step=True, on_epoch=False, batch_size=size)
+        self.train_samples += size
+        return losses["loss"]
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        """Accumulate training wall time up to the end of each batch.
+
+        Measuring to the last batch end (not the epoch end) keeps validation, which runs
+        before ``on_train_epoch_end``, out of the samples/s figure.
+        """
+        if self._epoch_start is not None:
+            now = time.perf_counter()
+            self.train_seconds += now - self._epoch_start
+            self._epoch_start = now
+
+    @property
+    def train_samples_per_second(self) -> float | None:
+        """Training samples per second of training wall time, data loading included."""
+        if self.train_seconds <= 0:
+            return None
+        return self.train_samples / self.train_seconds
+
+    def _current_lr(self) -> float:
+        optimizer = self.optimizers()
+        if isinstance(optimizer, list):  # pragma: no cover - one optimizer is configured
+            optimizer = optimizer[0]
+        return float(optimizer.param_groups[0]["lr"])
+
+    # --- validation and test --------------------------------------------------------------
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        """Loss on the val targets, then post-process and update the detection metric."""
+        output = self.net(batch["image"])
+        size = int(batch["batch_size"])
+        losses = self.loss(output, batch)
+        self.log(names.VAL_LOSS, losses["loss"], on_step=False, on_epoch=True, batch_size=size)
+        preds = self.postprocess(output, batch["meta"])
+        self.val_metric.update(preds, batch["polygons"], batch["ignore"])
+
+    def on_validation_epoch_end(self) -> None:
+        """Log precision, recall and hmean over the whole split (global counts)."""
+        scores = self.val_metric.compute()
+        self.val_metric.reset()
+        self.log(names.VAL_PRECISION, float(scores["precision"]), sync_dist=True)
+        self.log(names.VAL_RECALL, float(scores["recall"]), sync_dist=True)
+        self.log(names.VAL_HMEAN, float(scores["hmean"]), sync_dist=True, prog_bar=True)
+        if not self.trainer.sanity_checking:
+            hmean = float(scores["hmean"])
+            if self.best_val_hmean is None or hmean > self.best_val_hmean:
+                self.best_val_hmean = hmean
+
+    def on_test_epoch_start(self) -> None:
+        """Forget predictions of an earlier test run of the same module."""
+        self._test_predictions = {}
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        """Post-process, score, and keep the predictions for the JSON file."""
+        output = self.net(batch["image"])
+        preds = self.postprocess(output, batch["meta"])
+        self.test_metric.update(preds, batch["polygons"], batch["ignore"])
+        for meta, image_preds in zip(batch["meta"], preds, strict=True):
+            self._test_predictions[str(meta["filename"])] = image_preds
+
+    def on_test_epoch_end(self) -> None:
+        """Log test scores and write the predictions next to the run's other outputs."""
+        scores = self.test_metric.compute()
+        self.test_metric.reset()
+        self.log(names.TEST_PRECISION, float(scores["precision"]), sync_dist=True)
+        self.log(names.TEST_RECALL, float(scores["recall"]), sync_dist=True)
+        self.log(names.TEST_HMEAN, float(scores["hmean"]), sync_dist=True)
+        if self.predictions_dir is not None:
+            suffix = "" if self.trainer.world_size == 1 else f"_rank{self.global_rank}"
+            path = Path(self.predictions_dir) / f"test_predictions{suffix}.json"
+            write_predictions(self._test_predictions, path)
+
+    # --- optimisation ---------------------------------------------------------------------
+
+    def _run_length(self, factory: SchedulerFactory) -> dict[str, int]:
+        """``{"total_steps": N}`` when the schedule declares a required ``total_steps``.
+
+        Only the trainer knows the run's length (dataset size x epochs, or max_steps), so
+        schedules such as :func:`ocr.lightning.schedulers.poly_with_warmup` get it here.
+        """
+        param = inspect.signature(factory).parameters.get("total_steps")
+        if param is None or param.default is not inspect.Parameter.empty:
+            return {}
+        return {"total_steps": max(int(self.trainer.estimated_stepping_batches), 1)}
+
+    def configure_optimizers(self) -> Any:
+        """Build the optimizer (and scheduler) from the partials Hydra passed in."""
+        optimizer = self.optimizer_factory(self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer, **self._run_length(self.scheduler_factory))
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {
+                "scheduler": scheduler,
+                "interval": self.scheduler_interval,
+                "monitor": names.VAL_HMEAN,
+                "name": names.LR,
+            },
+        }

@@ -1,0 +1,56 @@
+"""Per-run bookkeeping shared by the runners: resolved config, run summary, final lines.
+
+``run_summary.json`` is the one machine-readable result of a run; the sweep summary
+(:mod:`ocr.lightning.sweep_summary`) and the README's benchmark table are built from it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from ocr.lightning.sweep_summary import RUN_SUMMARY
+
+
+def save_resolved_config(cfg: DictConfig, output_dir: str | Path) -> Path:
+    """Write the fully resolved config as ``config_resolved.yaml`` in the run dir.
+
+    Hydra's own ``.hydra/config.yaml`` keeps interpolations; the resolved copy records the
+    values this run actually used (paths, dates, interpolated sizes).
+    """
+    path = Path(output_dir) / "config_resolved.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
+    return path
+
+
+def _clean(value: Any) -> Any:
+    """Tensors and numpy scalars to floats; NaN/inf to None so the JSON stays standard."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_run_summary(output_dir: str | Path, summary: dict[str, Any]) -> Path:
+    """Write ``run_summary.json`` atomically into ``output_dir`` and return its path."""
+    path = Path(output_dir) / RUN_SUMMARY
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(
+        json.dumps({k: _clean(v) for k, v in summary.items()}, indent=2), encoding="utf-8"
+    )
+    os.replace(tmp, path)
+    return path
+
+
+def format_metric(name: str, value: Any) -> str:
+    """``"test/hmean: 0.8731"``: the line scripts and the TUI grep for."""
+    value = _clean(value)
+    return f"{name}: {value:.4f}" if isinstance(value, float | int) else f"{name}: n/a"

@@ -1,0 +1,96 @@
+"""Fit a detector from a composed config, then test its best checkpoint.
+
+``runners/train.py`` is a thin ``@hydra.main`` wrapper around :func:`train`; keeping the
+logic here makes it importable and testable without Hydra's command line.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import hydra
+import pytorch_lightning as pl
+from omegaconf import DictConfig, OmegaConf
+
+from bridge import names
+from ocr.lightning.instantiate import instantiate_group
+from ocr.lightning.summary import (
+    format_metric,
+    save_resolved_config,
+    write_run_summary,
+)
+
+log = logging.getLogger(__name__)
+
+
+def build(cfg: DictConfig, with_callbacks: bool = True) -> tuple[Any, Any, pl.Trainer]:
+    """Instantiate datamodule, module and trainer (with callbacks and loggers) from ``cfg``."""
+    datamodule = hydra.utils.instantiate(cfg.data)
+    model = hydra.utils.instantiate(cfg.model)
+    callbacks = instantiate_group(cfg.get("callbacks"), "callbacks") if with_callbacks else []
+    loggers = instantiate_group(cfg.get("logger"), "logger")
+    trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    hparams = OmegaConf.to_container(cfg, resolve=True)
+    for logger in trainer.loggers:
+        logger.log_hyperparams(hparams)  # type: ignore[arg-type]
+    return datamodule, model, trainer
+
+
+def _best_checkpoint(trainer: pl.Trainer) -> tuple[str | None, float | None]:
+    callback = trainer.checkpoint_callback
+    path = getattr(callback, "best_model_path", "") or None
+    score = getattr(callback, "best_model_score", None)
+    return path, (float(score) if score is not None else None)
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Fit, test the best checkpoint, print ``test/hmean: ...`` and write the run summary.
+
+    Returns:
+        The run summary (also written to ``<run dir>/run_summary.json``).
+    """
+    start = time.perf_counter()
+    output_dir = str(cfg.paths.output_dir)
+    save_resolved_config(cfg, output_dir)
+    summary: dict[str, Any] = {
+        "arch": cfg.model.get("arch"),
+        "experiment_name": cfg.get("experiment_name"),
+        "exp_tag": cfg.get("exp_tag"),
+        "status": "failed",
+    }
+    if cfg.get("seed") is not None:
+        pl.seed_everything(int(cfg.seed), workers=True)
+    model = None
+    try:
+        datamodule, model, trainer = build(cfg)
+        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        best_path, best_score = _best_checkpoint(trainer)
+        summary.update(
+            best_checkpoint=best_path,
+            best_val_hmean=best_score if best_score is not None else model.best_val_hmean,
+            epochs=trainer.current_epoch,
+            global_step=trainer.global_step,
+            status="stopped" if trainer.interrupted else "done",
+        )
+        if cfg.get("test_after_fit", True) and not trainer.interrupted:
+            if best_path is None:
+                log.warning("no best checkpoint (validation never ran?): testing final weights")
+            results = trainer.test(model, datamodule=datamodule, ckpt_path=best_path)
+            scores = results[0] if results else {}
+            summary.update(
+                test_precision=scores.get(names.TEST_PRECISION),
+                test_recall=scores.get(names.TEST_RECALL),
+                test_hmean=scores.get(names.TEST_HMEAN),
+            )
+    finally:
+        if model is not None:
+            summary["train_samples_per_second"] = model.train_samples_per_second
+            summary["train_samples"] = model.train_samples
+        summary["wall_time_s"] = round(time.perf_counter() - start, 2)
+        write_run_summary(output_dir, summary)
+    print(format_metric("val/hmean (best)", summary.get("best_val_hmean")), flush=True)
+    if "test_hmean" in summary:
+        print(format_metric(names.TEST_HMEAN, summary["test_hmean"]), flush=True)
+    return summary

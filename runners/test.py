@@ -1,0 +1,22 @@
+"""Evaluate a checkpoint on the test split and write its predictions.
+
+    python runners/test.py ckpt_path=outputs/<exp>/<time>/checkpoints/last.ckpt
+    python runners/test.py ckpt_path=... data=canonical data.root=ds model/architectures=craft
+"""
+
+from __future__ import annotations
+
+import hydra
+from omegaconf import DictConfig
+
+
+@hydra.main(version_base="1.3", config_path="../configs", config_name="test")
+def main(cfg: DictConfig) -> float | None:
+    """Hydra entry point; returns the test hmean."""
+    from ocr.lightning.evaluate import evaluate
+
+    return evaluate(cfg).get("test_hmean")
+
+
+if __name__ == "__main__":
+    main()
