@@ -1,6 +1,6 @@
 """Post-processing: ``postprocess(output, metas) -> list[list[Prediction]]`` (original coords)."""
 
-from ocr.postprocess.craft import CraftPostProcess
-from ocr.postprocess.db import DBPostProcess
+from ocr.postprocess.craft import CraftPostProcessor
+from ocr.postprocess.db import DBPostProcessor
 
-__all__ = ["CraftPostProcess", "DBPostProcess"]
+__all__ = ["CraftPostProcessor", "DBPostProcessor"]

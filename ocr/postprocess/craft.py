@@ -17,7 +17,7 @@ from ocr.postprocess.common import check_metas, maps_to_numpy, min_area_box, to_
 from ocr.types import DetectionOutput, Prediction
 
 
-class CraftPostProcess:
+class CraftPostProcessor:
     """``postprocess(output, metas) -> list[list[Prediction]]`` for CRAFT models.
 
     Args:

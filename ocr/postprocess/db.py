@@ -16,7 +16,7 @@ from ocr.postprocess.common import check_metas, maps_to_numpy, mean_score, min_a
 from ocr.types import DetectionOutput, Prediction
 
 
-class DBPostProcess:
+class DBPostProcessor:
     """``postprocess(output, metas) -> list[list[Prediction]]`` for DB models.
 
     Args:
