@@ -1,0 +1,21 @@
+"""Lightning callbacks that measure a training run and publish it over the bridge.
+
+Every callback here is cheap on the hot path (timestamps, counters, enqueue), works
+without a :class:`~ocr.callbacks.bridge.BridgeCallback` (log-only), and never raises
+into training because of a monitoring failure.
+"""
+
+from ocr.callbacks.alerts import AlertsCallback
+from ocr.callbacks.bridge import BridgeCallback, find_publisher
+from ocr.callbacks.profiler import ProfilerCallback
+from ocr.callbacks.resource_monitor import ResourceMonitorCallback
+from ocr.callbacks.throughput_monitor import ThroughputMonitorCallback
+
+__all__ = [
+    "AlertsCallback",
+    "BridgeCallback",
+    "ProfilerCallback",
+    "ResourceMonitorCallback",
+    "ThroughputMonitorCallback",
+    "find_publisher",
+]

@@ -1,0 +1,280 @@
+"""BridgeCallback: the training run's voice on the bridge.
+
+It owns the :class:`bridge.publisher.Publisher` of this process (one per rank),
+publishes status, progress, logged metrics and Python log records, and applies
+commands from the dashboard at batch boundaries. The other monitors find the
+publisher through :func:`find_publisher` and stay log-only when there is none.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import sys
+import traceback
+from typing import TYPE_CHECKING, Any
+
+import pytorch_lightning as pl
+from pytorch_lightning.callbacks import Callback
+
+from bridge import names
+from ocr.callbacks.bridge_logging import BridgeLogHandler
+from ocr.callbacks.commands import CommandHandler, CommandRouter, stop_handler
+from ocr.callbacks.emit import Emitter, log_every_n_steps
+
+if TYPE_CHECKING:
+    from bridge.publisher import Publisher
+
+
+def find_publisher(trainer: pl.Trainer) -> Publisher | None:
+    """The running publisher of this trainer's BridgeCallback, or None (log-only mode)."""
+    bridge_cb = find_bridge(trainer)
+    return bridge_cb.publisher if bridge_cb is not None else None
+
+
+def find_bridge(trainer: pl.Trainer) -> BridgeCallback | None:
+    """The trainer's BridgeCallback, if one is configured."""
+    for cb in getattr(trainer, "callbacks", None) or ():
+        if isinstance(cb, BridgeCallback):
+            return cb
+    return None
+
+
+def _make_publisher(**kwargs: Any) -> Publisher:
+    from bridge.publisher import Publisher  # bridge loads only when used
+
+    return Publisher(**kwargs)
+
+
+class BridgeCallback(Callback):
+    """Start the bridge for the run and publish what Lightning knows.
+
+    Args:
+        run_dir: Where ``events.jsonl`` goes; defaults to ``trainer.log_dir`` or
+            ``trainer.default_root_dir`` (the Hydra config passes the run directory).
+        job_id: Explicit job id; None lets the publisher derive one.
+        experiment_name: Shown in the dashboard header.
+        arch: Architecture name, shown in the dashboard header.
+        meta: Extra key/values for the hello message.
+        forward_logs: Publish Python log records as ``log`` messages.
+        log_level: Lowest forwarded log level name (``INFO``, ``WARNING``, ...).
+        metrics_every_n_steps: Publish ``trainer.callback_metrics`` every N steps; None
+            uses ``trainer.log_every_n_steps`` (reading logged tensors may sync a GPU,
+            so not every step).
+    """
+
+    def __init__(
+        self,
+        run_dir: str | None = None,
+        job_id: str | None = None,
+        experiment_name: str | None = None,
+        arch: str | None = None,
+        meta: dict[str, Any] | None = None,
+        forward_logs: bool = True,
+        log_level: str = "INFO",
+        metrics_every_n_steps: int | None = None,
+    ) -> None:
+        level = logging.getLevelName(log_level.upper())
+        if not isinstance(level, int):
+            raise ValueError(f"log_level {log_level!r} is not a logging level name (INFO, ...)")
+        if metrics_every_n_steps is not None and metrics_every_n_steps < 1:
+            raise ValueError(f"metrics_every_n_steps must be >= 1, got {metrics_every_n_steps}")
+        self.run_dir = run_dir
+        self.job_id = job_id
+        self.meta = {"experiment_name": experiment_name, "arch": arch, **(meta or {})}
+        self.forward_logs = forward_logs
+        self.log_level = level
+        self.metrics_every_n_steps = metrics_every_n_steps
+        self.publisher: Publisher | None = None
+        self.router = CommandRouter()
+        self.router.register("stop", self._on_stop)
+        self._emit = Emitter("bridge")
+        self._handler: BridgeLogHandler | None = None
+        self._stop_requested = False
+        self._status: str | None = None
+        self._totals_cache: dict[str, Any] | None = None
+
+    # --- public API for other callbacks ---
+    def register_command(self, name: str, handler: CommandHandler) -> None:
+        """Let another callback (e.g. the profiler) answer a bridge command."""
+        self.router.register(name, handler)
+
+    # --- lifecycle ---
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        """Start the publisher (again, if a previous stage closed it)."""
+        if self.publisher is None:
+            self._start(trainer)
+        self._set_status(trainer, "setup", stage=stage, max_epochs=trainer.max_epochs)
+
+    def _start(self, trainer: pl.Trainer) -> None:
+        run_dir = self.run_dir or trainer.log_dir or trainer.default_root_dir
+        try:
+            pub = _make_publisher(
+                run_dir=run_dir,
+                job_id=self.job_id,
+                rank=trainer.global_rank,
+                world_size=trainer.world_size,
+                local_rank=trainer.local_rank,
+                command=list(sys.argv),
+                meta={k: v for k, v in self.meta.items() if v is not None},
+            )
+            pub.start()
+        except Exception as exc:
+            self._emit.failed("start the bridge publisher", exc)
+            return
+        self.publisher = pub
+        self.job_id = self.job_id or getattr(pub, "job_id", None)
+        self._stop_requested = False
+        if self.forward_logs:
+            self._handler = BridgeLogHandler(pub, self.log_level)
+            self._handler.attach()
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._totals_cache = self._compute_totals(trainer)
+        self._set_status(trainer, "train", **self._totals(trainer))
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self._status != "train":
+            self._set_status(trainer, "train", **self._totals(trainer))
+
+    def on_train_batch_start(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        self.poll_commands(trainer)
+
+    def on_train_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        pub = self.publisher
+        if pub is None:
+            return
+        step = trainer.global_step
+        num_batches = _finite_int(trainer.num_training_batches)
+        progress = {"batch_idx": batch_idx, "num_batches": num_batches}
+        progress.update(epoch=trainer.current_epoch, step=step, **self._totals(trainer))
+        self._emit.publish(pub, "progress", progress, step=step, epoch=trainer.current_epoch)
+        every = log_every_n_steps(trainer, self.metrics_every_n_steps)
+        if (batch_idx + 1) % every == 0:
+            self.publish_logged_metrics(trainer)
+
+    def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._set_status(trainer, "validate", sanity_check=bool(trainer.sanity_checking))
+
+    def on_validation_batch_end(self, trainer: pl.Trainer, *args: Any, **kwargs: Any) -> None:
+        self.poll_commands(trainer)
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self.publish_logged_metrics(trainer)
+        if trainer.training or trainer.state.fn == "fit":
+            self._set_status(trainer, "train", **self._totals(trainer))
+
+    def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._set_status(trainer, "test")
+
+    def on_test_batch_end(self, trainer: pl.Trainer, *args: Any, **kwargs: Any) -> None:
+        self.poll_commands(trainer)
+
+    def on_test_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.publish_logged_metrics(trainer)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.publish_logged_metrics(trainer)
+
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        """Say how the stage ended and close; a following stage reopens with the same job id."""
+        status = "stopped" if self._stop_requested or trainer.interrupted else "done"
+        self._set_status(trainer, status, exit_code=0, stage=stage)
+        self.close()
+
+    def on_exception(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
+    ) -> None:
+        """Publish the failure with its traceback, then close (teardown is not called)."""
+        if isinstance(exception, KeyboardInterrupt):
+            self._set_status(trainer, "stopped", error="KeyboardInterrupt", exit_code=130)
+        else:
+            tb = "".join(traceback.format_exception(exception)[-8:])
+            error = f"{type(exception).__name__}: {exception}"
+            self._set_status(trainer, "failed", error=error, traceback=tb, exit_code=1)
+        self.close()
+
+    def close(self) -> None:
+        """Detach the log handler and close the publisher (idempotent)."""
+        if self._handler is not None:
+            self._handler.detach()
+            self._handler = None
+        pub, self.publisher = self.publisher, None
+        if pub is not None:
+            try:
+                pub.close()
+            except Exception as exc:
+                self._emit.failed("close the bridge publisher", exc)
+
+    # --- helpers ---
+    def poll_commands(self, trainer: pl.Trainer) -> None:
+        """Apply pending commands now (training thread, batch boundary)."""
+        pub = self.publisher
+        if pub is None:
+            return
+        try:
+            cmds = pub.poll_commands()
+        except Exception as exc:
+            self._emit.failed("poll commands", exc)
+            return
+        for cmd in cmds:
+            self.router.dispatch(trainer, pub, cmd)
+
+    def publish_logged_metrics(self, trainer: pl.Trainer) -> None:
+        """Publish Lightning's scalar ``callback_metrics`` and the current learning rate."""
+        values: dict[str, float] = {}
+        for key, value in trainer.callback_metrics.items():
+            try:
+                values[key] = float(value)
+            except (TypeError, ValueError, RuntimeError):
+                continue
+        with contextlib.suppress(AttributeError, IndexError, KeyError, TypeError):
+            values[names.LR] = float(trainer.optimizers[0].param_groups[0]["lr"])
+        step, epoch = trainer.global_step, trainer.current_epoch
+        self._emit.metrics(self.publisher, values, step=step, epoch=epoch)
+
+    def _on_stop(self, trainer: pl.Trainer, cmd: Any) -> dict[str, Any]:
+        result = stop_handler(trainer, cmd)
+        self._stop_requested = True
+        return result
+
+    def _set_status(self, trainer: pl.Trainer, status: str, **extra: Any) -> None:
+        self._status = status
+        payload = {"status": status, **{k: v for k, v in self.meta.items() if v is not None}}
+        payload.update(extra)
+        self._emit.publish(
+            self.publisher, "status", payload, step=trainer.global_step, epoch=trainer.current_epoch
+        )
+
+    def _totals(self, trainer: pl.Trainer) -> dict[str, Any]:
+        if self._totals_cache is None:
+            return {"max_epochs": trainer.max_epochs, "total_steps": None}
+        return self._totals_cache
+
+    @staticmethod
+    def _compute_totals(trainer: pl.Trainer) -> dict[str, Any]:
+        """Computed once per fit: ``estimated_stepping_batches`` is not free."""
+        try:
+            total = _finite_int(trainer.estimated_stepping_batches)
+        except Exception:  # not computable before the data is set up
+            total = None
+        return {"max_epochs": trainer.max_epochs, "total_steps": total}
+
+
+def _finite_int(value: Any) -> int | None:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(f) if math.isfinite(f) else None
