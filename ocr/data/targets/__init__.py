@@ -1,0 +1,10 @@
+"""Target builders run inside the Dataset (DataLoader workers), never in the loss.
+
+A builder is called as ``builder(words, height, width) -> dict[str, np.ndarray]`` with
+words in network-input pixel coordinates.
+"""
+
+from ocr.data.targets.craft import CraftTargets
+from ocr.data.targets.db import DBTargets
+
+__all__ = ["CraftTargets", "DBTargets"]

@@ -1,0 +1,261 @@
+"""Augmentations that move the image and its polygons together.
+
+Every op reads and returns a :class:`TransformState` (keys: ``image``, ``words``,
+``to_original``). Geometric ops warp the image with a matrix ``M`` (old -> new pixel
+coordinates), map every word and character quad through ``M``, and right-multiply
+``to_original`` by ``M^-1``. After the last op ``to_original`` maps network-input pixels
+straight back to the original (stored) image, which is how post-processing returns
+predictions in ground-truth coordinates.
+
+Ops take a ``numpy.random.Generator`` so the Dataset controls seeding per worker.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from ocr.geometry import apply_matrix
+from ocr.types import Word
+
+IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32) * 255
+IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32) * 255
+
+
+@dataclass
+class TransformState:
+    """An image, its words in image coordinates, and the map back to the original."""
+
+    image: np.ndarray
+    words: list[Word]
+    to_original: np.ndarray
+
+
+class Transform(Protocol):
+    """One augmentation step."""
+
+    def __call__(self, state: TransformState, rng: np.random.Generator) -> TransformState: ...
+
+
+def warp(state: TransformState, matrix: np.ndarray, width: int, height: int) -> TransformState:
+    """Apply the affine ``matrix`` (old -> new) to image, words and ``to_original``."""
+    image = cv2.warpAffine(state.image, matrix[:2], (width, height), flags=cv2.INTER_LINEAR)
+    return TransformState(image, _map_words(state.words, matrix), state.to_original @ np.linalg.inv(matrix))
+
+
+def _map_words(words: list[Word], matrix: np.ndarray) -> list[Word]:
+    return [
+        replace(
+            w,
+            points=apply_matrix(matrix, w.points),
+            chars=[apply_matrix(matrix, c) for c in w.chars] if w.chars else w.chars,
+        )
+        for w in words
+    ]
+
+
+class Compose:
+    """Run ops in order.
+
+    Args:
+        ops: the transforms (Hydra instantiates the list).
+    """
+
+    def __init__(self, ops: list[Transform]) -> None:
+        self.ops = list(ops)
+
+    def __call__(self, state: TransformState, rng: np.random.Generator) -> TransformState:
+        for op in self.ops:
+            state = op(state, rng)
+        return state
+
+
+class ResizePad:
+    """Resize the longest side to ``size``, then pad right/bottom with zeros.
+
+    Args:
+        size: target longest side; rounded up to a multiple of 32.
+        square: pad to ``size x size`` (stackable batches) instead of the next multiples of 32.
+        upscale: also enlarge images smaller than ``size``; False keeps small images at
+            their scale (after RandomScale, that is real scale augmentation).
+    """
+
+    def __init__(self, size: int = 640, square: bool = True, upscale: bool = True) -> None:
+        self.size = int(math.ceil(size / 32) * 32)
+        self.square, self.upscale = square, upscale
+
+    def __call__(self, state: TransformState, rng: np.random.Generator) -> TransformState:
+        h, w = state.image.shape[:2]
+        scale = self.size / max(h, w)
+        if not self.upscale:
+            scale = min(scale, 1.0)
+        new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
+        if self.square:
+            out_w = out_h = self.size
+        else:
+            out_w, out_h = (math.ceil(v / 32) * 32 for v in (new_w, new_h))
+        resized = cv2.resize(state.image, (new_w, new_h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        image = np.zeros((out_h, out_w, 3), dtype=np.uint8)
+        image[:new_h, :new_w] = resized
+        matrix = np.diag([new_w / w, new_h / h, 1.0])
+        return TransformState(image, _map_words(state.words, matrix), state.to_original @ np.linalg.inv(matrix))
+
+
+class RandomScale:
+    """Scale the image by a factor drawn uniformly from ``[min_scale, max_scale]``."""
+
+    def __init__(self, min_scale: float = 0.6, max_scale: float = 1.6) -> None:
+        self.min_scale, self.max_scale = min_scale, max_scale
+
+    def __call__(self, state: TransformState, rng: np.random.Generator) -> TransformState:
+        s = rng.uniform(self.min_scale, self.max_scale)
+        h, w = state.image.shape[:2]
+        new_w, new_h = max(32, round(w * s)), max(32, round(h * s))
+        return warp(state, np.diag([new_w / w, new_h / h, 1.0]), new_w, new_h)
+
+
+class RandomRotate:
+    """Rotate about the centre by up to ``max_degrees``, growing the canvas so nothing is cut.
+
+    Args:
+        max_degrees: angles are uniform in ``[-max_degrees, max_degrees]``.
+        p: probability of rotating at all.
+    """
+
+    def __init__(self, max_degrees: float = 10.0, p: float = 0.5) -> None:
+        self.max_degrees, self.p = max_degrees, p
+
+    def __call__(self, state: TransformState, rng: np.random.Generator) -> TransformState:
+        if rng.random() >= self.p:
+            return state
+        h, w = state.image.shape[:2]
+        angle = rng.uniform(-self.max_degrees, self.max_degrees)
+        rot = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+        cos, sin = abs(rot[0, 0]), abs(rot[0, 1])
+        new_w, new_h = int(math.ceil(w * cos + h * sin)), int(math.ceil(h * cos + w * sin))
+        rot[:, 2] += [(new_w - w) / 2, (new_h - h) / 2]
+        return warp(state, np.vstack([rot, [0, 0, 1]]), new_w, new_h)
+
+
+class RandomFlip:
+    """Horizontal mirror with probability ``p``.
+
+    Off by default in ocrtop's configs: mirrored glyphs are not text a detector meets, but
+    it helps on very small datasets.
+    """
+
+    def __init__(self, p: float = 0.5) -> None:
+        self.p = p
+
+    def __call__(self, state: TransformState, rng: np.random.Generator) -> TransformState:
+        if rng.random() >= self.p:
+            return state
+        w = state.image.shape[1]
+        matrix = np.array([[-1.0, 0, w], [0, 1, 0], [0, 0, 1]])
+        return TransformState(
+            np.ascontiguousarray(state.image[:, ::-1]),
+            _map_words(state.words, matrix),
+            state.to_original @ np.linalg.inv(matrix),
+        )
+
+
+class RandomCrop:
+    """Crop a window of at most ``size`` px per side, preferring windows that cut no word.
+
+    Words fully outside the window are dropped; words the window still cuts (after
+    ``max_tries`` attempts) become don't-care so the loss never learns half a word.
+
+    Args:
+        size: largest window side in pixels (the network input size).
+        min_ratio: smallest window side as a fraction of the image side.
+        max_tries: candidate windows tried before accepting the best one seen.
+    """
+
+    def __init__(self, size: int = 640, min_ratio: float = 0.5, max_tries: int = 10) -> None:
+        self.size, self.min_ratio, self.max_tries = size, min_ratio, max_tries
+
+    def __call__(self, state: TransformState, rng: np.random.Generator) -> TransformState:
+        h, w = state.image.shape[:2]
+        boxes = np.array([[*w_.points.min(0), *w_.points.max(0)] for w_ in state.words]).reshape(-1, 4)
+        best, best_cut = (0, 0, min(w, self.size), min(h, self.size)), None
+        for _ in range(self.max_tries):
+            cw = int(min(w, self.size) * rng.uniform(self.min_ratio, 1.0))
+            ch = int(min(h, self.size) * rng.uniform(self.min_ratio, 1.0))
+            x0, y0 = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+            inside = (boxes[:, 0] >= x0) & (boxes[:, 1] >= y0) & (boxes[:, 2] <= x0 + cw) & (boxes[:, 3] <= y0 + ch)
+            outside = (boxes[:, 2] <= x0) | (boxes[:, 0] >= x0 + cw) | (boxes[:, 3] <= y0) | (boxes[:, 1] >= y0 + ch)
+            cut = int((~inside & ~outside).sum())
+            if inside.any() or not len(boxes):
+                if best_cut is None or cut < best_cut:
+                    best, best_cut = (x0, y0, cw, ch), cut
+                if cut == 0:
+                    break
+        x0, y0, cw, ch = best
+        matrix = np.array([[1.0, 0, -x0], [0, 1, -y0], [0, 0, 1]])
+        out = TransformState(
+            np.ascontiguousarray(state.image[y0 : y0 + ch, x0 : x0 + cw]),
+            [],
+            state.to_original @ np.linalg.inv(matrix),
+        )
+        for mapped, box in zip(_map_words(state.words, matrix), boxes, strict=True):
+            fully_out = box[2] <= x0 or box[0] >= x0 + cw or box[3] <= y0 or box[1] >= y0 + ch
+            if fully_out:
+                continue
+            fully_in = box[0] >= x0 and box[1] >= y0 and box[2] <= x0 + cw and box[3] <= y0 + ch
+            out.words.append(mapped if fully_in else replace(mapped, ignore=True))
+        return out
+
+
+class ColorJitter:
+    """Photometric noise: brightness, contrast and saturation, each with its own range."""
+
+    def __init__(self, brightness: float = 0.25, contrast: float = 0.25, saturation: float = 0.25, p: float = 0.8) -> None:
+        self.brightness, self.contrast, self.saturation, self.p = brightness, contrast, saturation, p
+
+    def __call__(self, state: TransformState, rng: np.random.Generator) -> TransformState:
+        if rng.random() >= self.p:
+            return state
+        img = state.image.astype(np.float32)
+        grey = img @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        img = grey[..., None] + (img - grey[..., None]) * rng.uniform(1 - self.saturation, 1 + self.saturation)
+        mean = float(grey.mean())
+        img = mean + (img - mean) * rng.uniform(1 - self.contrast, 1 + self.contrast)
+        img *= rng.uniform(1 - self.brightness, 1 + self.brightness)
+        return replace(state, image=np.clip(img, 0, 255).astype(np.uint8))
+
+
+def normalize(image: np.ndarray) -> np.ndarray:
+    """HWC uint8 RGB -> CHW float32, ImageNet mean/std (the contract's ``image``)."""
+    out = (image.astype(np.float32) - IMAGENET_MEAN) / IMAGENET_STD
+    return np.ascontiguousarray(out.transpose(2, 0, 1))
+
+
+def train_transforms(
+    size: int = 640,
+    min_scale: float = 0.6,
+    max_scale: float = 1.6,
+    max_degrees: float = 10.0,
+    rotate_p: float = 0.5,
+    flip_p: float = 0.0,
+    color_p: float = 0.8,
+) -> Compose:
+    """The default training pipeline: rotate, scale, crop, flip, colour, resize+pad."""
+    return Compose(
+        [
+            RandomRotate(max_degrees, rotate_p),
+            RandomScale(min_scale, max_scale),
+            RandomCrop(size),
+            RandomFlip(flip_p),
+            ColorJitter(p=color_p),
+            ResizePad(size, square=True, upscale=False),
+        ]
+    )
+
+
+def eval_transforms(size: int = 640, square: bool = True) -> Compose:
+    """Deterministic resize of the longest side + pad (validation, test, predict)."""
+    return Compose([ResizePad(size, square=square, upscale=True)])
