@@ -22,7 +22,11 @@ from tui.ring import History
 MAX_SERIES = 256
 """Metric names with a history graph per rank; further names keep only their latest value."""
 MAX_EPOCHS = 1000
+WINDOWS: tuple[float | None, ...] = (60.0, 300.0, 900.0, None)
+"""Selectable spans of the history graphs; None is the whole run."""
 FINISHED = ("done", "failed", "stopped")
+EVENT_TYPES = ("metrics", "status", "progress", "alert", "profile", "log")
+"""Types that carry a publisher-wide ``seq``; session types (ack, dropped...) do not."""
 
 
 def fields(msg: Any) -> tuple[str, float, int | None, int | None, int | None, dict[str, Any]]:
@@ -136,8 +140,8 @@ class RankState:
 class JobState:
     """One training job: its ranks and the connection to them."""
 
-    def __init__(self, job_id: str) -> None:
-        self.job_id = job_id
+    def __init__(self, key: str) -> None:
+        self.key = key
         self.ranks: dict[int, RankState] = {}
         self.connection = "connecting"
         self.exit_code: int | None = None
@@ -152,6 +156,11 @@ class JobState:
     def primary(self) -> RankState:
         """Rank 0 (or the lowest rank seen): the one whose meta and progress the header shows."""
         return self.ranks[min(self.ranks)] if self.ranks else self.rank(0)
+
+    @property
+    def job_id(self) -> str:
+        """The job's name: rank 0's job id (the key is the run dir, shared by all ranks)."""
+        return str(self.hello.get("job_id") or self.key)
 
     @property
     def hello(self) -> dict[str, Any]:
@@ -187,59 +196,81 @@ class AppState:
         self.readonly = readonly
         self.jobs: dict[str, JobState] = {}
         self.streams: dict[str, tuple[str, int]] = {}
-        self.last_seq: dict[str, int] = {}
+        self.last_seq: dict[tuple[str, int], int] = {}
         self.current: str | None = None
         self.follow = True
         self.rank_view: int | None = None
         self.notice = ""
         self.version = 0
         self.replay_time: float | None = None
+        self.window_s: float | None = WINDOWS[0]
+        self.log_filter = ""
+
+    def touch(self) -> None:
+        """Mark the state changed after a view setting (window, filter) changed."""
+        self.version += 1
+
+    def cycle_window(self) -> None:
+        """Next time window of the history graphs (1 min, 5 min, 15 min, whole run)."""
+        self.window_s = WINDOWS[(WINDOWS.index(self.window_s) + 1) % len(WINDOWS)]
+        self.touch()
 
     def now(self) -> float:
         """Wall-clock time, or the replay position when replaying a recorded run."""
         return self.replay_time if self.replay_time is not None else self.clock()
 
     def ingest(self, msg: Any, stream: str = "default") -> None:
-        """Apply one bridge message received on ``stream`` (one connection = one rank)."""
+        """Apply one bridge message received on ``stream`` (one connection = one rank).
+
+        Events already seen (by ``seq``, per publisher) are skipped, so the snapshot that
+        follows a reconnect or a ``dropped`` report fills gaps without doubling history.
+        """
         kind, t, seq, step, epoch, payload = fields(msg)
         if kind == "hello":
             self._hello(payload, stream)
-        elif isinstance(seq, int):
-            if seq <= self.last_seq.get(stream, -1):
-                return
-            self.last_seq[stream] = seq
-        if kind == "snapshot":
+        elif kind == "snapshot":
             for event in payload.get("events") or []:
                 self.ingest(event, stream)
             rank = self._rank_of(stream)
             rank.dropped = max(rank.dropped, int(payload.get("dropped") or 0))
-        elif kind != "hello":
+        else:
+            key = self.streams.get(stream, (stream, 0))
+            if kind in EVENT_TYPES and isinstance(seq, int):
+                if seq <= self.last_seq.get(key, -1):
+                    return
+                self.last_seq[key] = seq
             self._rank_of(stream).ingest(kind, t, step, epoch, payload)
         self.version += 1
 
     def _hello(self, p: dict[str, Any], stream: str) -> None:
-        job_id, rank = str(p.get("job_id") or stream), int(p.get("rank") or 0)
-        self.streams[stream] = (job_id, rank)
-        self.last_seq.pop(stream, None)
-        job = self.add_job(job_id)
+        """Map the stream to its job and rank; ranks of one DDP job share the run dir."""
+        job_key = str(p.get("run_dir") or p.get("job_id") or stream)
+        key = (job_key, int(p.get("rank") or 0))
+        self.streams[stream] = key
+        job = self.add_job(job_key)
         job.connection = "live"
-        job.rank(rank).hello = p
+        rank = job.rank(key[1])
+        same = [rank.hello.get(k) for k in ("pid", "start_time")] == [p.get("pid"), p.get("start_time")]
+        if not same:
+            self.last_seq.pop(key, None)
+        rank.hello = p
 
     def _rank_of(self, stream: str) -> RankState:
         job_id, rank = self.streams.get(stream, (stream, 0))
         return self.add_job(job_id).rank(rank)
 
-    def add_job(self, job_id: str) -> JobState:
-        """Register a job (e.g. found in the registry before connecting); follow it if following."""
-        if job_id not in self.jobs:
-            self.jobs[job_id] = JobState(job_id)
+    def add_job(self, key: str) -> JobState:
+        """Register a job by its key (run dir); show it when following the newest."""
+        if key not in self.jobs:
+            self.jobs[key] = JobState(key)
             if self.follow or self.current is None:
-                self.current = job_id
-        return self.jobs[job_id]
+                self.current = key
+        return self.jobs[key]
 
-    def set_connection(self, job_id: str, condition: str) -> None:
-        """Record the source's view of a job's connection (connecting/live/reconnecting/closed)."""
-        self.add_job(job_id).connection = condition
+    def set_connection(self, stream: str, condition: str) -> None:
+        """Record the source's view of a stream's connection (connecting/live/reconnecting/closed)."""
+        job_key = self.streams.get(stream, (stream, 0))[0]
+        self.add_job(job_key).connection = condition
         self.version += 1
 
     @property

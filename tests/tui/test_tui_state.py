@@ -17,7 +17,7 @@ def fed(stream: list[dict], stream_key: str = "s0") -> AppState:
 
 def test_stream_fills_latest_history_progress_and_epochs() -> None:
     state = fed(make_stream(steps=45))
-    assert state.current == JOB_ID
+    assert state.job is not None and state.job.job_id == JOB_ID
     rank = state.rank
     assert rank is not None
     assert rank.progress["step"] == 45
@@ -72,9 +72,9 @@ def test_jobs_and_ranks_are_kept_apart_and_cycled() -> None:
             state.ingest(msg, f"ddp/{rank}")
     for msg in make_stream(steps=2, builder=StreamBuilder(job_id="sweep-1")):
         state.ingest(msg, "sweep-1")
-    assert state.current == "sweep-1"
+    assert state.job is not None and state.job.job_id == "sweep-1"
     state.cycle_job(-1)
-    assert state.current == "ddp" and not state.follow
+    assert state.job is not None and state.job.job_id == "ddp" and not state.follow
     job = state.job
     assert job is not None and job.world_size == 2 and sorted(job.ranks) == [0, 1]
     state.cycle_rank()
@@ -84,3 +84,17 @@ def test_jobs_and_ranks_are_kept_apart_and_cycled() -> None:
     state.cycle_rank()
     assert state.rank_view is None
     assert [row.rank for row in derive.rank_rows(job)] == [0, 1]
+
+
+def test_session_messages_do_not_advance_the_event_watermark() -> None:
+    stream = make_stream(steps=4)
+    state = AppState()
+    state.ingest(stream[0], "s0")
+    last = max(m["seq"] for m in stream)
+    # the server stamps session messages with the last event seq already given
+    state.ingest({"type": "snapshot", "t": 1.0, "seq": last, "payload": {
+        "events": stream[1:], "dropped": 0}}, "s0")  # fmt: skip
+    state.ingest({"type": "ack", "t": 2.0, "seq": last, "payload": {
+        "id": "c1", "command": "ping", "ok": True}}, "s0")  # fmt: skip
+    rank = state.rank
+    assert rank is not None and rank.progress["step"] == 4 and rank.acks[-1].ok

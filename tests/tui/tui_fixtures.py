@@ -37,7 +37,7 @@ class StreamBuilder:
         return self.msg("hello", t, {
             "protocol": 1, "job_id": self.job_id, "rank": self.rank,
             "world_size": self.world_size, "local_rank": self.rank, "pid": 4242 + self.rank,
-            "host": "node1", "run_dir": "outputs/synthetic_debug/2023-11-14_22-13-20",
+            "host": "node1", "run_dir": f"outputs/synthetic_debug/{self.job_id}",
             "command": ["runners/train.py", "experiment=synthetic_debug"], "start_time": t,
             "meta": {"experiment_name": "synthetic_debug", "arch": "dbnet"}})  # fmt: skip
 
@@ -145,3 +145,45 @@ def make_stream(steps: int = 45, finish: bool = False, builder: StreamBuilder | 
         t = t0 + 2.0 + steps * 0.5
         out.append(b.msg("status", t, {"status": "done", "exit_code": 0}, steps, EPOCHS - 1))
     return out
+
+
+class FakeClient:
+    """Stands in for ``bridge.client.BridgeClient``: a queue of messages and a command log.
+
+    ``push(None)`` ends the stream (a disconnect); commands are recorded and acknowledged
+    the way the trainer would, and ``on_command`` lets a test answer with more messages.
+    """
+
+    def __init__(self, hello: dict[str, Any]) -> None:
+        import asyncio
+
+        self.hello = hello["payload"]
+        self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self.commands: list[tuple[str, dict[str, Any]]] = []
+        self.closed = False
+        self.builder: StreamBuilder | None = None
+
+    def push(self, msg: dict[str, Any] | None) -> None:
+        """Deliver a message (None: the connection drops)."""
+        self.queue.put_nowait(msg)
+
+    def __aiter__(self) -> FakeClient:
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
+        msg = await self.queue.get()
+        if msg is None:
+            raise StopAsyncIteration
+        return msg
+
+    async def send_command(self, command: str, **args: Any) -> str:
+        """Record the command and acknowledge it."""
+        self.commands.append((command, args))
+        cmd_id = f"c{len(self.commands)}"
+        self.push({"type": "ack", "t": T0, "seq": 0, "step": None, "epoch": None,
+                   "payload": {"id": cmd_id, "command": command, "ok": True, "result": {}}})
+        return cmd_id
+
+    async def close(self) -> None:
+        """Mark closed (the source must close what it opened)."""
+        self.closed = True

@@ -1,0 +1,142 @@
+"""Pilot tests: the dashboard over a recorded stream fed through the live source."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from rich.console import Console
+
+from tui.app import OcrtopApp
+from tui.screens.choice import ChoiceScreen
+from tui.screens.finished import JobFinishedScreen
+from tui.source import LiveSource
+from tui.state import AppState
+from tui.widgets.panel import Panel
+from tui_fixtures import T0, FakeClient, StreamBuilder, make_stream
+
+
+def text_of(app: OcrtopApp, panel_id: str) -> str:
+    panel = app.dashboard.query_one(f"#{panel_id}", Panel)
+    console = Console(width=max(20, panel.content_size.width), record=True, file=open("/dev/null", "w"))
+    console.print(panel.content)
+    return console.export_text()
+
+
+class Harness:
+    """An app whose live source connects to fake clients (one per connection attempt)."""
+
+    def __init__(self, steps: int = 45, size: tuple[int, int] = (120, 40)) -> None:
+        self.builder = StreamBuilder()
+        self.stream = make_stream(steps=steps, builder=self.builder)
+        self.clients: list[FakeClient] = []
+        self.size = size
+        self.state = AppState(clock=lambda: T0 + 30.0)
+
+        async def connect(target: str) -> Any:
+            client = FakeClient(self.stream[0])
+            for msg in self.stream[1:]:
+                client.push(msg)
+            self.clients.append(client)
+            return client
+
+        self.app = OcrtopApp(self.state, lambda app: LiveSource(
+            self.state, app.post_message, target="fake-job", connect=connect, retry_s=0.05),
+            tick_hz=20)  # fmt: skip
+
+
+async def settle(pilot: Any, rounds: int = 4) -> None:
+    for _ in range(rounds):
+        await pilot.pause(0.06)
+
+
+async def test_panels_fill_from_the_stream() -> None:
+    h = Harness()
+    async with h.app.run_test(size=h.size) as pilot:
+        await settle(pilot)
+        assert "samples/s" in text_of(h.app, "throughput")
+        assert "data wait p50 55.0 p95 92.0 p99 130.0" in text_of(h.app, "throughput")
+        assert "gpu0" in text_of(h.app, "resources") and "rss" in text_of(h.app, "resources")
+        assert "loss" in text_of(h.app, "training") and "e1:0.450" in text_of(h.app, "training")
+        assert "val/hmean" in text_of(h.app, "training")
+        assert "epoch 0: val/hmean=0.200" in text_of(h.app, "log")
+        assert "cleared" in text_of(h.app, "alerts")
+
+
+async def test_profile_key_sends_command_and_top_k_appears() -> None:
+    h = Harness()
+    async with h.app.run_test(size=h.size) as pilot:
+        await settle(pilot)
+        await pilot.press("p")
+        await settle(pilot)
+        assert h.clients[0].commands == [("profile", {"steps": 20})]
+        assert "armed" in text_of(h.app, "profiler")
+        for msg in h.builder.profile(T0 + 40.0, steps=20, step=46):
+            h.clients[0].push(msg)
+        await settle(pilot)
+        table = text_of(h.app, "profiler")
+        assert "aten::convolution_backward" in table and "412.5" in table
+        assert "cmd_40.json" in table
+
+
+async def test_alert_shows_then_clears() -> None:
+    h = Harness(steps=12)
+    async with h.app.run_test(size=h.size) as pilot:
+        await settle(pilot)
+        assert "WARNING" in text_of(h.app, "alerts") and "raise data.num_workers" in text_of(h.app, "alerts")
+        for msg in make_stream(steps=35, builder=StreamBuilder())[1:]:
+            h.clients[0].push({**msg, "seq": msg["seq"] + 10_000})
+        await settle(pilot)
+        alerts = text_of(h.app, "alerts")
+        assert "no active alerts" in alerts and "cleared" in alerts
+
+
+async def test_job_finished_overlay_shows_exit_code() -> None:
+    h = Harness(steps=10)
+    async with h.app.run_test(size=h.size) as pilot:
+        await settle(pilot)
+        h.clients[0].push(h.builder.msg("status", T0 + 20, {"status": "done", "exit_code": 0}))
+        h.clients[0].push(None)
+        await settle(pilot)
+        screen = h.app.screen
+        assert isinstance(screen, JobFinishedScreen)
+        assert "exit code 0" in screen.text and "finished: done" in screen.text
+        await pilot.press("escape")
+        assert h.app.screen is h.app.dashboard
+
+
+async def test_disconnect_shows_reconnecting_then_recovers() -> None:
+    h = Harness(steps=10)
+    async with h.app.run_test(size=h.size) as pilot:
+        await settle(pilot)
+        assert h.state.job is not None and h.state.job.connection == "live"
+        gate = asyncio.Event()
+        original = h.app.source.connect
+
+        async def slow_connect(target: str) -> Any:
+            await gate.wait()
+            return await original(target)
+
+        h.app.source.connect = slow_connect
+        h.clients[0].push(None)
+        await settle(pilot)
+        assert h.state.job.connection == "reconnecting"
+        assert "reconnecting" in str(h.app.dashboard.query_one("#header").content)
+        gate.set()
+        await settle(pilot)
+        assert h.state.job.connection == "live" and len(h.clients) == 2
+        assert h.clients[0].closed
+
+
+async def test_quit_in_attach_mode_exits_and_readonly_blocks_profile() -> None:
+    h = Harness(steps=5)
+    h.state.readonly = True
+    async with h.app.run_test(size=h.size) as pilot:
+        await settle(pilot)
+        await pilot.press("p")
+        await settle(pilot)
+        assert h.clients[0].commands == []
+        await pilot.press("q")
+        await settle(pilot)
+    assert not isinstance(h.app.screen_stack[-1] if h.app.screen_stack else None, ChoiceScreen)
+    assert h.app.return_code == 0

@@ -1,0 +1,237 @@
+"""The dashboard app: wires a feed source, the state and the screens together.
+
+The source task writes into :class:`AppState`; a timer redraws visible panels a few times
+per second; key bindings turn into commands for the trainer. Everything else lives in
+the widgets, screens and sources.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from textual.app import App
+from textual.binding import Binding
+from textual.widgets import Input
+
+from tui.child import Child
+from tui.messages import CommandFailed, ConnectionChanged, JobFinished, SourceFailed
+from tui.screens.choice import QUIT_CHOICES, STOP_CHOICES, ChoiceScreen
+from tui.screens.dashboard import DashboardScreen
+from tui.screens.finished import JobFinishedScreen, summary
+from tui.screens.help import HelpScreen
+from tui.state import AppState
+from tui.widgets.log_filter import LogFilter
+
+TICK_HZ = 4.0
+STOP_TERM_AFTER = 30.0
+STOP_KILL_AFTER = 45.0
+
+
+class OcrtopApp(App[int]):
+    """Live (train/attach) or replay dashboard over one state and one source."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "ocrtop"
+    BINDINGS = [
+        Binding("p", "profile", "profile"),
+        Binding("q", "quit_dialog", "quit"),
+        Binding("ctrl+c", "interrupt", "stop", priority=True),
+        Binding("question_mark", "help", "help"),
+        Binding("m", "toggle_maximize", "maximise"),
+        Binding("w", "window", "window"),
+        Binding("slash", "filter_log", "filter"),
+        Binding("left_square_bracket", "job(-1)", "prev job"),
+        Binding("right_square_bracket", "job(1)", "next job"),
+        Binding("r", "rank", "rank"),
+        Binding("space", "pause", "pause", show=False),
+        Binding("full_stop", "step", "step", show=False),
+        Binding("plus", "speed(1)", "faster", show=False),
+        Binding("minus", "speed(-1)", "slower", show=False),
+        *(Binding(str(i), f"focus_panel({i})", show=False) for i in range(1, 7)),
+    ]
+
+    def __init__(self, state: AppState, make_source: Callable[[OcrtopApp], Any],
+                 mode: str = "attach", profile_steps: int = 20, child: Child | None = None,
+                 tick_hz: float = TICK_HZ) -> None:  # fmt: skip
+        super().__init__()
+        self.state, self.mode, self.child = state, mode, child
+        self.profile_steps, self.tick_hz = profile_steps, tick_hz
+        self.source = make_source(self)
+        self.dashboard = DashboardScreen(profile_steps, mode, state.readonly)
+        self.announced: set[str] = set()
+        self.outcome = "quit"
+
+    def on_mount(self) -> None:
+        """Show the dashboard at once, then start feeding it."""
+        self.push_screen(self.dashboard)
+        self.run_worker(self.source.run(), name="source", exit_on_error=False)
+        self.set_interval(1.0 / self.tick_hz, self.tick)
+        self.tick()
+
+    def tick(self) -> None:
+        """Redraw from the state; watch the child of ``ocrtop train``."""
+        if self.child is not None:
+            self._watch_child()
+        self.dashboard.refresh_from(self.state)
+
+    def _watch_child(self) -> None:
+        child = self.child
+        assert child is not None
+        for job in self.state.jobs.values():
+            child.link_log(str(job.hello.get("run_dir") or ""))
+        child.escalate(time.monotonic(), STOP_TERM_AFTER, STOP_KILL_AFTER)
+        code = child.poll()
+        if code is None or self.state.notice.startswith("trainer exited"):
+            return
+        self.state.notice = f"trainer exited with code {code} (log: {child.log_path})"
+        if not self.state.jobs:
+            for line in child.tail(8):
+                self.state.add_job("trainer").rank(0).ingest(
+                    "log", time.time(), None, None, {"level": "ERROR", "message": line})
+        job = self.state.job
+        if job is not None:
+            job.exit_code = code
+            job.connection = "closed"
+            self.post_message(JobFinished(job.key))
+        self.state.touch()
+
+    def on_job_finished(self, message: JobFinished) -> None:
+        """Show the final status once per job (the job on screen only)."""
+        job = self.state.jobs.get(message.job_key)
+        if job is None or message.job_key in self.announced or message.job_key != self.state.current:
+            return
+        if self.child is not None and job.exit_code is None and self.child.poll() is None:
+            return  # the trainer still runs (sweep, teardown): wait for its exit code
+        self.announced.add(message.job_key)
+        self.push_screen(JobFinishedScreen(summary(job, self.state)), self._after_finished)
+
+    def _after_finished(self, answer: str | None) -> None:
+        if answer == "quit":
+            self._exit_with_child_code()
+
+    def on_connection_changed(self, message: ConnectionChanged) -> None:
+        """Redraw now so a lost connection shows without waiting for the next tick."""
+        self.dashboard.refresh_from(self.state)
+
+    def on_source_failed(self, message: SourceFailed) -> None:
+        """Say why nothing will arrive; the user quits with q."""
+        self.state.notice = message.error
+        self.state.touch()
+        self.notify(message.error, severity="error", timeout=10)
+
+    def on_command_failed(self, message: CommandFailed) -> None:
+        """A command that could not be delivered is reported, never silently lost."""
+        self.notify(f"{message.command}: {message.error}", severity="warning")
+
+    async def action_profile(self) -> None:
+        """Profile the next N steps of the job (or of the rank) on screen."""
+        rank = self.state.rank
+        if self.state.readonly or self.mode == "replay" or rank is None:
+            self.notify("read-only: commands are disabled", severity="warning")
+            return
+        rank.profile.state, rank.profile.steps = "requested", self.profile_steps
+        self.state.touch()
+        await self.source.send("profile", rank=self.state.rank_view, steps=self.profile_steps)
+
+    def action_quit_dialog(self) -> None:
+        """``q``: under ``ocrtop train`` ask detach/stop/cancel; elsewhere just quit."""
+        if self.mode != "train" or self.child is None or self.child.poll() is not None:
+            self._exit_with_child_code()
+            return
+        self.push_screen(ChoiceScreen("Leave the dashboard?", QUIT_CHOICES), self._after_choice)
+
+    def action_interrupt(self) -> None:
+        """Ctrl-C: confirm, then stop like the dialog's stop."""
+        if self.mode != "train" or self.child is None or self.child.poll() is not None:
+            self._exit_with_child_code()
+            return
+        self.push_screen(ChoiceScreen("Stop training?", STOP_CHOICES), self._after_choice)
+
+    async def _after_choice(self, answer: str | None) -> None:
+        if answer == "detach":
+            self.outcome = "detach"
+            self.exit(0)
+        elif answer == "stop":
+            await self.stop_training()
+
+    async def stop_training(self) -> None:
+        """Graceful stop command now; the child's group gets SIGTERM after a timeout."""
+        if self.child is not None:
+            self.child.stop_requested_at = time.monotonic()
+        self.state.notice = f"stopping… (SIGTERM after {STOP_TERM_AFTER:.0f} s)"
+        self.state.touch()
+        if self.state.readonly:
+            return
+        if not await self.source.send("stop", mode="graceful") and self.child is not None:
+            self.child.signal_group()
+
+    def _exit_with_child_code(self) -> None:
+        code = self.child.poll() if self.child is not None else None
+        job = self.state.job
+        if code is None and job is not None and job.finished:
+            code = 0 if job.status == "done" else 1
+        self.exit(code or 0)
+
+    def action_help(self) -> None:
+        """Show the key reference."""
+        self.push_screen(HelpScreen())
+
+    def action_focus_panel(self, index: int) -> None:
+        """Number keys focus a panel."""
+        panels = self.dashboard.panels
+        if 1 <= index <= len(panels):
+            panels[index - 1].focus()
+
+    def action_toggle_maximize(self) -> None:
+        """Maximise the focused panel, or restore the grid."""
+        screen = self.dashboard
+        if screen.maximized is not None:
+            screen.minimize()
+        elif screen.focused is not None:
+            screen.maximize(screen.focused)
+        screen.refresh_from(self.state)
+
+    def action_window(self) -> None:
+        """Cycle the history window."""
+        self.state.cycle_window()
+
+    def action_filter_log(self) -> None:
+        """Open the log filter prompt."""
+        prompt = self.dashboard.query_one(LogFilter)
+        prompt.display = True
+        prompt.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """Filter while typing."""
+        self.state.log_filter = event.value
+        self.state.touch()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter keeps the filter and hides the prompt."""
+        event.input.display = False
+        self.dashboard.panels[-1].focus()
+
+    def action_job(self, delta: int) -> None:
+        """Previous/next job of a sweep."""
+        self.state.cycle_job(delta)
+
+    def action_rank(self) -> None:
+        """Cycle the DDP rank view."""
+        self.state.cycle_rank()
+
+    def action_pause(self) -> None:
+        """Replay: pause/continue."""
+        if hasattr(self.source, "toggle_pause"):
+            self.source.toggle_pause()
+
+    def action_step(self) -> None:
+        """Replay: one message."""
+        if hasattr(self.source, "step"):
+            self.source.step()
+
+    def action_speed(self, delta: int) -> None:
+        """Replay: faster/slower."""
+        if hasattr(self.source, "faster"):
+            self.source.faster(delta)

@@ -1,0 +1,177 @@
+"""Live feed: connect to a job's ranks (or every job of an ``ocrtop train`` group) and
+pour their messages into the state, reconnecting when a stream drops.
+
+Runs as asyncio tasks inside the app's event loop (or the headless loop), so ingestion
+needs no threads and no locks; the app only reads the state on its timer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from tui.messages import CommandFailed, ConnectionChanged, JobFinished, SourceFailed
+from tui.state import AppState
+
+log = logging.getLogger(__name__)
+
+Connect = Callable[[str], Awaitable[Any]]
+Post = Callable[[Any], Any]
+
+
+async def _bridge_connect(target: str) -> Any:
+    from bridge.client import BridgeClient
+
+    return await BridgeClient.connect(target)
+
+
+def _list_group(group: str) -> list[Any]:
+    from bridge.registry import list_jobs
+
+    return list_jobs(group=group)
+
+
+def _ranks_of(target: str) -> list[Any]:
+    """Registry entries of every rank of the job ``target`` names (just the target otherwise)."""
+    from bridge.registry import find_job, list_jobs
+
+    entry = find_job(target)
+    return [j for j in list_jobs() if j.run_dir == entry.run_dir] or [entry]
+
+
+class LiveSource:
+    """Follows one target (socket, job id, ``ssh://host/JOB``) or a whole group of jobs."""
+
+    def __init__(self, state: AppState, post: Post, target: str | None = None,
+                 group: str | None = None, connect: Connect = _bridge_connect,
+                 retry_s: float = 0.5, poll_s: float = 0.5) -> None:  # fmt: skip
+        self.state, self.post, self.connect = state, post, connect
+        self.target, self.group = target, group
+        self.retry_s, self.poll_s = retry_s, poll_s
+        self.clients: dict[str, Any] = {}
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.stopping = False
+
+    async def run(self) -> None:
+        """Connect and keep following until cancelled (or, for a single target, it closes)."""
+        if self.group is None:
+            streams = [self.target or ""]
+            if self.target and not self.target.startswith("ssh://") and "/" not in self.target:
+                try:
+                    streams = [e.job_id for e in await asyncio.to_thread(_ranks_of, self.target)]
+                except Exception as exc:  # registry error: try the target as given
+                    log.debug("rank lookup for %s failed: %s", self.target, exc)
+            await asyncio.gather(*(self.follow(s) for s in streams))
+            return
+        while not self.stopping:
+            for entry in await asyncio.to_thread(_list_group, self.group):
+                if entry.job_id not in self.tasks:
+                    self.tasks[entry.job_id] = asyncio.create_task(self.follow(entry.job_id))
+            await asyncio.sleep(self.poll_s)
+
+    async def follow(self, stream: str) -> None:
+        """One stream: connect, ingest until EOF, reconnect until the rank finished."""
+        attempts = 0
+        while not self.stopping:
+            self._condition(stream, "connecting" if attempts == 0 else "reconnecting")
+            try:
+                client = await self.connect(stream)
+            except Exception as exc:
+                attempts += 1
+                if attempts == 1 and stream not in self.state.streams and self.group is None:
+                    self.post(SourceFailed(f"cannot attach to {stream or 'a job'}: {exc}"))
+                    return
+                if self._gone(stream, attempts):
+                    self._condition(stream, "closed", str(exc))
+                    return
+                await asyncio.sleep(min(5.0, self.retry_s * attempts))
+                continue
+            attempts = 1
+            self.clients[stream] = client
+            self._ingest({"type": "hello", "t": time.time(), "seq": 0, "payload": client.hello},
+                         stream)  # fmt: skip
+            self._condition(stream, "live")
+            try:
+                async for msg in client:
+                    self._ingest(msg, stream)
+            except Exception as exc:
+                log.debug("stream %s broke: %s", stream, exc)
+            finally:
+                self.clients.pop(stream, None)
+                await _close(client)
+            if self._rank_finished(stream):
+                self._condition(stream, "closed")
+                return
+
+    def _ingest(self, msg: Any, stream: str) -> None:
+        was = self._job_finished(stream)
+        self.state.ingest(msg, stream)
+        if not was and self._job_finished(stream):
+            self.post(JobFinished(self.state.streams[stream][0]))
+
+    def _job_finished(self, stream: str) -> bool:
+        key = self.state.streams.get(stream)
+        job = self.state.jobs.get(key[0]) if key else None
+        return bool(job and job.finished)
+
+    def _rank_finished(self, stream: str) -> bool:
+        key = self.state.streams.get(stream)
+        job = self.state.jobs.get(key[0]) if key else None
+        return bool(job and key and job.rank(key[1]).finished)
+
+    def _gone(self, stream: str, attempts: int) -> bool:
+        """A job whose registry entry vanished is over; keep retrying otherwise (remote, slow)."""
+        if stream.startswith("ssh://") or "/" in stream:
+            return attempts > 20
+        try:
+            from bridge.registry import list_jobs
+
+            return all(j.job_id != stream for j in list_jobs()) and attempts > 2
+        except Exception:
+            return attempts > 20
+
+    def _condition(self, stream: str, condition: str, detail: str = "") -> None:
+        self.state.set_connection(stream, condition)
+        self.post(ConnectionChanged(stream, condition, detail))
+
+    def streams_of_current_job(self, rank: int | None = None) -> list[str]:
+        """Connected streams of the job on screen (one rank, or all of them)."""
+        return [s for s, (job, r) in self.state.streams.items() if job == self.state.current
+                and s in self.clients and (rank is None or r == rank)]  # fmt: skip
+
+    async def send(self, command: str, rank: int | None = None, **args: Any) -> list[str]:
+        """Send a command to the job on screen; returns the command ids that went out."""
+        ids = []
+        streams = self.streams_of_current_job(rank)
+        if not streams:
+            self.post(CommandFailed(command, "not connected to the job"))
+        for stream in streams:
+            try:
+                ids.append(await self.clients[stream].send_command(command, **args))
+            except Exception as exc:
+                self.post(CommandFailed(command, str(exc)))
+        return ids
+
+    async def aclose(self) -> None:
+        """Stop following and close every connection."""
+        self.stopping = True
+        for task in self.tasks.values():
+            task.cancel()
+        for client in list(self.clients.values()):
+            await _close(client)
+
+
+async def _close(client: Any) -> None:
+    close = getattr(client, "close", None)
+    if close is None:
+        return
+    try:
+        result = close()
+        if inspect.isawaitable(result):
+            await result
+    except Exception as exc:
+        log.debug("closing a client failed: %s", exc)

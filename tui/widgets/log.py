@@ -1,0 +1,51 @@
+"""Log tail: the trainer's forwarded log lines, newest at the bottom, optionally filtered."""
+
+from __future__ import annotations
+
+import time
+
+from rich.console import RenderableType
+from rich.text import Text
+
+from tui.records import LogRecord
+from tui.state import AppState
+from tui.widgets.panel import Panel
+
+LEVEL_STYLE = {"ERROR": "bold red", "CRITICAL": "bold red", "WARNING": "yellow", "DEBUG": "dim"}
+
+
+def matching(records: list[LogRecord], needle: str) -> list[LogRecord]:
+    """Records whose level, logger or message contains ``needle`` (case-insensitive)."""
+    if not needle:
+        return records
+    needle = needle.lower()
+    return [r for r in records if needle in f"{r.level} {r.logger} {r.message}".lower()]
+
+
+class LogPanel(Panel):
+    """The last lines of the trainer's log (``/`` filters)."""
+
+    TITLE = "Log"
+    KEY = "6"
+
+    def render_state(self, state: AppState, width: int, height: int) -> RenderableType:
+        """See the module docstring."""
+        self.border_subtitle = f"filter: {state.log_filter}" if state.log_filter else ""
+        job = state.job
+        if job is None:
+            return Text(state.notice or "", style="dim")
+        ranks = [state.rank] if state.rank_view is not None and state.rank else list(job.ranks.values())
+        records = sorted((rec for r in ranks if r for rec in r.logs), key=lambda rec: rec.t)
+        shown = matching(records, state.log_filter)[-height:]
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for i, rec in enumerate(shown):
+            if i:
+                text.append("\n")
+            text.append(time.strftime("%H:%M:%S ", time.localtime(rec.t)), style="dim")
+            text.append(f"{rec.level[:4]:<4} ", style=LEVEL_STYLE.get(rec.level, "green"))
+            if len(job.ranks) > 1:
+                text.append(f"r{rec.rank} ", style="dim")
+            text.append(rec.message)
+        if not shown:
+            text.append("no matching lines" if state.log_filter else "no log lines yet", style="dim")
+        return text

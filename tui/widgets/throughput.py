@@ -1,0 +1,69 @@
+"""Throughput panel: samples/s history, data-wait percentiles, efficiency and the verdict.
+
+This is the panel that answers "is my GPU starving?", so the verdict and its reason are
+always visible, and DDP jobs get one row per rank (a slow rank sets the pace).
+"""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+
+from bridge import names
+from tui import derive
+from tui.charts import chart
+from tui.fmt import human_bytes, num
+from tui.state import AppState
+from tui.widgets.panel import Panel
+
+
+def window_label(seconds: float | None) -> str:
+    """``60`` -> ``1m``; None -> ``all``."""
+    return "all" if seconds is None else f"{int(seconds // 60)}m"
+
+
+class ThroughputPanel(Panel):
+    """Samples/s graph, data wait p50/p95/p99, efficiency, verdict, per-rank rows."""
+
+    TITLE = "Throughput"
+    KEY = "1"
+
+    def render_state(self, state: AppState, width: int, height: int) -> RenderableType:
+        """See the module docstring."""
+        rank, job = state.rank, state.job
+        if rank is None or job is None:
+            return Text("waiting for the first metrics…", style="dim")
+        sps = rank.value(names.SAMPLES_PER_SECOND)
+        head = Text()
+        head.append(f"{num(sps)} samples/s", style="bold cyan")
+        head.append(f"  step {num(rank.value(names.STEP_MS), 0)} ms")
+        head.append(f"  [w]indow {window_label(state.window_s)}", style="dim")
+        wait = Text("data wait ")
+        for label, name in (("p50", names.DATA_WAIT_MS_P50), ("p95", names.DATA_WAIT_MS_P95),
+                            ("p99", names.DATA_WAIT_MS_P99)):  # fmt: skip
+            wait.append(f"{label} {num(rank.value(name))} ")
+        wait.append("ms")
+        eff, verdict = derive.efficiency(rank), derive.verdict(rank)
+        line = Text(f"efficiency {num(None if eff is None else eff * 100, 0)}%  ")
+        if verdict is None:
+            line.append("verdict —", style="dim")
+        else:
+            style = "bold red" if verdict.label == "data-bound" else "bold green"
+            line.append(verdict.label, style=style)
+            line.append(f"  {verdict.reason}", style="dim")
+        rows = derive.rank_rows(job) if len(job.ranks) > 1 else []
+        graph_h = max(1, height - 3 - (len(rows) + 1 if rows else 0))
+        hist = rank.history.get(names.SAMPLES_PER_SECOND)
+        values = hist.window(state.window_s, state.now()) if hist else []
+        lines: list[RenderableType] = [head]
+        lines += [Text(r, style="cyan") for r in chart(values, width, graph_h, lo=0.0)]
+        lines += [wait, line]
+        if rows:
+            lines.append(Text("rank  samples/s  wait p95  step ms  rss", style="bold"))
+            slowest = max(rows, key=lambda r: r.step_ms or 0.0).rank
+            for r in rows:
+                style = "yellow" if r.rank == slowest and len(rows) > 1 else ""
+                lines.append(Text(f"{r.rank:>4}  {num(r.samples_per_s):>9}  "
+                                  f"{num(r.data_wait_p95):>8}  {num(r.step_ms, 0):>7}  "
+                                  f"{human_bytes(r.rss)}", style=style))  # fmt: skip
+        return Group(*lines)
