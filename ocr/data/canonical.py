@@ -168,7 +168,7 @@ def exif_matrix(orientation: int, width: int, height: int) -> np.ndarray:
     (1 = upright ... 8 = rotated 90 degrees counter-clockwise for display).
     """
     w, h = float(width), float(height)
-    table = {
+    table: dict[int, list[list[float]]] = {
         1: [[1, 0, 0], [0, 1, 0]],
         2: [[-1, 0, w], [0, 1, 0]],
         3: [[-1, 0, w], [0, -1, h]],
@@ -179,7 +179,7 @@ def exif_matrix(orientation: int, width: int, height: int) -> np.ndarray:
         8: [[0, 1, 0], [-1, 0, w]],
     }
     rows = table.get(orientation, table[1])
-    return np.array([*rows, [0, 0, 1]], dtype=np.float64)
+    return np.array([*rows, [0.0, 0.0, 1.0]], dtype=np.float64)
 
 
 def load_image(path: Path) -> tuple[np.ndarray, tuple[int, int], np.ndarray]:

@@ -43,21 +43,28 @@ def _random_text(rng: np.random.Generator) -> str:
         style = rng.integers(3)
         return word.upper() if style == 0 else word.capitalize() if style == 1 else word
     if kind == 1:
-        return f"{'$' if rng.random() < 0.3 else ''}{rng.integers(0, 999)}.{rng.integers(0, 100):02d}"
+        return (
+            f"{'$' if rng.random() < 0.3 else ''}{rng.integers(0, 999)}.{rng.integers(0, 100):02d}"
+        )
     if kind == 2:
         return f"x{rng.integers(1, 20)}"
     if kind == 3:
         return f"{rng.integers(1, 29):02d}/{rng.integers(1, 13):02d}/{rng.integers(0, 100):02d}"
     chars = string.ascii_uppercase + string.digits
-    return "".join(rng.choice(list(chars), size=int(rng.integers(3, 8)))) + "-" + str(rng.integers(10, 99))
+    return (
+        "".join(rng.choice(list(chars), size=int(rng.integers(3, 8))))
+        + "-"
+        + str(rng.integers(10, 99))
+    )
 
 
-def _texture(rng: np.random.Generator, height: int, width: int, base: np.ndarray, amp: float) -> np.ndarray:
+def _texture(
+    rng: np.random.Generator, height: int, width: int, base: np.ndarray, amp: float
+) -> np.ndarray:
     """Smooth low-frequency colour variation around ``base`` (paper fibres, table wood)."""
     coarse = rng.normal(0.0, amp, size=(6, 6, 3)).astype(np.float32)
     smooth = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_LINEAR)
-    smooth += base.astype(np.float32)[None, None, :]
-    return np.clip(smooth, 0, 255, out=smooth)
+    return np.clip(smooth + base.astype(np.float32)[None, None, :], 0, 255)
 
 
 class SyntheticPages:
@@ -88,7 +95,9 @@ class SyntheticPages:
         max_noise: float = 6.0,
     ) -> None:
         if num < 1 or width < 64 or height < 64:
-            raise ValueError(f"need num >= 1 and a page of at least 64x64 px, got {num}, {width}x{height}")
+            raise ValueError(
+                f"need num >= 1 and a page of at least 64x64 px, got {num}, {width}x{height}"
+            )
         self.num, self.seed = int(num), int(seed)
         self.width, self.height = int(width), int(height)
         self.font_sizes = tuple(int(s) for s in font_sizes)
@@ -129,7 +138,9 @@ class SyntheticPages:
             word.chars = [apply_matrix(matrix, c) for c in word.chars or []]
         return image, words
 
-    def _draw_lines(self, rng: np.random.Generator, draw: ImageDraw.ImageDraw, pw: int, ph: int) -> list[Word]:
+    def _draw_lines(
+        self, rng: np.random.Generator, draw: ImageDraw.ImageDraw, pw: int, ph: int
+    ) -> list[Word]:
         words: list[Word] = []
         margin = int(rng.uniform(0.04, 0.08) * pw)
         y = float(margin)
@@ -168,7 +179,7 @@ class SyntheticPages:
         ink: tuple[int, ...],
         limit: float,
     ) -> Word | None:
-        """Draw ``text`` at ``(x, y)``; return its word and character quads, or None if it overflows."""
+        """Draw ``text`` at ``(x, y)``: its word and character quads, or None on overflow."""
         if x + font.getlength(text) > limit:
             return None
         draw.text((x, y), text, font=font, fill=ink)
@@ -177,7 +188,9 @@ class SyntheticPages:
             left, _, right, _ = font.getbbox(ch)
             x0 = x + font.getlength(text[:i]) + left
             x1 = x + font.getlength(text[:i]) + max(right, left + 1)
-            chars.append(np.array([[x0, y + top], [x1, y + top], [x1, y + bottom], [x0, y + bottom]]))
+            chars.append(
+                np.array([[x0, y + top], [x1, y + top], [x1, y + bottom], [x0, y + bottom]])
+            )
         x0, x1 = chars[0][0, 0], chars[-1][1, 0]
         points = np.array([[x0, y + top], [x1, y + top], [x1, y + bottom], [x0, y + bottom]])
         return Word(points=points, text=text, ignore=False, chars=chars)
@@ -195,7 +208,9 @@ class SyntheticPages:
         low, high = dst.min(axis=0), dst.max(axis=0)
         free_low, free_high = 2 - low, np.array([self.width, self.height]) - 2 - high
         offset = rng.uniform(free_low, np.maximum(free_low, free_high))
-        return cv2.getPerspectiveTransform(src.astype(np.float32), (dst + offset).astype(np.float32))
+        return cv2.getPerspectiveTransform(
+            src.astype(np.float32), (dst + offset).astype(np.float32)
+        )
 
 
 def write_dataset(

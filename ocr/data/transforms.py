@@ -44,7 +44,9 @@ class Transform(Protocol):
 def warp(state: TransformState, matrix: np.ndarray, width: int, height: int) -> TransformState:
     """Apply the affine ``matrix`` (old -> new) to image, words and ``to_original``."""
     image = cv2.warpAffine(state.image, matrix[:2], (width, height), flags=cv2.INTER_LINEAR)
-    return TransformState(image, _map_words(state.words, matrix), state.to_original @ np.linalg.inv(matrix))
+    return TransformState(
+        image, _map_words(state.words, matrix), state.to_original @ np.linalg.inv(matrix)
+    )
 
 
 def _map_words(words: list[Word], matrix: np.ndarray) -> list[Word]:
@@ -98,11 +100,17 @@ class ResizePad:
             out_w = out_h = self.size
         else:
             out_w, out_h = (math.ceil(v / 32) * 32 for v in (new_w, new_h))
-        resized = cv2.resize(state.image, (new_w, new_h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        resized = cv2.resize(
+            state.image,
+            (new_w, new_h),
+            interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
+        )
         image = np.zeros((out_h, out_w, 3), dtype=np.uint8)
         image[:new_h, :new_w] = resized
         matrix = np.diag([new_w / w, new_h / h, 1.0])
-        return TransformState(image, _map_words(state.words, matrix), state.to_original @ np.linalg.inv(matrix))
+        return TransformState(
+            image, _map_words(state.words, matrix), state.to_original @ np.linalg.inv(matrix)
+        )
 
 
 class RandomScale:
@@ -136,7 +144,7 @@ class RandomRotate:
         angle = rng.uniform(-self.max_degrees, self.max_degrees)
         rot = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
         cos, sin = abs(rot[0, 0]), abs(rot[0, 1])
-        new_w, new_h = int(math.ceil(w * cos + h * sin)), int(math.ceil(h * cos + w * sin))
+        new_w, new_h = math.ceil(w * cos + h * sin), math.ceil(h * cos + w * sin)
         rot[:, 2] += [(new_w - w) / 2, (new_h - h) / 2]
         return warp(state, np.vstack([rot, [0, 0, 1]]), new_w, new_h)
 
@@ -180,14 +188,26 @@ class RandomCrop:
 
     def __call__(self, state: TransformState, rng: np.random.Generator) -> TransformState:
         h, w = state.image.shape[:2]
-        boxes = np.array([[*w_.points.min(0), *w_.points.max(0)] for w_ in state.words]).reshape(-1, 4)
+        boxes = np.array([[*w_.points.min(0), *w_.points.max(0)] for w_ in state.words]).reshape(
+            -1, 4
+        )
         best, best_cut = (0, 0, min(w, self.size), min(h, self.size)), None
         for _ in range(self.max_tries):
             cw = int(min(w, self.size) * rng.uniform(self.min_ratio, 1.0))
             ch = int(min(h, self.size) * rng.uniform(self.min_ratio, 1.0))
             x0, y0 = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
-            inside = (boxes[:, 0] >= x0) & (boxes[:, 1] >= y0) & (boxes[:, 2] <= x0 + cw) & (boxes[:, 3] <= y0 + ch)
-            outside = (boxes[:, 2] <= x0) | (boxes[:, 0] >= x0 + cw) | (boxes[:, 3] <= y0) | (boxes[:, 1] >= y0 + ch)
+            inside = (
+                (boxes[:, 0] >= x0)
+                & (boxes[:, 1] >= y0)
+                & (boxes[:, 2] <= x0 + cw)
+                & (boxes[:, 3] <= y0 + ch)
+            )
+            outside = (
+                (boxes[:, 2] <= x0)
+                | (boxes[:, 0] >= x0 + cw)
+                | (boxes[:, 3] <= y0)
+                | (boxes[:, 1] >= y0 + ch)
+            )
             cut = int((~inside & ~outside).sum())
             if inside.any() or not len(boxes):
                 if best_cut is None or cut < best_cut:
@@ -213,15 +233,28 @@ class RandomCrop:
 class ColorJitter:
     """Photometric noise: brightness, contrast and saturation, each with its own range."""
 
-    def __init__(self, brightness: float = 0.25, contrast: float = 0.25, saturation: float = 0.25, p: float = 0.8) -> None:
-        self.brightness, self.contrast, self.saturation, self.p = brightness, contrast, saturation, p
+    def __init__(
+        self,
+        brightness: float = 0.25,
+        contrast: float = 0.25,
+        saturation: float = 0.25,
+        p: float = 0.8,
+    ) -> None:
+        self.brightness, self.contrast, self.saturation, self.p = (
+            brightness,
+            contrast,
+            saturation,
+            p,
+        )
 
     def __call__(self, state: TransformState, rng: np.random.Generator) -> TransformState:
         if rng.random() >= self.p:
             return state
         img = state.image.astype(np.float32)
         grey = img @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-        img = grey[..., None] + (img - grey[..., None]) * rng.uniform(1 - self.saturation, 1 + self.saturation)
+        img = grey[..., None] + (img - grey[..., None]) * rng.uniform(
+            1 - self.saturation, 1 + self.saturation
+        )
         mean = float(grey.mean())
         img = mean + (img - mean) * rng.uniform(1 - self.contrast, 1 + self.contrast)
         img *= rng.uniform(1 - self.brightness, 1 + self.brightness)

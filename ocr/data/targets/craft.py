@@ -50,8 +50,8 @@ def pseudo_char_boxes(points: np.ndarray, text: str = "") -> list[np.ndarray]:
     quad = order_quad(points)
     if np.linalg.norm(quad[1] - quad[0]) < np.linalg.norm(quad[2] - quad[1]):
         quad = np.roll(quad, -1, axis=0)  # text runs along the other pair of sides
-    long_side = np.linalg.norm(quad[1] - quad[0])
-    short_side = max(np.linalg.norm(quad[3] - quad[0]), 1e-6)
+    long_side = float(np.linalg.norm(quad[1] - quad[0]))
+    short_side = max(float(np.linalg.norm(quad[3] - quad[0])), 1e-6)
     count = len(text.strip()) or max(1, round(long_side / short_side))
     steps = np.linspace(0.0, 1.0, count + 1)[:, None]
     top = quad[0] + steps * (quad[1] - quad[0])
@@ -64,7 +64,9 @@ def affinity_boxes(chars: list[np.ndarray]) -> list[np.ndarray]:
     centres = [c.mean(axis=0) for c in chars]
     tops = [(c[0] + c[1] + m) / 3 for c, m in zip(chars, centres, strict=True)]
     bottoms = [(c[2] + c[3] + m) / 3 for c, m in zip(chars, centres, strict=True)]
-    return [np.stack([tops[i], tops[i + 1], bottoms[i + 1], bottoms[i]]) for i in range(len(chars) - 1)]
+    return [
+        np.stack([tops[i], tops[i + 1], bottoms[i + 1], bottoms[i]]) for i in range(len(chars) - 1)
+    ]
 
 
 class CraftTargets:
@@ -79,7 +81,10 @@ class CraftTargets:
 
     def __init__(self, stride: int = 2, gaussian_size: int = 64, sigma: float = 0.25) -> None:
         if stride < 1 or gaussian_size < 4 or sigma <= 0:
-            raise ValueError(f"need stride >= 1, gaussian_size >= 4, sigma > 0; got {stride}, {gaussian_size}, {sigma}")
+            raise ValueError(
+                "need stride >= 1, gaussian_size >= 4, sigma > 0; "
+                f"got {stride}, {gaussian_size}, {sigma}"
+            )
         self.stride = stride
         self.gaussian = gaussian_patch(gaussian_size, sigma)
         lo, hi = -0.5, gaussian_size - 0.5  # outer edges of the patch's first/last pixel

@@ -71,7 +71,9 @@ def border_map(
     return canvas
 
 
-def _db_point_line_distance(xs: np.ndarray, ys: np.ndarray, p1: np.ndarray, p2: np.ndarray) -> np.ndarray:
+def _db_point_line_distance(
+    xs: np.ndarray, ys: np.ndarray, p1: np.ndarray, p2: np.ndarray
+) -> np.ndarray:
     """MhLiao/DB ``make_border_map.distance``: law of cosines, endpoint distance when acute."""
     sq1 = np.square(xs - p1[0]) + np.square(ys - p1[1])
     sq2 = np.square(xs - p2[0]) + np.square(ys - p2[1])
@@ -99,7 +101,9 @@ def border_map_loop(
         x0, y0, x1, y1 = box
         if x1 < x0 or y1 < y0:
             continue
-        xs, ys = np.meshgrid(np.arange(x0, x1 + 1, dtype=np.float64), np.arange(y0, y1 + 1, dtype=np.float64))
+        xs, ys = np.meshgrid(
+            np.arange(x0, x1 + 1, dtype=np.float64), np.arange(y0, y1 + 1, dtype=np.float64)
+        )
         edge_maps = np.zeros((len(poly), *xs.shape), dtype=np.float32)
         for i in range(len(poly)):
             j = (i + 1) % len(poly)

@@ -11,5 +11,5 @@ _SHIFT = 4
 
 def fill_polygon(canvas: np.ndarray, points: np.ndarray, value: float) -> None:
     """Fill ``points`` (float pixel coordinates) into ``canvas`` in place."""
-    fixed = np.round(points * (1 << _SHIFT)).astype(np.int32).reshape(1, -1, 2)
-    cv2.fillPoly(canvas, fixed, value, lineType=cv2.LINE_8, shift=_SHIFT)
+    fixed = np.round(points * (1 << _SHIFT)).astype(np.int32).reshape(-1, 1, 2)
+    cv2.fillPoly(canvas, [fixed], value, lineType=cv2.LINE_8, shift=_SHIFT)
