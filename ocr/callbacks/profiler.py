@@ -1,0 +1,326 @@
+"""ProfilerCallback: torch.profiler windows from config or from a bridge command.
+
+Idle, it costs a few attribute reads per hook. A window starts at a step boundary
+(``on_train_batch_start``), runs ``warmup_steps`` + ``steps`` steps under
+``torch.profiler.profile`` with an explicit schedule, and ends at its last step or, cut
+short, when validation begins. The training thread then only stops the profiler
+(kineto's disable call); parsing (``key_averages``), the Chrome trace export, the top-k
+table, the step split and the summary happen on an analysis thread, which publishes a
+``profile`` message and logs the table. One window at a time: a request while one is
+armed, running or being analysed gets an error ack.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import Callback
+
+from ocr.callbacks.bridge import find_bridge, find_publisher
+from ocr.callbacks.commands import CommandError
+from ocr.callbacks.emit import Emitter
+from ocr.callbacks.profile_analysis import analyze_window
+from ocr.callbacks.profile_window import ProfileWindow, WindowState
+
+log = logging.getLogger(__name__)
+MAX_COMMAND_STEPS = 10_000  # protocol limit for `profile {steps}`
+_ACTIVITIES = {
+    "cpu": torch.profiler.ProfilerActivity.CPU,
+    "cuda": torch.profiler.ProfilerActivity.CUDA,
+}
+
+
+class ProfilerCallback(Callback):
+    """Profile scheduled or requested windows and report the hottest operators.
+
+    Args:
+        profile_epochs: Epochs whose first steps are profiled (one window each).
+        profile_steps: Global steps at which a window starts.
+        warmup_steps: Profiled-but-discarded steps before recording (caches, allocator).
+        window_steps: Recorded steps of a scheduled window (clipped to the epoch).
+        activities: ``cpu`` and/or ``cuda``; ``cuda`` is skipped without a GPU.
+        record_shapes, profile_memory, with_stack: Passed to ``torch.profiler.profile``.
+        output_dir: Trace directory; default ``<run_dir>/profiler_traces``.
+        export_chrome_trace: Write ``<epoch>-<step>-<trigger>.json`` per window.
+        log_top_k_ops: Rows of the top-k table (published and logged).
+        max_window_steps: Largest window a command may request (trace size grows per step).
+        max_trace_mb: Traces above this are trimmed to their longest events.
+        run_dir: Run directory; default the trainer's log dir.
+    """
+
+    def __init__(
+        self,
+        profile_epochs: list[int] | tuple[int, ...] = (),
+        profile_steps: list[int] | tuple[int, ...] = (),
+        warmup_steps: int = 1,
+        window_steps: int = 5,
+        activities: list[str] | tuple[str, ...] = ("cpu", "cuda"),
+        record_shapes: bool = False,
+        profile_memory: bool = False,
+        with_stack: bool = False,
+        output_dir: str | None = None,
+        export_chrome_trace: bool = True,
+        log_top_k_ops: int = 15,
+        max_window_steps: int = 200,
+        max_trace_mb: float = 100.0,
+        run_dir: str | None = None,
+    ) -> None:
+        unknown = set(activities) - set(_ACTIVITIES)
+        if unknown:
+            raise ValueError(f"unknown profiler activities {sorted(unknown)}; use cpu and/or cuda")
+        if warmup_steps < 0 or window_steps < 1 or log_top_k_ops < 1 or max_window_steps < 1:
+            raise ValueError(
+                "warmup_steps >= 0, window_steps >= 1, log_top_k_ops >= 1 and "
+                "max_window_steps >= 1 are required"
+            )
+        self.profile_epochs = {int(e) for e in profile_epochs}
+        self.profile_steps = {int(s) for s in profile_steps}
+        self.warmup_steps, self.window_steps = warmup_steps, window_steps
+        self.activities = list(activities)
+        self.record_shapes, self.profile_memory, self.with_stack = (
+            record_shapes,
+            profile_memory,
+            with_stack,
+        )
+        self.output_dir, self.run_dir = output_dir, run_dir
+        self.export_chrome_trace = export_chrome_trace
+        self.log_top_k_ops, self.max_window_steps = log_top_k_ops, max_window_steps
+        self.max_trace_bytes = int(max_trace_mb * 2**20)
+        self.window: ProfileWindow | None = None
+        self.results: list[dict[str, Any]] = []
+        self._trainer: pl.Trainer | None = None
+        self._thread: threading.Thread | None = None
+        self._emit = Emitter("profiler")
+        self._prev_end = self._t_start = self._t_opt = 0.0
+
+    # --- arming ---
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        self._trainer = trainer
+        bridge = find_bridge(trainer)
+        if bridge is not None:
+            bridge.register_command("profile", self._on_command)
+
+    def _on_command(self, trainer: pl.Trainer, cmd: Any) -> dict[str, Any]:
+        steps = (cmd.args or {}).get("steps", self.window_steps)
+        if (
+            not isinstance(steps, int)
+            or isinstance(steps, bool)
+            or not 1 <= steps <= MAX_COMMAND_STEPS
+        ):
+            raise CommandError(
+                f"profile steps must be an integer in 1..{MAX_COMMAND_STEPS}, got {steps!r}"
+            )
+        if steps > self.max_window_steps:
+            raise CommandError(
+                f"profile steps={steps} exceeds callbacks.profiler.max_window_steps="
+                f"{self.max_window_steps} (traces grow with every step)"
+            )
+        if not trainer.training:
+            raise CommandError(
+                "profiling needs a running training loop; the trainer is not training"
+            )
+        window = self.arm("command", steps)
+        return {"state": "armed", "steps": window.steps, "warmup_steps": window.warmup}
+
+    def arm(self, trigger: str, steps: int, warmup: int | None = None) -> ProfileWindow:
+        """Request a window starting at the next training step (training thread only).
+
+        Raises:
+            CommandError: A window is already armed, running or being analysed.
+        """
+        if self.window is not None:
+            raise CommandError(f"{self.window.describe()}; wait for its result")
+        self.window = ProfileWindow(trigger, steps, self.warmup_steps if warmup is None else warmup)
+        self._publish(self.window.payload("armed"))
+        return self.window
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.current_epoch not in self.profile_epochs:
+            return
+        if self.window is not None:
+            log.warning(
+                "profiler: skipping epoch %d: %s", trainer.current_epoch, self.window.describe()
+            )
+            return
+        warmup, steps = self.warmup_steps, self.window_steps
+        available = trainer.num_training_batches
+        if isinstance(available, int) or (
+            isinstance(available, float) and available != float("inf")
+        ):
+            available = int(available)
+            warmup = min(warmup, max(0, available - 1))
+            steps = max(1, min(steps, available - warmup))
+        self.arm("config", steps, warmup)
+
+    # --- the window ---
+    def on_train_batch_start(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        w = self.window
+        if w is None and trainer.global_step in self.profile_steps:
+            w = self.arm("config", self.window_steps)
+        if w is None or w.state is WindowState.ANALYZING:
+            return
+        now = time.perf_counter()
+        if w.state is WindowState.ARMED:
+            self._start(trainer, w)
+            self._prev_end = now
+        self._t_start = self._t_opt = now
+
+    def on_before_optimizer_step(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer: Any
+    ) -> None:
+        if self.window is not None and self.window.state is WindowState.RUNNING:
+            self._t_opt = time.perf_counter()
+
+    def on_train_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        w = self.window
+        if w is None or w.state is not WindowState.RUNNING:
+            return
+        now = time.perf_counter()
+        if w.seen >= w.warmup:
+            opt_at = self._t_opt if self._t_opt > self._t_start else now
+            w.rows.append(
+                (
+                    (self._t_start - self._prev_end) * 1e3,
+                    (opt_at - self._t_start) * 1e3,
+                    (now - opt_at) * 1e3,
+                )
+            )
+        w.seen += 1
+        t0 = time.perf_counter()
+        w.prof.step()
+        if w.ready:
+            w.on_thread_ms = (time.perf_counter() - t0) * 1e3
+            self._finish(w)
+        self._prev_end = time.perf_counter()
+
+    def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        w = self.window
+        if w is not None and w.state is WindowState.RUNNING:
+            self._end_early(w, "validation started")
+
+    def _start(self, trainer: pl.Trainer, w: ProfileWindow) -> None:
+        acts = [_ACTIVITIES[a] for a in self.activities if a != "cuda" or torch.cuda.is_available()]
+        w.epoch, w.start_step = trainer.current_epoch, trainer.global_step
+
+        def on_ready(prof: Any) -> None:
+            w.ready = True
+
+        w.prof = torch.profiler.profile(
+            activities=acts,
+            schedule=torch.profiler.schedule(wait=0, warmup=w.warmup, active=w.steps, repeat=1),
+            on_trace_ready=on_ready,
+            record_shapes=self.record_shapes,
+            profile_memory=self.profile_memory,
+            with_stack=self.with_stack,
+        )
+        w.prof.start()
+        w.state = WindowState.RUNNING
+        self._publish(w.payload("started", epoch=w.epoch, start_step=w.start_step))
+
+    def _end_early(self, w: ProfileWindow, reason: str) -> None:
+        t0 = time.perf_counter()
+        w.prof.stop()
+        w.on_thread_ms = (time.perf_counter() - t0) * 1e3
+        if w.ready:
+            log.info(
+                "profiler: %s after %d of %d recorded steps; window cut short",
+                reason,
+                len(w.rows),
+                w.steps,
+            )
+            self._finish(w)
+        else:
+            self._fail(w, f"{reason} during the warmup steps; nothing was recorded")
+
+    def _finish(self, w: ProfileWindow) -> None:
+        w.prof.stop()  # no-op after the schedule's last step; makes the state explicit
+        w.state = WindowState.ANALYZING
+        self._thread = threading.Thread(
+            target=self._analyze, args=(w,), name="ocrtop-profile-analysis", daemon=True
+        )
+        self._thread.start()
+
+    def _analyze(self, w: ProfileWindow) -> None:
+        try:
+            out_dir = None
+            if self.export_chrome_trace:
+                out_dir = self.output_dir or os.path.join(self._run_dir(), "profiler_traces")
+            payload, table = analyze_window(w, out_dir, self.log_top_k_ops, self.max_trace_bytes)
+            self.results.append(payload)
+            log.info(
+                "profile window (%s, epoch %s, step %s): %s\n%s\ntrace: %s",
+                w.trigger,
+                w.epoch,
+                w.start_step,
+                payload["summary"],
+                table,
+                payload["trace_path"],
+            )
+            self._publish(payload, w)
+        except Exception as exc:
+            log.exception("profiler: analysis of the window failed")
+            self._publish(w.payload("error", error=f"{type(exc).__name__}: {exc}"), w)
+        finally:
+            w.prof = None
+            self.window = None
+
+    def _run_dir(self) -> str:
+        t = self._trainer
+        return (
+            self.run_dir
+            or (t.log_dir if t is not None else None)
+            or (t.default_root_dir if t else ".")
+        )
+
+    def _fail(self, w: ProfileWindow, error: str) -> None:
+        log.warning("profiler: %s", error)
+        self._publish(w.payload("error", error=error), w)
+        w.prof, self.window = None, None
+
+    def _publish(self, payload: dict[str, Any], w: ProfileWindow | None = None) -> None:
+        t = self._trainer
+        pub = find_publisher(t) if t is not None else None
+        step = w.start_step if w is not None else (t.global_step if t is not None else None)
+        epoch = w.epoch if w is not None else (t.current_epoch if t is not None else None)
+        self._emit.publish(pub, "profile", payload, step=step, epoch=epoch)
+
+    # --- shutdown ---
+    def wait(self, timeout: float = 60.0) -> None:
+        """Wait for a pending analysis (tests, teardown)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        w = self.window
+        if w is not None and w.state is WindowState.RUNNING:
+            self._end_early(w, "training ended")
+        elif w is not None and w.state is WindowState.ARMED:
+            self._fail(w, "training ended before the window could start")
+        self.wait()
+
+    def on_exception(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
+    ) -> None:
+        w = self.window
+        if w is not None and w.prof is not None and w.state is WindowState.RUNNING:
+            try:
+                w.prof.stop()
+            except Exception as exc:  # already failing: just do not leave kineto enabled
+                log.debug("profiler stop after exception failed: %s", exc)
+            self._fail(w, f"training failed: {type(exception).__name__}")
+        self.wait(10.0)
