@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.app import App
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.widgets import Input
 
 from tui.child import Child
@@ -21,6 +21,7 @@ from tui.screens.choice import QUIT_CHOICES, STOP_CHOICES, ChoiceScreen
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.finished import JobFinishedScreen, summary
 from tui.screens.help import HelpScreen
+from tui.screens.picker import JobPickerScreen
 from tui.state import AppState
 from tui.widgets.log_filter import LogFilter
 
@@ -34,7 +35,7 @@ class OcrtopApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "ocrtop"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "profile", "profile"),
         Binding("q", "quit_dialog", "quit"),
         Binding("ctrl+c", "interrupt", "stop", priority=True),
@@ -52,9 +53,16 @@ class OcrtopApp(App[int]):
         *(Binding(str(i), f"focus_panel({i})", show=False) for i in range(1, 7)),
     ]
 
-    def __init__(self, state: AppState, make_source: Callable[[OcrtopApp], Any],
-                 mode: str = "attach", profile_steps: int = 20, child: Child | None = None,
-                 tick_hz: float = TICK_HZ) -> None:  # fmt: skip
+    def __init__(
+        self,
+        state: AppState,
+        make_source: Callable[[OcrtopApp], Any],
+        mode: str = "attach",
+        profile_steps: int = 20,
+        child: Child | None = None,
+        tick_hz: float = TICK_HZ,
+        picker: list[Any] | None = None,
+    ) -> None:
         super().__init__()
         self.state, self.mode, self.child = state, mode, child
         self.profile_steps, self.tick_hz = profile_steps, tick_hz
@@ -62,13 +70,23 @@ class OcrtopApp(App[int]):
         self.dashboard = DashboardScreen(profile_steps, mode, state.readonly)
         self.announced: set[str] = set()
         self.outcome = "quit"
+        self.picker = picker
 
     def on_mount(self) -> None:
-        """Show the dashboard at once, then start feeding it."""
+        """Show the dashboard at once, then start feeding it (after the picker, if any)."""
         self.push_screen(self.dashboard)
-        self.run_worker(self.source.run(), name="source", exit_on_error=False)
         self.set_interval(1.0 / self.tick_hz, self.tick)
-        self.tick()
+        if self.picker:
+            self.push_screen(JobPickerScreen(self.picker), self._picked)
+        else:
+            self.run_worker(self.source.run(), name="source", exit_on_error=False)
+
+    def _picked(self, job_id: str | None) -> None:
+        if job_id is None:
+            self.exit(0)
+            return
+        self.source.target = job_id
+        self.run_worker(self.source.run(), name="source", exit_on_error=False)
 
     def tick(self) -> None:
         """Redraw from the state; watch the child of ``ocrtop train``."""
@@ -89,9 +107,11 @@ class OcrtopApp(App[int]):
         if not self.state.jobs:
             for line in child.tail(8):
                 self.state.add_job("trainer").rank(0).ingest(
-                    "log", time.time(), None, None, {"level": "ERROR", "message": line})
-        job = self.state.job
-        if job is not None:
+                    "log", time.time(), None, None, {"level": "ERROR", "message": line}
+                )
+        shown = self.state.job
+        if shown is not None:
+            job = shown
             job.exit_code = code
             job.connection = "closed"
             self.post_message(JobFinished(job.key))
@@ -100,7 +120,11 @@ class OcrtopApp(App[int]):
     def on_job_finished(self, message: JobFinished) -> None:
         """Show the final status once per job (the job on screen only)."""
         job = self.state.jobs.get(message.job_key)
-        if job is None or message.job_key in self.announced or message.job_key != self.state.current:
+        if (
+            job is None
+            or message.job_key in self.announced
+            or message.job_key != self.state.current
+        ):
             return
         if self.child is not None and job.exit_code is None and self.child.poll() is None:
             return  # the trainer still runs (sweep, teardown): wait for its exit code

@@ -21,7 +21,7 @@ def resample(values: list[float], width: int) -> list[float]:
     out = []
     for i in range(width):
         lo, hi = i * len(values) // width, (i + 1) * len(values) // width
-        bucket = values[lo:max(hi, lo + 1)]
+        bucket = values[lo : max(hi, lo + 1)]
         out.append(sum(bucket) / len(bucket))
     return out
 
@@ -31,8 +31,9 @@ def spark(values: list[float], width: int, lo: float | None = None, hi: float | 
     return chart(values, width, 1, lo, hi)[0]
 
 
-def chart(values: list[float], width: int, height: int, lo: float | None = None,
-          hi: float | None = None) -> list[str]:  # fmt: skip
+def chart(
+    values: list[float], width: int, height: int, lo: float | None = None, hi: float | None = None
+) -> list[str]:
     """``height`` lines of bars, 8 levels per line; the first line is the top row."""
     points = resample(values, width)
     height = max(1, height)
@@ -43,8 +44,10 @@ def chart(values: list[float], width: int, height: int, lo: float | None = None,
     span = hi - lo
     levels = height * 8
     # a flat series sits at half height so it still shows as a line
-    ticks = [levels // 2 if span <= 0 else
-             max(1, round((min(max(v, lo), hi) - lo) / span * levels)) for v in points]  # fmt: skip
+    ticks = [
+        levels // 2 if span <= 0 else max(1, round((min(max(v, lo), hi) - lo) / span * levels))
+        for v in points
+    ]
     rows = []
     for row in range(height - 1, -1, -1):
         base = row * 8

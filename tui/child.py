@@ -50,9 +50,14 @@ class Child:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, ENV_GROUP: self.group, "PYTHONUNBUFFERED": "1"}
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT, env=env,
-                                         start_new_session=True)  # fmt: skip
+            self.proc = subprocess.Popen(
+                self.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
 
     @property
     def pid(self) -> int:
@@ -72,7 +77,7 @@ class Child:
             os.killpg(self.pid, sig)
 
     def escalate(self, now: float, term_after: float, kill_after: float) -> None:
-        """After a stop request: SIGTERM the group past ``term_after``, SIGKILL past ``kill_after``."""
+        """After a stop request: SIGTERM the group after ``term_after`` s, then SIGKILL."""
         if self.stop_requested_at is None or self.poll() is not None:
             return
         waited = now - self.stop_requested_at

@@ -85,8 +85,11 @@ def verdict(rank: RankState) -> Verdict | None:
 
 def gpu_indices(rank: RankState) -> list[int]:
     """GPU indices that reported any gauge, in order."""
-    found = {int(n[3:].split("/", 1)[0]) for n in rank.latest if n.startswith("gpu") and "/" in n
-             and n[3:].split("/", 1)[0].isdigit()}  # fmt: skip
+    found = {
+        int(n[3:].split("/", 1)[0])
+        for n in rank.latest
+        if n.startswith("gpu") and "/" in n and n[3:].split("/", 1)[0].isdigit()
+    }
     return sorted(found)
 
 
@@ -113,7 +116,13 @@ class RankRow:
 def rank_rows(job: JobState) -> list[RankRow]:
     """Per-rank key figures, so one slow rank stands out."""
     return [
-        RankRow(r.rank, r.value(names.SAMPLES_PER_SECOND), r.value(names.DATA_WAIT_MS_P95),
-                r.value(names.STEP_MS), r.value(names.PROC_RSS_BYTES), r.status)  # fmt: skip
+        RankRow(
+            r.rank,
+            r.value(names.SAMPLES_PER_SECOND),
+            r.value(names.DATA_WAIT_MS_P95),
+            r.value(names.STEP_MS),
+            r.value(names.PROC_RSS_BYTES),
+            r.status,
+        )
         for _, r in sorted(job.ranks.items())
     ]

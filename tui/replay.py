@@ -39,8 +39,14 @@ def merged(files: list[Path]) -> Iterator[tuple[Any, str]]:
 class ReplaySource:
     """Plays recorded messages into the state with pause, single-step and speed control."""
 
-    def __init__(self, state: AppState, post: Post, run_dir: str | Path | None = None,
-                 messages: Iterable[tuple[Any, str]] | None = None, speed: float = 1.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        state: AppState,
+        post: Post,
+        run_dir: str | Path | None = None,
+        messages: Iterable[tuple[Any, str]] | None = None,
+        speed: float = 1.0,
+    ) -> None:
         self.state, self.post = state, post
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self._given = messages
@@ -81,7 +87,11 @@ class ReplaySource:
     async def run(self) -> None:
         """Release messages until the recording ends."""
         try:
-            source = self._given if self._given is not None else merged(rank_files(self.run_dir or Path(".")))
+            source = (
+                self._given
+                if self._given is not None
+                else merged(rank_files(self.run_dir or Path(".")))
+            )
             items = iter(source)
             first = next(items, None)
         except (FileNotFoundError, OSError) as exc:

@@ -113,7 +113,7 @@ class History:
         self.whole.append(t, value)
 
     def window(self, seconds: float | None, now: float) -> list[float]:
-        """Values of the last ``seconds`` (None: the whole run), from the finest tier covering it."""
+        """Values of the last ``seconds`` (None: whole run) from the finest tier covering them."""
         if seconds is None:
             if len(self.recent) < self.recent.capacity:
                 return self.recent.points()[1]

@@ -46,9 +46,16 @@ def _ranks_of(target: str) -> list[Any]:
 class LiveSource:
     """Follows one target (socket, job id, ``ssh://host/JOB``) or a whole group of jobs."""
 
-    def __init__(self, state: AppState, post: Post, target: str | None = None,
-                 group: str | None = None, connect: Connect = _bridge_connect,
-                 retry_s: float = 0.5, poll_s: float = 0.5) -> None:  # fmt: skip
+    def __init__(
+        self,
+        state: AppState,
+        post: Post,
+        target: str | None = None,
+        group: str | None = None,
+        connect: Connect = _bridge_connect,
+        retry_s: float = 0.5,
+        poll_s: float = 0.5,
+    ) -> None:
         self.state, self.post, self.connect = state, post, connect
         self.target, self.group = target, group
         self.retry_s, self.poll_s = retry_s, poll_s
@@ -92,8 +99,9 @@ class LiveSource:
                 continue
             attempts = 1
             self.clients[stream] = client
-            self._ingest({"type": "hello", "t": time.time(), "seq": 0, "payload": client.hello},
-                         stream)  # fmt: skip
+            self._ingest(
+                {"type": "hello", "t": time.time(), "seq": 0, "payload": client.hello}, stream
+            )
             self._condition(stream, "live")
             try:
                 async for msg in client:
@@ -140,8 +148,11 @@ class LiveSource:
 
     def streams_of_current_job(self, rank: int | None = None) -> list[str]:
         """Connected streams of the job on screen (one rank, or all of them)."""
-        return [s for s, (job, r) in self.state.streams.items() if job == self.state.current
-                and s in self.clients and (rank is None or r == rank)]  # fmt: skip
+        return [
+            s
+            for s, (job, r) in self.state.streams.items()
+            if job == self.state.current and s in self.clients and (rank is None or r == rank)
+        ]
 
     async def send(self, command: str, rank: int | None = None, **args: Any) -> list[str]:
         """Send a command to the job on screen; returns the command ids that went out."""

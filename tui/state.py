@@ -33,8 +33,14 @@ def fields(msg: Any) -> tuple[str, float, int | None, int | None, int | None, di
     """``(type, t, seq, step, epoch, payload)`` of a bridge Message or of its JSON dict."""
     if isinstance(msg, dict):
         get = msg.get
-        return (get("type", ""), float(get("t") or 0.0), get("seq"), get("step"),
-                get("epoch"), get("payload") or {})  # fmt: skip
+        return (
+            get("type", ""),
+            float(get("t") or 0.0),
+            get("seq"),
+            get("step"),
+            get("epoch"),
+            get("payload") or {},
+        )
     return (msg.type, float(msg.t or 0.0), msg.seq, msg.step, msg.epoch, msg.payload or {})
 
 
@@ -52,6 +58,7 @@ class RankState:
         self.progress: dict[str, Any] = {}
         self.alerts_active: dict[str, AlertRecord] = {}
         self.alerts_recent: deque[AlertRecord] = deque(maxlen=50)
+        self.alerts_total = 0
         self.profile = ProfileState()
         self.logs: deque[LogRecord] = deque(maxlen=500)
         self.acks: deque[AckRecord] = deque(maxlen=20)
@@ -86,8 +93,15 @@ class RankState:
         elif kind == "profile":
             self.profile.apply(p, t)
         elif kind == "log":
-            self.logs.append(LogRecord(t, str(p.get("level", "INFO")), str(p.get("logger", "")),
-                                       str(p.get("message", "")), self.rank))  # fmt: skip
+            self.logs.append(
+                LogRecord(
+                    t,
+                    str(p.get("level", "INFO")),
+                    str(p.get("logger", "")),
+                    str(p.get("message", "")),
+                    self.rank,
+                )
+            )
         elif kind == "ack":
             self._ack(p, t)
         elif kind == "dropped":
@@ -111,19 +125,31 @@ class RankState:
                     table.popitem(last=False)
 
     def _alert(self, p: dict, t: float) -> None:
-        rec = AlertRecord(code=str(p.get("code", "?")), severity=str(p.get("severity", "warning")),
-                          state=str(p.get("state", "firing")), message=str(p.get("message", "")),
-                          hint=str(p.get("hint", "")), t=t, rank=self.rank,
-                          values=dict(p.get("values") or {}))  # fmt: skip
+        rec = AlertRecord(
+            code=str(p.get("code", "?")),
+            severity=str(p.get("severity", "warning")),
+            state=str(p.get("state", "firing")),
+            message=str(p.get("message", "")),
+            hint=str(p.get("hint", "")),
+            t=t,
+            rank=self.rank,
+            values=dict(p.get("values") or {}),
+        )
         if rec.state == "cleared":
             self.alerts_active.pop(rec.code, None)
         else:
             self.alerts_active[rec.code] = rec
         self.alerts_recent.append(rec)
+        self.alerts_total += 1
 
     def _ack(self, p: dict, t: float) -> None:
-        ack = AckRecord(str(p.get("id", "")), str(p.get("command", "")), bool(p.get("ok")),
-                        str(p.get("error") or ""), t)  # fmt: skip
+        ack = AckRecord(
+            str(p.get("id", "")),
+            str(p.get("command", "")),
+            bool(p.get("ok")),
+            str(p.get("error") or ""),
+            t,
+        )
         self.acks.append(ack)
         if ack.command == "profile" and self.profile.state == "requested":
             if ack.ok:
@@ -250,7 +276,10 @@ class AppState:
         job = self.add_job(job_key)
         job.connection = "live"
         rank = job.rank(key[1])
-        same = [rank.hello.get(k) for k in ("pid", "start_time")] == [p.get("pid"), p.get("start_time")]
+        same = [rank.hello.get(k) for k in ("pid", "start_time")] == [
+            p.get("pid"),
+            p.get("start_time"),
+        ]
         if not same:
             self.last_seq.pop(key, None)
         rank.hello = p
@@ -268,7 +297,7 @@ class AppState:
         return self.jobs[key]
 
     def set_connection(self, stream: str, condition: str) -> None:
-        """Record the source's view of a stream's connection (connecting/live/reconnecting/closed)."""
+        """Record a stream's condition: connecting, live, reconnecting or closed."""
         job_key = self.streams.get(stream, (stream, 0))[0]
         self.add_job(job_key).connection = condition
         self.version += 1

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 from rich.console import Console
+from tui_fixtures import T0, FakeClient, StreamBuilder, make_stream
 
 from tui.app import OcrtopApp
 from tui.screens.choice import ChoiceScreen
@@ -13,14 +15,14 @@ from tui.screens.finished import JobFinishedScreen
 from tui.source import LiveSource
 from tui.state import AppState
 from tui.widgets.panel import Panel
-from tui_fixtures import T0, FakeClient, StreamBuilder, make_stream
 
 
 def text_of(app: OcrtopApp, panel_id: str) -> str:
     panel = app.dashboard.query_one(f"#{panel_id}", Panel)
-    console = Console(width=max(20, panel.content_size.width), record=True, file=open("/dev/null", "w"))
-    console.print(panel.content)
-    return console.export_text()
+    with open(os.devnull, "w") as sink:
+        console = Console(width=max(20, panel.content_size.width), record=True, file=sink)
+        console.print(panel.content)
+        return console.export_text()
 
 
 class Harness:
@@ -40,9 +42,13 @@ class Harness:
             self.clients.append(client)
             return client
 
-        self.app = OcrtopApp(self.state, lambda app: LiveSource(
-            self.state, app.post_message, target="fake-job", connect=connect, retry_s=0.05),
-            tick_hz=20)  # fmt: skip
+        self.app = OcrtopApp(
+            self.state,
+            lambda app: LiveSource(
+                self.state, app.post_message, target="fake-job", connect=connect, retry_s=0.05
+            ),
+            tick_hz=20,
+        )
 
 
 async def settle(pilot: Any, rounds: int = 4) -> None:
@@ -83,7 +89,9 @@ async def test_alert_shows_then_clears() -> None:
     h = Harness(steps=12)
     async with h.app.run_test(size=h.size) as pilot:
         await settle(pilot)
-        assert "WARNING" in text_of(h.app, "alerts") and "raise data.num_workers" in text_of(h.app, "alerts")
+        assert "WARNING" in text_of(h.app, "alerts") and "raise data.num_workers" in text_of(
+            h.app, "alerts"
+        )
         for msg in make_stream(steps=35, builder=StreamBuilder())[1:]:
             h.clients[0].push({**msg, "seq": msg["seq"] + 10_000})
         await settle(pilot)

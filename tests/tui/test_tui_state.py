@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from tui_fixtures import JOB_ID, StreamBuilder, make_stream
+
 from bridge import names
 from tui import derive
 from tui.state import AppState
-from tui_fixtures import JOB_ID, StreamBuilder, make_stream
 
 
 def fed(stream: list[dict], stream_key: str = "s0") -> AppState:
@@ -38,8 +39,14 @@ def test_alert_fires_then_clears_and_stays_in_recent() -> None:
 def test_duplicate_and_snapshot_messages_are_not_counted_twice() -> None:
     stream = make_stream(steps=10)
     state = fed(stream)
-    snapshot = {"type": "snapshot", "t": 0.0, "seq": None, "step": None, "epoch": None,
-                "payload": {"events": stream[1:], "dropped": 3}}  # fmt: skip
+    snapshot = {
+        "type": "snapshot",
+        "t": 0.0,
+        "seq": None,
+        "step": None,
+        "epoch": None,
+        "payload": {"events": stream[1:], "dropped": 3},
+    }
     state.ingest(snapshot, "s0")
     rank = state.rank
     assert rank is not None
@@ -92,9 +99,23 @@ def test_session_messages_do_not_advance_the_event_watermark() -> None:
     state.ingest(stream[0], "s0")
     last = max(m["seq"] for m in stream)
     # the server stamps session messages with the last event seq already given
-    state.ingest({"type": "snapshot", "t": 1.0, "seq": last, "payload": {
-        "events": stream[1:], "dropped": 0}}, "s0")  # fmt: skip
-    state.ingest({"type": "ack", "t": 2.0, "seq": last, "payload": {
-        "id": "c1", "command": "ping", "ok": True}}, "s0")  # fmt: skip
+    state.ingest(
+        {
+            "type": "snapshot",
+            "t": 1.0,
+            "seq": last,
+            "payload": {"events": stream[1:], "dropped": 0},
+        },
+        "s0",
+    )
+    state.ingest(
+        {
+            "type": "ack",
+            "t": 2.0,
+            "seq": last,
+            "payload": {"id": "c1", "command": "ping", "ok": True},
+        },
+        "s0",
+    )
     rank = state.rank
     assert rank is not None and rank.progress["step"] == 4 and rank.acks[-1].ok

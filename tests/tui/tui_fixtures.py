@@ -25,41 +25,72 @@ class StreamBuilder:
         self.job_id, self.rank, self.world_size = job_id, rank, world_size
         self.seq = 0
 
-    def msg(self, kind: str, t: float, payload: dict[str, Any], step: int | None = None,
-            epoch: int | None = None) -> dict[str, Any]:  # fmt: skip
+    def msg(
+        self,
+        kind: str,
+        t: float,
+        payload: dict[str, Any],
+        step: int | None = None,
+        epoch: int | None = None,
+    ) -> dict[str, Any]:
         """One message dict in the wire format."""
         self.seq += 1
-        return {"type": kind, "t": t, "seq": self.seq, "step": step, "epoch": epoch,
-                "payload": payload}  # fmt: skip
+        return {
+            "type": kind,
+            "t": t,
+            "seq": self.seq,
+            "step": step,
+            "epoch": epoch,
+            "payload": payload,
+        }
 
     def hello(self, t: float = T0) -> dict[str, Any]:
         """The stream's first message."""
-        return self.msg("hello", t, {
-            "protocol": 1, "job_id": self.job_id, "rank": self.rank,
-            "world_size": self.world_size, "local_rank": self.rank, "pid": 4242 + self.rank,
-            "host": "node1", "run_dir": f"outputs/synthetic_debug/{self.job_id}",
-            "command": ["runners/train.py", "experiment=synthetic_debug"], "start_time": t,
-            "meta": {"experiment_name": "synthetic_debug", "arch": "dbnet"}})  # fmt: skip
+        return self.msg(
+            "hello",
+            t,
+            {
+                "protocol": 1,
+                "job_id": self.job_id,
+                "rank": self.rank,
+                "world_size": self.world_size,
+                "local_rank": self.rank,
+                "pid": 4242 + self.rank,
+                "host": "node1",
+                "run_dir": f"outputs/synthetic_debug/{self.job_id}",
+                "command": ["runners/train.py", "experiment=synthetic_debug"],
+                "start_time": t,
+                "meta": {"experiment_name": "synthetic_debug", "arch": "dbnet"},
+            },
+        )
 
     def profile(self, t: float, steps: int = 20, step: int | None = None) -> list[dict[str, Any]]:
         """Armed, started and finished messages of one profiling window."""
-        top = [("aten::convolution_backward", 412.5, 0.0, 498.2, 340),
-               ("aten::cudnn_convolution", 301.7, 0.0, 355.0, 340),
-               ("aten::batch_norm", 88.1, 0.0, 120.4, 520),
-               ("aten::add_", 41.0, 0.0, 41.0, 1880),
-               ("Optimizer.step#AdamW.step", 30.2, 0.0, 77.5, 20)]  # fmt: skip
+        top = [
+            ("aten::convolution_backward", 412.5, 0.0, 498.2, 340),
+            ("aten::cudnn_convolution", 301.7, 0.0, 355.0, 340),
+            ("aten::batch_norm", 88.1, 0.0, 120.4, 520),
+            ("aten::add_", 41.0, 0.0, 41.0, 1880),
+            ("Optimizer.step#AdamW.step", 30.2, 0.0, 77.5, 20),
+        ]
         result = {
-            "state": "finished", "trigger": "command", "steps": steps,
-            "top_k": [{"name": n, "self_cpu_ms": a, "self_cuda_ms": b, "cpu_total_ms": c,
-                       "calls": k} for n, a, b, c, k in top],
+            "state": "finished",
+            "trigger": "command",
+            "steps": steps,
+            "top_k": [
+                {"name": n, "self_cpu_ms": a, "self_cuda_ms": b, "cpu_total_ms": c, "calls": k}
+                for n, a, b, c, k in top
+            ],
             "trace_path": "outputs/synthetic_debug/2023-11-14_22-13-20/profiler_traces/cmd_40.json",
             "split": {"data_wait_ms": 3.1, "forward_backward_ms": 240.0, "optimizer_ms": 12.5},
-            "summary": "convolution backward dominates (43% of self CPU)", "error": None,
-        }  # fmt: skip
+            "summary": "convolution backward dominates (43% of self CPU)",
+            "error": None,
+        }
         return [
             self.msg("profile", t, {"state": "armed", "trigger": "command", "steps": steps}, step),
-            self.msg("profile", t + 0.5, {"state": "started", "trigger": "command",
-                                          "steps": steps}, step),  # fmt: skip
+            self.msg(
+                "profile", t + 0.5, {"state": "started", "trigger": "command", "steps": steps}, step
+            ),
             self.msg("profile", t + 2.0, result, step),
         ]
 
@@ -100,46 +131,121 @@ def step_metrics(step: int, cores: int = 4) -> tuple[dict[str, float], dict[str,
     return perf, gauges
 
 
-def make_stream(steps: int = 45, finish: bool = False, builder: StreamBuilder | None = None,
-                t0: float = T0) -> list[dict[str, Any]]:  # fmt: skip
+def make_stream(
+    steps: int = 45, finish: bool = False, builder: StreamBuilder | None = None, t0: float = T0
+) -> list[dict[str, Any]]:
     """A recorded stream of ``steps`` training steps (0.5 s apart), optionally with the end."""
     b = builder or StreamBuilder()
     out = [b.hello(t0)]
     total = STEPS_PER_EPOCH * EPOCHS
-    out.append(b.msg("status", t0 + 0.1, {"status": "setup", "experiment_name": "synthetic_debug",
-                                          "arch": "dbnet", "max_epochs": EPOCHS,
-                                          "total_steps": total}))  # fmt: skip
-    out.append(b.msg("log", t0 + 0.2, {"level": "INFO", "logger": "ocr.train",
-                                       "message": "dataset: 160 train / 40 val images"}))
+    out.append(
+        b.msg(
+            "status",
+            t0 + 0.1,
+            {
+                "status": "setup",
+                "experiment_name": "synthetic_debug",
+                "arch": "dbnet",
+                "max_epochs": EPOCHS,
+                "total_steps": total,
+            },
+        )
+    )
+    out.append(
+        b.msg(
+            "log",
+            t0 + 0.2,
+            {
+                "level": "INFO",
+                "logger": "ocr.train",
+                "message": "dataset: 160 train / 40 val images",
+            },
+        )
+    )
     out.append(b.msg("status", t0 + 1.0, {"status": "train"}, 0, 0))
     for step in range(steps):
         t, epoch = t0 + 2.0 + step * 0.5, step // STEPS_PER_EPOCH
         perf, gauges = step_metrics(step)
         batch = step % STEPS_PER_EPOCH
-        out.append(b.msg("progress", t, {"epoch": epoch, "step": step + 1, "batch_idx": batch,
-                                         "num_batches": STEPS_PER_EPOCH, "max_epochs": EPOCHS,
-                                         "total_steps": total}, step + 1, epoch))  # fmt: skip
+        out.append(
+            b.msg(
+                "progress",
+                t,
+                {
+                    "epoch": epoch,
+                    "step": step + 1,
+                    "batch_idx": batch,
+                    "num_batches": STEPS_PER_EPOCH,
+                    "max_epochs": EPOCHS,
+                    "total_steps": total,
+                },
+                step + 1,
+                epoch,
+            )
+        )
         out.append(b.msg("metrics", t, {"values": perf}, step + 1, epoch))
         if step % 2 == 0:
             out.append(b.msg("metrics", t + 0.01, {"values": gauges}, step + 1, epoch))
         if step == 8:
-            out.append(b.msg("alert", t, {
-                "code": "DATA_WAIT_HIGH", "severity": "warning", "state": "firing",
-                "message": "data wait p95 92 ms is 18% of step time",
-                "values": {"data_wait_ms_p95": 92.0}, "hint": "raise data.num_workers"}))
+            out.append(
+                b.msg(
+                    "alert",
+                    t,
+                    {
+                        "code": "DATA_WAIT_HIGH",
+                        "severity": "warning",
+                        "state": "firing",
+                        "message": "data wait p95 92 ms is 18% of step time",
+                        "values": {"data_wait_ms_p95": 92.0},
+                        "hint": "raise data.num_workers",
+                    },
+                )
+            )
         if step == 30:
-            out.append(b.msg("alert", t, {
-                "code": "DATA_WAIT_HIGH", "severity": "warning", "state": "cleared",
-                "message": "data wait back below 10% of step time", "values": {}, "hint": ""}))
+            out.append(
+                b.msg(
+                    "alert",
+                    t,
+                    {
+                        "code": "DATA_WAIT_HIGH",
+                        "severity": "warning",
+                        "state": "cleared",
+                        "message": "data wait back below 10% of step time",
+                        "values": {},
+                        "hint": "",
+                    },
+                )
+            )
         if batch == STEPS_PER_EPOCH - 1:
             hmean = 0.2 + 0.25 * epoch
             out.append(b.msg("status", t + 0.1, {"status": "validate"}, step + 1, epoch))
-            out.append(b.msg("metrics", t + 0.3, {"values": {
-                names.VAL_HMEAN: hmean, names.VAL_PRECISION: hmean + 0.05,
-                names.VAL_RECALL: hmean - 0.05, names.VAL_LOSS: 1.2 - 0.3 * epoch}},
-                step + 1, epoch))  # fmt: skip
-            out.append(b.msg("log", t + 0.3, {"level": "INFO", "logger": "ocr.lightning",
-                                              "message": f"epoch {epoch}: val/hmean={hmean:.3f}"}))
+            out.append(
+                b.msg(
+                    "metrics",
+                    t + 0.3,
+                    {
+                        "values": {
+                            names.VAL_HMEAN: hmean,
+                            names.VAL_PRECISION: hmean + 0.05,
+                            names.VAL_RECALL: hmean - 0.05,
+                            names.VAL_LOSS: 1.2 - 0.3 * epoch,
+                        }
+                    },
+                    step + 1,
+                    epoch,
+                )
+            )
+            out.append(
+                b.msg(
+                    "log",
+                    t + 0.3,
+                    {
+                        "level": "INFO",
+                        "logger": "ocr.lightning",
+                        "message": f"epoch {epoch}: val/hmean={hmean:.3f}",
+                    },
+                )
+            )
             out.append(b.msg("status", t + 0.4, {"status": "train"}, step + 1, epoch + 1))
     if finish:
         t = t0 + 2.0 + steps * 0.5
@@ -180,8 +286,16 @@ class FakeClient:
         """Record the command and acknowledge it."""
         self.commands.append((command, args))
         cmd_id = f"c{len(self.commands)}"
-        self.push({"type": "ack", "t": T0, "seq": 0, "step": None, "epoch": None,
-                   "payload": {"id": cmd_id, "command": command, "ok": True, "result": {}}})
+        self.push(
+            {
+                "type": "ack",
+                "t": T0,
+                "seq": 0,
+                "step": None,
+                "epoch": None,
+                "payload": {"id": cmd_id, "command": command, "ok": True, "result": {}},
+            }
+        )
         return cmd_id
 
     async def close(self) -> None:

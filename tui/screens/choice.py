@@ -6,21 +6,29 @@ that a stray key never kills a long training run.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import Key
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-QUIT_CHOICES = (("d", "Detach", "detach"), ("s", "Stop training", "stop"), ("c", "Cancel", "cancel"))
+QUIT_CHOICES = (
+    ("d", "Detach", "detach"),
+    ("s", "Stop training", "stop"),
+    ("c", "Cancel", "cancel"),
+)
 STOP_CHOICES = (("y", "Yes, stop training", "stop"), ("n", "No", "cancel"))
 
 
 class ChoiceScreen(ModalScreen[str]):
     """A question with one button per answer; each answer also has a single key."""
 
-    BINDINGS = [Binding("escape", "dismiss('cancel')", "cancel", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss('cancel')", "cancel", show=False)
+    ]
 
     def __init__(self, question: str, choices: tuple[tuple[str, str, str], ...]) -> None:
         super().__init__()

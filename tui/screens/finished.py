@@ -6,8 +6,10 @@ behind it rather than exiting and losing the final figures.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
@@ -22,11 +24,13 @@ def summary(job: JobState, state: AppState) -> str:
     """A few lines on how the job ended."""
     rank = job.primary
     code = job.exit_code if job.exit_code is not None else rank.status_payload.get("exit_code")
-    hmean = rank.per_epoch.get(names.VAL_HMEAN, {})
-    lines = [f"[b]job {job.job_id} finished: {job.status}[/b]",
-             f"exit code {code if code is not None else 'unknown'}",
-             f"step {rank.progress.get('step', '—')}  elapsed "
-             f"{duration(derive.elapsed_seconds(rank, state.now()))}"]  # fmt: skip
+    hmean: dict[int, float] = rank.per_epoch.get(names.VAL_HMEAN) or {}
+    lines = [
+        f"[b]job {job.job_id} finished: {job.status}[/b]",
+        f"exit code {code if code is not None else 'unknown'}",
+        f"step {rank.progress.get('step', '—')}  elapsed "
+        f"{duration(derive.elapsed_seconds(rank, state.now()))}",
+    ]
     if hmean:
         lines.append(f"best val/hmean {max(hmean.values()):.3f}")
     if rank.status_payload.get("error"):
@@ -40,8 +44,10 @@ def summary(job: JobState, state: AppState) -> str:
 class JobFinishedScreen(ModalScreen[str]):
     """Final status and exit code; Enter/Escape returns to the dashboard, q quits."""
 
-    BINDINGS = [Binding("escape,enter", "dismiss('stay')", "back", show=False),
-                Binding("q", "dismiss('quit')", "quit", show=False)]  # fmt: skip
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,enter", "dismiss('stay')", "back", show=False),
+        Binding("q", "dismiss('quit')", "quit", show=False),
+    ]
 
     def __init__(self, text: str) -> None:
         super().__init__()

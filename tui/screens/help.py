@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
@@ -35,7 +37,9 @@ press any key to close"""
 class HelpScreen(ModalScreen[None]):
     """Key reference; any key closes it."""
 
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "close", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark", "dismiss", "close", show=False)
+    ]
 
     def compose(self) -> ComposeResult:
         """The help text."""

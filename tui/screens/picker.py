@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
@@ -16,14 +16,18 @@ from textual.widgets.option_list import Option
 def describe(entry: Any) -> str:
     """``jobid  rank 0/2  host  started 12:03  run_dir`` for one registry entry."""
     started = time.strftime("%H:%M:%S", time.localtime(entry.start_time))
-    return (f"{entry.job_id}  rank {entry.rank}/{entry.world_size}  {entry.host}  "
-            f"started {started}  {entry.run_dir}")  # fmt: skip
+    return (
+        f"{entry.job_id}  rank {entry.rank}/{entry.world_size}  {entry.host}  "
+        f"started {started}  {entry.run_dir}"
+    )
 
 
 class JobPickerScreen(ModalScreen[str | None]):
     """Lists registry entries; Enter picks one, Escape quits."""
 
-    BINDINGS = [Binding("escape,q", "dismiss(None)", "quit", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "dismiss(None)", "quit", show=False)
+    ]
 
     def __init__(self, entries: list[Any]) -> None:
         super().__init__()

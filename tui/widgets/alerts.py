@@ -24,8 +24,12 @@ class AlertsPanel(Panel):
         job = state.job
         if job is None:
             return Text("")
-        ranks = [state.rank] if state.rank_view is not None and state.rank else list(job.ranks.values())
-        active = sorted((a for r in ranks if r for a in r.alerts_active.values()), key=lambda a: a.t)
+        ranks = (
+            [state.rank] if state.rank_view is not None and state.rank else list(job.ranks.values())
+        )
+        active = sorted(
+            (a for r in ranks if r for a in r.alerts_active.values()), key=lambda a: a.t
+        )
         recent = sorted((a for r in ranks if r for a in r.alerts_recent), key=lambda a: -a.t)
         lines: list[RenderableType] = []
         for a in active:
@@ -42,6 +46,12 @@ class AlertsPanel(Panel):
         for a in recent[:room]:
             stamp = time.strftime("%H:%M:%S", time.localtime(a.t))
             style = "dim" if a.state == "cleared" else SEVERITY.get(a.severity, "")
-            lines.append(Text(f"{stamp} {a.state:<7} {a.code} {a.message}", style=style,
-                              no_wrap=True, overflow="ellipsis"))  # fmt: skip
+            lines.append(
+                Text(
+                    f"{stamp} {a.state:<7} {a.code} {a.message}",
+                    style=style,
+                    no_wrap=True,
+                    overflow="ellipsis",
+                )
+            )
         return Group(*lines)

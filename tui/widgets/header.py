@@ -13,11 +13,23 @@ from tui import derive
 from tui.fmt import duration
 from tui.state import AppState
 
-STATUS_STYLE = {"train": "bold green", "validate": "bold cyan", "test": "bold cyan",
-                "setup": "bold blue", "done": "bold white on green", "failed": "bold white on red",
-                "stopped": "bold black on yellow"}  # fmt: skip
-CONNECTION_STYLE = {"live": "green", "reconnecting": "bold yellow", "connecting": "yellow",
-                    "closed": "dim", "replay": "cyan", "paused": "bold cyan"}  # fmt: skip
+STATUS_STYLE = {
+    "train": "bold green",
+    "validate": "bold cyan",
+    "test": "bold cyan",
+    "setup": "bold blue",
+    "done": "bold white on green",
+    "failed": "bold white on red",
+    "stopped": "bold black on yellow",
+}
+CONNECTION_STYLE = {
+    "live": "green",
+    "reconnecting": "bold yellow",
+    "connecting": "yellow",
+    "closed": "dim",
+    "replay": "cyan",
+    "paused": "bold cyan",
+}
 
 
 class HeaderBar(Static):
@@ -38,7 +50,9 @@ class HeaderBar(Static):
         top.append(f" {job.job_id}", style="bold")
         top.append(f"  {meta.get('experiment_name', '?')} · {meta.get('arch', '?')}")
         if len(state.jobs) > 1:
-            top.append(f"  job {list(state.jobs).index(job.key) + 1}/{len(state.jobs)} [ ]", style="dim")
+            top.append(
+                f"  job {list(state.jobs).index(job.key) + 1}/{len(state.jobs)} [ ]", style="dim"
+            )
         if job.world_size > 1:
             view = "all ranks" if state.rank_view is None else f"rank {state.rank_view}"
             top.append(f"  {view} of {job.world_size} (r)", style="dim")
@@ -52,7 +66,11 @@ class HeaderBar(Static):
         bottom.append(f"ETA {duration(derive.eta_seconds(rank))}  ")
         status = job.status
         bottom.append(f" {status} ", style=STATUS_STYLE.get(status, "bold"))
-        code = job.exit_code if job.exit_code is not None else job.primary.status_payload.get("exit_code")
+        code = (
+            job.exit_code
+            if job.exit_code is not None
+            else job.primary.status_payload.get("exit_code")
+        )
         if job.finished and code is not None:
             bottom.append(f" exit {code}", style="bold")
         conn = job.connection

@@ -20,9 +20,16 @@ class KeysBar(Static):
             keys += [("space", "pause"), (".", "step"), ("+/-", "speed")]
         elif not readonly:
             keys.append(("p", f"profile {profile_steps} steps"))
-        keys += [("q", "quit" if mode != "train" else "quit/detach"), ("?", "help"),
-                 ("tab/1-6", "panel"), ("m", "maximise"), ("w", "window"), ("/", "filter"),
-                 ("[ ]", "job"), ("r", "rank")]  # fmt: skip
+        keys += [
+            ("q", "quit" if mode != "train" else "quit/detach"),
+            ("?", "help"),
+            ("tab/1-6", "panel"),
+            ("m", "maximise"),
+            ("w", "window"),
+            ("/", "filter"),
+            ("[ ]", "job"),
+            ("r", "rank"),
+        ]
         text = Text()
         for key, label in keys:
             text.append(f" {key} ", style="bold reverse")

@@ -34,7 +34,9 @@ class LogPanel(Panel):
         job = state.job
         if job is None:
             return Text(state.notice or "", style="dim")
-        ranks = [state.rank] if state.rank_view is not None and state.rank else list(job.ranks.values())
+        ranks = (
+            [state.rank] if state.rank_view is not None and state.rank else list(job.ranks.values())
+        )
         records = sorted((rec for r in ranks if r for rec in r.logs), key=lambda rec: rec.t)
         shown = matching(records, state.log_filter)[-height:]
         text = Text(no_wrap=True, overflow="ellipsis")
@@ -47,5 +49,7 @@ class LogPanel(Panel):
                 text.append(f"r{rec.rank} ", style="dim")
             text.append(rec.message)
         if not shown:
-            text.append("no matching lines" if state.log_filter else "no log lines yet", style="dim")
+            text.append(
+                "no matching lines" if state.log_filter else "no log lines yet", style="dim"
+            )
         return text

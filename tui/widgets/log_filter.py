@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from textual.binding import Binding
+from typing import ClassVar
+
+from textual.binding import Binding, BindingType
 from textual.widgets import Input
 
 
 class LogFilter(Input):
     """A one-line input, hidden until ``/`` is pressed."""
 
-    BINDINGS = [Binding("escape", "clear_filter", "clear", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "clear_filter", "clear", show=False)]
 
     def __init__(self) -> None:
         super().__init__(placeholder="filter log (Enter keeps, Esc clears)", id="log-filter")

@@ -21,7 +21,7 @@ MARKERS = {"requested": "◌ requested", "armed": "◎ armed", "started": "● r
 
 def tail(path: str, width: int) -> str:
     """Keep the end of a long path (the file name is what you copy), eliding the front."""
-    return path if len(path) <= width else "…" + path[-max(1, width - 1):]
+    return path if len(path) <= width else "…" + path[-max(1, width - 1) :]
 
 
 class ProfilerPanel(Panel):
@@ -38,7 +38,9 @@ class ProfilerPanel(Panel):
         prof = rank.profile
         parts: list[RenderableType] = []
         if prof.running:
-            parts.append(Text(f"{MARKERS[prof.state]} — {prof.steps or '?'} steps", style="bold yellow"))
+            parts.append(
+                Text(f"{MARKERS[prof.state]} — {prof.steps or '?'} steps", style="bold yellow")
+            )
         elif prof.state == "error":
             parts.append(Text(f"profiling failed: {prof.error}", style="bold red"))
         result = prof.result
@@ -60,12 +62,20 @@ class ProfilerPanel(Panel):
             table.add_column("calls", justify="right")
         rows = max(1, height - len(parts) - 3)
         for op in (result.get("top_k") or [])[:rows]:
-            cells = [str(op.get("name", "?")), num(op.get("self_cpu_ms")), num(op.get("self_cuda_ms"))]
+            cells = [
+                str(op.get("name", "?")),
+                num(op.get("self_cpu_ms")),
+                num(op.get("self_cuda_ms")),
+            ]
             if width >= 60:
                 cells += [num(op.get("cpu_total_ms")), str(op.get("calls", ""))]
             table.add_row(*cells)
         parts.append(table)
-        parts.append(Text(f"trace {tail(str(result.get('trace_path') or '—'), width - 6)}", style="dim"))
+        parts.append(
+            Text(f"trace {tail(str(result.get('trace_path') or '—'), width - 6)}", style="dim")
+        )
         if result.get("summary"):
-            parts.append(Text(str(result["summary"]), style="italic", no_wrap=True, overflow="ellipsis"))
+            parts.append(
+                Text(str(result["summary"]), style="italic", no_wrap=True, overflow="ellipsis")
+            )
         return Group(*parts)

@@ -27,15 +27,19 @@ def cpu_lines(rank: RankState, width: int, max_lines: int) -> list[Text]:
     cores = derive.cpu_cores(rank)
     if not cores:
         total = rank.value(names.CPU_PERCENT)
-        return [Text(f"cpu {bar((total or 0) / 100, max(4, width - 10))} {num(total, 0)}%",
-                     style=_load_style(total))]  # fmt: skip
+        return [
+            Text(
+                f"cpu {bar((total or 0) / 100, max(4, width - 10))} {num(total, 0)}%",
+                style=_load_style(total),
+            )
+        ]
     per_line = max(1, -(-len(cores) // max(1, max_lines)))
     cell = max(6, width // per_line)
     bar_w = max(2, cell - 7)
     lines = []
     for start in range(0, len(cores), per_line):
         text = Text()
-        for i, pct in enumerate(cores[start:start + per_line], start):
+        for i, pct in enumerate(cores[start : start + per_line], start):
             text.append(f"{i:>2}", style="dim")
             text.append(bar(pct / 100, bar_w), style=_load_style(pct))
             text.append(f"{pct:>3.0f} ")
@@ -46,12 +50,19 @@ def cpu_lines(rank: RankState, width: int, max_lines: int) -> list[Text]:
 def gpu_line(rank: RankState, i: int, width: int) -> Text:
     """``gpu0 ███▌   87% 5.5G/24.0G 64°C 182W``."""
     util = rank.value(names.gpu(i, "util"))
-    used, total = rank.value(names.gpu(i, "mem_used_bytes")), rank.value(names.gpu(i, "mem_total_bytes"))
+    used, total = (
+        rank.value(names.gpu(i, "mem_used_bytes")),
+        rank.value(names.gpu(i, "mem_total_bytes")),
+    )
     temp, power = rank.value(names.gpu(i, "temp_c")), rank.value(names.gpu(i, "power_w"))
     text = Text(f"gpu{i} ")
-    text.append(bar(None if util is None else util / 100, max(4, width - 36)), style=_load_style(util))
-    text.append(f" {num(util, 0):>3}% {human_bytes(used)}/{human_bytes(total)}"
-                f" {num(temp, 0)}°C {num(power, 0)}W")  # fmt: skip
+    text.append(
+        bar(None if util is None else util / 100, max(4, width - 36)), style=_load_style(util)
+    )
+    text.append(
+        f" {num(util, 0):>3}% {human_bytes(used)}/{human_bytes(total)}"
+        f" {num(temp, 0)}°C {num(power, 0)}W"
+    )
     return text
 
 
@@ -67,16 +78,20 @@ class ResourcesPanel(Panel):
         if rank is None or not any(n.startswith(("sys/", "gpu")) for n in rank.latest):
             return Text("waiting for resource samples…", style="dim")
         gpus = derive.gpu_indices(rank)
-        lines: list[RenderableType] = cpu_lines(rank, width, max(1, height - 2 - len(gpus)))
+        lines: list[RenderableType] = [*cpu_lines(rank, width, max(1, height - 2 - len(gpus)))]
         used, total = rank.value(names.RAM_USED_BYTES), rank.value(names.RAM_TOTAL_BYTES)
         ram = Text("ram ")
         frac = used / total if used is not None and total else None
-        ram.append(bar(frac, max(4, width - 30)), style=_load_style(None if frac is None else frac * 100))
+        ram.append(
+            bar(frac, max(4, width - 30)), style=_load_style(None if frac is None else frac * 100)
+        )
         ram.append(f" {human_bytes(used)}/{human_bytes(total)}")
         ram.append(f"  rss {human_bytes(rank.value(names.PROC_RSS_BYTES))}", style="bold")
-        disk = Text(f"disk r {human_bytes(rank.value(names.DISK_READ_BPS))}/s"
-                    f"  w {human_bytes(rank.value(names.DISK_WRITE_BPS))}/s"
-                    f"  iowait {num(rank.value(names.CPU_IOWAIT), 0)}%")  # fmt: skip
+        disk = Text(
+            f"disk r {human_bytes(rank.value(names.DISK_READ_BPS))}/s"
+            f"  w {human_bytes(rank.value(names.DISK_WRITE_BPS))}/s"
+            f"  iowait {num(rank.value(names.CPU_IOWAIT), 0)}%"
+        )
         lines += [ram, disk]
         lines += [gpu_line(rank, i, width) for i in gpus]
         if not gpus:

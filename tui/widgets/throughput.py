@@ -39,8 +39,11 @@ class ThroughputPanel(Panel):
         head.append(f"  step {num(rank.value(names.STEP_MS), 0)} ms")
         head.append(f"  [w]indow {window_label(state.window_s)}", style="dim")
         wait = Text("data wait ")
-        for label, name in (("p50", names.DATA_WAIT_MS_P50), ("p95", names.DATA_WAIT_MS_P95),
-                            ("p99", names.DATA_WAIT_MS_P99)):  # fmt: skip
+        for label, name in (
+            ("p50", names.DATA_WAIT_MS_P50),
+            ("p95", names.DATA_WAIT_MS_P95),
+            ("p99", names.DATA_WAIT_MS_P99),
+        ):
             wait.append(f"{label} {num(rank.value(name))} ")
         wait.append("ms")
         eff, verdict = derive.efficiency(rank), derive.verdict(rank)
@@ -63,7 +66,12 @@ class ThroughputPanel(Panel):
             slowest = max(rows, key=lambda r: r.step_ms or 0.0).rank
             for r in rows:
                 style = "yellow" if r.rank == slowest and len(rows) > 1 else ""
-                lines.append(Text(f"{r.rank:>4}  {num(r.samples_per_s):>9}  "
-                                  f"{num(r.data_wait_p95):>8}  {num(r.step_ms, 0):>7}  "
-                                  f"{human_bytes(r.rss)}", style=style))  # fmt: skip
+                lines.append(
+                    Text(
+                        f"{r.rank:>4}  {num(r.samples_per_s):>9}  "
+                        f"{num(r.data_wait_p95):>8}  {num(r.step_ms, 0):>7}  "
+                        f"{human_bytes(r.rss)}",
+                        style=style,
+                    )
+                )
         return Group(*lines)

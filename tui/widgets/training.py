@@ -11,8 +11,13 @@ from tui.fmt import short
 from tui.state import AppState
 from tui.widgets.panel import Panel
 
-COMPONENTS = (names.TRAIN_LOSS_PROB, names.TRAIN_LOSS_THRESH, names.TRAIN_LOSS_BINARY,
-              names.TRAIN_LOSS_REGION, names.TRAIN_LOSS_AFFINITY)  # fmt: skip
+COMPONENTS = (
+    names.TRAIN_LOSS_PROB,
+    names.TRAIN_LOSS_THRESH,
+    names.TRAIN_LOSS_BINARY,
+    names.TRAIN_LOSS_REGION,
+    names.TRAIN_LOSS_AFFINITY,
+)
 
 
 class TrainingPanel(Panel):
@@ -32,11 +37,11 @@ class TrainingPanel(Panel):
         for name in COMPONENTS:
             if name in rank.latest:
                 head.append(f"  {name.split('_', 1)[1]} {short(rank.value(name))}", style="dim")
-        hmean = rank.per_epoch.get(names.VAL_HMEAN, {})
+        hmean: dict[int, float] = rank.per_epoch.get(names.VAL_HMEAN) or {}
         val = Text("val/hmean ")
         if hmean:
             best_epoch = max(hmean, key=lambda e: hmean[e])
-            last = list(hmean.items())[-max(1, (width - 40) // 8):]
+            last = list(hmean.items())[-max(1, (width - 40) // 8) :]
             val.append("  ".join(f"e{e}:{v:.3f}" for e, v in last))
             val.append(f"  best {hmean[best_epoch]:.3f}@e{best_epoch}", style="bold green")
         else:
@@ -45,8 +50,10 @@ class TrainingPanel(Panel):
         lr_hist = rank.history.get(names.LR)
         graph_h = max(1, height - 3)
         lines: list[RenderableType] = [head]
-        lines += [Text(r, style="magenta") for r in chart(hist.window(state.window_s, state.now()),
-                                                          width, graph_h)]  # fmt: skip
+        lines += [
+            Text(r, style="magenta")
+            for r in chart(hist.window(state.window_s, state.now()), width, graph_h)
+        ]
         lr_values = lr_hist.window(state.window_s, state.now()) if lr_hist else []
         lines.append(Text("lr  " + spark(lr_values, max(1, width - 4), lo=0.0), style="blue"))
         lines.append(val)

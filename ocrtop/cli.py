@@ -1,0 +1,109 @@
+"""The ``ocrtop`` console command: one entry point, dispatching to the parts.
+
+Every subcommand imports its implementation lazily, so ``ocrtop attach`` never pays for
+torch (``ocr``) and ``ocrtop data`` never pays for Textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+USAGE = """\
+usage: ocrtop <command> [args...]
+
+training
+  train [--headless] [--readonly] [--profile-steps N] [hydra overrides...]
+                      start runners/train.py with a live dashboard (-m for sweeps)
+  attach [JOB | ssh://host/JOB] [--headless] [--readonly]
+                      open the dashboard of a running job (a picker when several)
+  replay RUN_DIR [--speed X] [--headless]
+                      the dashboard of a recorded run (space/./+/-)
+jobs
+  ps [--json]         list running jobs
+  tail [JOB] [-f] [--json]   print a job's events
+  profile [JOB] [--steps N]  profile the next N steps of a job, print the top-k
+  relay [JOB]         speak the bridge protocol on stdin/stdout (used by ssh://)
+data and evaluation
+  data synth|check|convert-icdar ...
+  eval --gt GT.json --pred PRED.json
+"""
+
+
+def _tui(name: str) -> Callable[[list[str]], int]:
+    def run(argv: list[str]) -> int:
+        import tui.cli
+
+        return int(getattr(tui.cli, name)(argv))
+
+    return run
+
+
+def _ocr(argv: list[str]) -> int:
+    from ocr.cli import main as ocr_main
+
+    return int(ocr_main(argv))
+
+
+def _ps(argv: list[str]) -> int:
+    from bridge import cli
+
+    p = argparse.ArgumentParser(prog="ocrtop ps", description="List running ocrtop jobs.")
+    p.add_argument("--json", action="store_true", help="one JSON object per job")
+    return cli.ps(p.parse_args(argv).json)
+
+
+def _tail(argv: list[str]) -> int:
+    from bridge import cli
+
+    p = argparse.ArgumentParser(prog="ocrtop tail", description="Print a job's events.")
+    p.add_argument("job", nargs="?", help="job id or prefix (default: the only running job)")
+    p.add_argument("-f", "--follow", action="store_true", help="keep printing live events")
+    p.add_argument("--json", action="store_true", help="raw JSON lines")
+    args = p.parse_args(argv)
+    return cli.tail(args.job, args.json, args.follow)
+
+
+def _profile(argv: list[str]) -> int:
+    from bridge import cli
+
+    p = argparse.ArgumentParser(prog="ocrtop profile", description="Profile N steps of a job.")
+    p.add_argument("job", nargs="?", help="job id or prefix (default: the only running job)")
+    p.add_argument("--steps", type=int, default=20, help="steps to profile (default 20)")
+    args = p.parse_args(argv)
+    return cli.profile(args.job, args.steps)
+
+
+def _relay(argv: list[str]) -> int:
+    from bridge import cli
+
+    p = argparse.ArgumentParser(prog="ocrtop relay", description="Relay a job over stdio.")
+    p.add_argument("job", nargs="?", help="job id or prefix (default: the only running job)")
+    return cli.relay(p.parse_args(argv).job)
+
+
+COMMANDS: dict[str, Callable[[list[str]], int]] = {
+    "train": _tui("train"),
+    "attach": _tui("attach"),
+    "replay": _tui("replay"),
+    "ps": _ps,
+    "tail": _tail,
+    "profile": _profile,
+    "relay": _relay,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Dispatch ``ocrtop <command> ...``; returns the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(USAGE, end="")
+        return 0 if args else 2
+    command, rest = args[0], args[1:]
+    if command in ("data", "eval"):
+        return _ocr(args)
+    if command not in COMMANDS:
+        print(f"ocrtop: unknown command {command!r}\n\n{USAGE}", file=sys.stderr, end="")
+        return 2
+    return COMMANDS[command](rest)

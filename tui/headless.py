@@ -1,0 +1,175 @@
+"""Headless mode: the same state model, printed as compact lines instead of drawn.
+
+Used when there is no terminal (CI, ``make demo`` in a pipe) or with ``--headless``: a
+status line every few seconds, plus every alert transition and every profiling result
+as soon as it arrives, and the job's exit code as the process's.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, TextIO
+
+from bridge import names
+from tui import derive
+from tui.fmt import duration, human_bytes, num, short
+from tui.messages import CommandFailed, ConnectionChanged, JobFinished, SourceFailed
+from tui.state import AppState, JobState
+
+
+def status_line(state: AppState, job: JobState) -> str:
+    """``[0:01:05] job e 1/3 s 45/60 16.0 sps wait p95 92ms loss 0.42 ...`` for one job."""
+    r = job.primary
+    prog, total = r.progress, derive.total_steps(r)
+    parts = [
+        f"[{duration(derive.elapsed_seconds(r, state.now()))}] {job.job_id} {job.status}",
+        f"epoch {prog.get('epoch', '—')}/{prog.get('max_epochs') or '?'}",
+        f"step {prog.get('step', '—')}/{total or '?'}",
+        f"{num(r.value(names.SAMPLES_PER_SECOND))} samples/s",
+        f"wait p95 {num(r.value(names.DATA_WAIT_MS_P95))}ms",
+        f"loss {short(r.value(names.TRAIN_LOSS))}",
+    ]
+    hmean = r.per_epoch.get(names.VAL_HMEAN)
+    if hmean:
+        parts.append(f"val/hmean {list(hmean.values())[-1]:.3f}")
+    parts.append(f"cpu {num(r.value(names.CPU_PERCENT), 0)}%")
+    parts.append(f"rss {human_bytes(r.value(names.PROC_RSS_BYTES))}")
+    for i in derive.gpu_indices(r):
+        parts.append(f"gpu{i} {num(r.value(names.gpu(i, 'util')), 0)}%")
+    verdict = derive.verdict(r)
+    if verdict:
+        parts.append(verdict.label)
+    parts.append(f"ETA {duration(derive.eta_seconds(r))}")
+    if len(job.ranks) > 1:
+        parts.append(f"{len(job.ranks)} ranks")
+    return "  ".join(parts)
+
+
+class HeadlessPrinter:
+    """Prints status lines on an interval and alerts/profiles as they happen."""
+
+    def __init__(self, state: AppState, out: TextIO, interval: float = 5.0) -> None:
+        self.state, self.out, self.interval = state, out, interval
+        self.next_status = 0.0
+        self.alerts_seen: dict[tuple[str, int], int] = {}
+        self.profiles_seen: dict[tuple[str, int], float] = {}
+
+    def say(self, text: str) -> None:
+        """One line, flushed (pipes and CI logs must see it now)."""
+        print(text, file=self.out, flush=True)
+
+    def on_message(self, msg: Any) -> None:
+        """Source notifications: connection changes, failures, finished jobs."""
+        if isinstance(msg, ConnectionChanged) and msg.condition in ("reconnecting", "closed"):
+            self.say(f"[ocrtop] {msg.stream}: {msg.condition} {msg.detail}".rstrip())
+        elif isinstance(msg, SourceFailed):
+            self.say(f"[ocrtop] error: {msg.error}")
+        elif isinstance(msg, CommandFailed):
+            self.say(f"[ocrtop] {msg.command} failed: {msg.error}")
+        elif isinstance(msg, JobFinished) and msg.job_key in self.state.jobs:
+            job = self.state.jobs[msg.job_key]
+            self.tick(force=True)
+            code = (
+                job.exit_code
+                if job.exit_code is not None
+                else job.primary.status_payload.get("exit_code")
+            )
+            self.say(f"[ocrtop] job {job.job_id} finished: {job.status} (exit code {code})")
+
+    def tick(self, force: bool = False) -> None:
+        """Print what is new; the status line when the interval has passed (or forced)."""
+        for key, job in self.state.jobs.items():
+            for rank in job.ranks.values():
+                self._alerts(key, rank.rank, job)
+                self._profile(key, rank.rank, job)
+        now = time.monotonic()
+        if force or now >= self.next_status:
+            self.next_status = now + self.interval
+            shown = self.state.job
+            if shown is not None and shown.ranks:
+                self.say(status_line(self.state, shown))
+            elif self.state.notice:
+                self.say(f"[ocrtop] {self.state.notice}")
+
+    def _alerts(self, key: str, rank_id: int, job: JobState) -> None:
+        rank = job.ranks[rank_id]
+        seen = self.alerts_seen.get((key, rank_id), 0)
+        new = min(rank.alerts_total - seen, len(rank.alerts_recent))
+        self.alerts_seen[(key, rank_id)] = rank.alerts_total
+        for a in list(rank.alerts_recent)[len(rank.alerts_recent) - new :]:
+            hint = f" — hint: {a.hint}" if a.hint and a.state == "firing" else ""
+            self.say(f"[alert] {a.severity} {a.state} {a.code} (rank {a.rank}): {a.message}{hint}")
+
+    def _profile(self, key: str, rank_id: int, job: JobState) -> None:
+        prof = job.ranks[rank_id].profile
+        if prof.result is None or prof.result_t == self.profiles_seen.get((key, rank_id)):
+            return
+        self.profiles_seen[(key, rank_id)] = prof.result_t or 0.0
+        res = prof.result
+        self.say(
+            f"[profile] rank {rank_id}: {res.get('steps')} steps, trace {res.get('trace_path')}"
+        )
+        for op in (res.get("top_k") or [])[:10]:
+            self.say(
+                f"[profile]   {num(op.get('self_cpu_ms')):>9} ms cpu "
+                f"{num(op.get('self_cuda_ms')):>9} ms cuda {op.get('calls', ''):>6}x "
+                f"{op.get('name')}"
+            )
+        if res.get("summary"):
+            self.say(f"[profile]   {res['summary']}")
+
+
+async def run_headless(
+    state: AppState, source: Any, printer: HeadlessPrinter, child: Any = None, tick_s: float = 0.25
+) -> int:
+    """Drive ``source`` until the child exits (train), or the jobs end (attach/replay).
+
+    SIGINT asks the trainer to stop gracefully; the child's process group gets SIGTERM
+    if it is still running after the stop timeout.
+
+    Returns:
+        The child's exit code; otherwise 0 when every job finished ``done``, else 1.
+    """
+    import asyncio
+    import contextlib
+    import signal
+
+    loop = asyncio.get_running_loop()
+    task = asyncio.create_task(source.run())
+    pending: set[asyncio.Future[Any]] = set()
+
+    def interrupt() -> None:
+        printer.say("[ocrtop] interrupt: asking the trainer to stop (Ctrl-C again: SIGTERM)")
+        if child is not None and child.stop_requested_at is not None:
+            child.signal_group(signal.SIGTERM)
+            return
+        if child is not None:
+            child.stop_requested_at = time.monotonic()
+        pending.add(asyncio.ensure_future(source.send("stop", mode="graceful")))
+
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGINT, interrupt)
+    try:
+        while True:
+            await asyncio.sleep(tick_s)
+            printer.tick()
+            if child is not None:
+                for job in state.jobs.values():
+                    child.link_log(str(job.hello.get("run_dir") or ""))
+                child.escalate(time.monotonic(), 30.0, 45.0)
+                code = child.poll()
+                if code is not None:
+                    await asyncio.sleep(tick_s)  # let the last messages land
+                    printer.tick(force=True)
+                    printer.say(f"[ocrtop] trainer exited with code {code} (log: {child.log_path})")
+                    return int(code)
+            elif task.done() and (getattr(source, "done", True) or not state.jobs):
+                printer.tick(force=True)
+                jobs = list(state.jobs.values())
+                return 0 if jobs and all(j.status == "done" for j in jobs) else 1
+    finally:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.remove_signal_handler(signal.SIGINT)
+        if hasattr(source, "aclose"):
+            await source.aclose()
+        task.cancel()
