@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from bridge.protocol import encode_obj
@@ -27,7 +28,7 @@ def test_series_is_bounded_and_keeps_latest() -> None:
     assert len(hist) <= 101
     assert hist[0][4] == 0.0 and hist[-1][4] == 99_999.0
     steps = [p[2] for p in hist[:-1]]
-    gaps = {b - a for a, b in zip(steps, steps[1:], strict=False)}
+    gaps = {b - a for a, b in itertools.pairwise(steps)}
     assert len(gaps) == 1  # evenly spaced
 
 
