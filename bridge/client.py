@@ -167,6 +167,9 @@ class BridgeClient:
     async def _read_hello(self) -> None:
         msg = await self._next()
         if msg is None:
+            if self._stderr_task is not None:  # let ssh finish explaining itself
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(asyncio.shield(self._stderr_task), 2)
             detail = self.stderr_text() or "the connection closed before the hello"
             raise ConnectionError(f"cannot attach to {self.target}: {detail}")
         if msg.type == "ack" and msg.payload.get("ok") is False:
