@@ -77,13 +77,16 @@ def to_clockwise(points: np.ndarray) -> np.ndarray:
 def polygon_problem(points: np.ndarray) -> PolygonProblem | None:
     """Classify the first reason ``points`` is unusable, or None when it is a valid polygon.
 
-    Checks run cheapest first; self-intersection needs shapely and runs last.
+    Checks run cheapest first; self-intersection needs shapely and runs last. Zero area
+    means all points on one line: a bow-tie's shoelace sum is also zero, but it is
+    self-intersecting, not empty.
     """
     if len(points) < 3:
         return PolygonProblem.TOO_FEW_POINTS
     if not np.all(np.isfinite(points)):
         return PolygonProblem.NON_FINITE
-    if polygon_area(points) <= 1e-9:
+    spread = np.linalg.svd(points - points.mean(axis=0), compute_uv=False)
+    if spread[-1] <= 1e-9 * max(float(spread[0]), 1.0):
         return PolygonProblem.ZERO_AREA
     if not ShapelyPolygon(points).is_valid:
         return PolygonProblem.SELF_INTERSECTING

@@ -9,11 +9,12 @@ eight fields are split off. ``###`` marks a don't-care word. Write the JSON as
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
 
-from ocr.data.canonical import IGNORE_TEXT, write_labels
+from ocr.data.canonical import IGNORE_TEXT, IMAGES_NAME, LABELS_NAME, read_labels, write_labels
 from ocr.types import Word
 
 GT_PATTERN = re.compile(r"^gt_(?P<stem>.+)\.txt$")
@@ -82,3 +83,21 @@ def convert_icdar(
     write_labels(pages, out_json)
     words = [w for ws in pages.values() for w in ws]
     return {"images": len(pages), "words": len(words), "ignored": sum(w.ignore for w in words)}
+
+
+def convert_icdar_dataset(
+    image_dir: str | Path, gt_dir: str | Path, out_dir: str | Path, split: str | None = None
+) -> int:
+    """Build a canonical dataset folder: ``OUT[/SPLIT]/labels.json`` + copied ``images/``.
+
+    Returns:
+        The number of images converted.
+    """
+    base = Path(out_dir) / split if split else Path(out_dir)
+    labels = base / LABELS_NAME
+    convert_icdar(gt_dir, image_dir, labels)
+    (base / IMAGES_NAME).mkdir(parents=True, exist_ok=True)
+    names = list(read_labels(labels))
+    for name in names:
+        shutil.copy2(Path(image_dir) / name, base / IMAGES_NAME / name)
+    return len(names)
