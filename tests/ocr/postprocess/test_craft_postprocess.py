@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -39,7 +41,7 @@ def _maps(words: list[list[tuple]], peak: float = 1.0) -> tuple[np.ndarray, np.n
     region = np.zeros(shape, np.float32)
     affinity = np.zeros(shape, np.float32)
     for chars in words:
-        for a, b in zip(chars, chars[1:], strict=False):
+        for a, b in itertools.pairwise(chars):
             region = np.maximum(region, _gaussian(shape, a) * peak)
             # Affinity box: from the centre of one character to the centre of the next.
             h = a[3] - a[1]
