@@ -27,6 +27,7 @@ from ocr.callbacks.stats import percentile
 
 GPU_COMPUTE_MS = "perf/gpu_compute_ms"
 """GPU time between batch start and end, from CUDA events (absent on CPU)."""
+_now = time.perf_counter  # module-level so tests can drive a fake clock
 TARGET_MS = "perf/target_ms"
 """Worker time spent building targets per batch (sum over its samples)."""
 
@@ -88,13 +89,13 @@ class ThroughputMonitorCallback(Callback):
         self._cuda = LazyCudaStepTimer() if pl_module.device.type == "cuda" else None
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._prev_end = time.perf_counter()
+        self._prev_end = _now()
         self._epoch_samples, self._epoch_seconds = 0, 0.0
 
     def on_train_batch_start(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
     ) -> None:
-        now = time.perf_counter()
+        now = _now()
         self._wait_ms = (now - self._prev_end) * 1e3 if self._prev_end is not None else 0.0
         self._start = now
         if self._cuda is not None:
@@ -108,7 +109,7 @@ class ThroughputMonitorCallback(Callback):
         batch: Any,
         batch_idx: int,
     ) -> None:
-        now = time.perf_counter()
+        now = _now()
         self._prev_end = now
         if self._start is None:
             return
@@ -176,7 +177,7 @@ class ThroughputMonitorCallback(Callback):
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         # Validation ran between two training batches; it is not data wait.
         if not trainer.sanity_checking:
-            self._prev_end = time.perf_counter()
+            self._prev_end = _now()
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         values: dict[str, float] = {}
