@@ -18,10 +18,18 @@ import time
 from pathlib import Path
 
 ENV_GROUP = "OCRTOP_GROUP"
+ENV_TRAIN_SCRIPT = "OCRTOP_TRAIN_SCRIPT"
+"""Path of another Hydra entry point to start instead of ``runners/train.py``."""
 
 
 def train_script() -> Path:
-    """``runners/train.py`` located without importing the runners (that would import torch)."""
+    """``runners/train.py`` located without importing the runners (that would import torch).
+
+    ``$OCRTOP_TRAIN_SCRIPT`` points at another entry point (your own train.py).
+    """
+    override = os.environ.get(ENV_TRAIN_SCRIPT)
+    if override:
+        return Path(override)
     spec = importlib.util.find_spec("runners")
     locations = list(spec.submodule_search_locations or []) if spec else []
     for loc in locations:

@@ -273,6 +273,7 @@ class AppState:
         job_key = str(p.get("run_dir") or p.get("job_id") or stream)
         key = (job_key, int(p.get("rank") or 0))
         self.streams[stream] = key
+        self.notice = ""  # "starting…"/"connecting…" are over once a job speaks
         job = self.add_job(job_key)
         job.connection = "live"
         rank = job.rank(key[1])
@@ -298,8 +299,10 @@ class AppState:
 
     def set_connection(self, stream: str, condition: str) -> None:
         """Record a stream's condition: connecting, live, reconnecting or closed."""
-        job_key = self.streams.get(stream, (stream, 0))[0]
-        self.add_job(job_key).connection = condition
+        if stream in self.streams:
+            self.jobs[self.streams[stream][0]].connection = condition
+        elif condition != "live":  # no hello yet: no job to attach the condition to
+            self.notice = f"{condition} {stream}".strip()
         self.version += 1
 
     @property

@@ -41,7 +41,7 @@ class ChoiceScreen(ModalScreen[str]):
             yield Static(self.question, id="question")
             with Horizontal(id="buttons"):
                 for key, label, result in self.choices:
-                    yield Button(f"[{key}] {label}", id=f"choice-{result}")
+                    yield Button(f"\\[{key}] {label}", id=f"choice-{result}")
 
     def on_key(self, event: Key) -> None:
         """A choice's letter answers at once."""

@@ -17,23 +17,23 @@ class KeysBar(Static):
         """The hint line; ``mode`` is train, attach or replay."""
         keys: list[tuple[str, str]] = []
         if mode == "replay":
-            keys += [("space", "pause"), (".", "step"), ("+/-", "speed")]
+            keys += [("space", "pause"), (".", "step"), ("+-", "speed")]
         elif not readonly:
             keys.append(("p", f"profile {profile_steps} steps"))
         keys += [
-            ("q", "quit" if mode != "train" else "quit/detach"),
+            ("q", "quit"),
             ("?", "help"),
-            ("tab/1-6", "panel"),
-            ("m", "maximise"),
+            ("tab", "panel"),
+            ("m", "max"),
             ("w", "window"),
             ("/", "filter"),
-            ("[ ]", "job"),
+            ("[]", "job"),
             ("r", "rank"),
         ]
         text = Text()
         for key, label in keys:
-            text.append(f" {key} ", style="bold reverse")
-            text.append(f" {label}  ")
+            text.append(key, style="bold reverse")
+            text.append(f" {label} ")
         if readonly and mode != "replay":
             text.append(" read-only ", style="bold yellow")
         return text

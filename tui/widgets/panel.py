@@ -7,7 +7,8 @@ the render cost does not grow with the event rate.
 
 from __future__ import annotations
 
-from rich.console import RenderableType
+from rich.console import Group, RenderableType
+from rich.text import Text
 from textual.widgets import Static
 
 from tui.state import AppState
@@ -30,7 +31,11 @@ class Panel(Static, can_focus=True):
         if not force and key == self._seen:
             return
         self._seen = key
-        self.update(self.render_state(state, max(1, key[1]), max(1, key[2])))
+        content = self.render_state(state, max(1, key[1]), max(1, key[2]))
+        for part in content.renderables if isinstance(content, Group) else [content]:
+            if isinstance(part, Text):  # a panel line never wraps: it would push lines out
+                part.no_wrap, part.overflow = True, "ellipsis"
+        self.update(content)
 
     def render_state(self, state: AppState, width: int, height: int) -> RenderableType:
         """Build the panel's content for a ``width`` × ``height`` area; overridden by panels."""

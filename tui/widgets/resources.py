@@ -90,8 +90,10 @@ class ResourcesPanel(Panel):
         disk = Text(
             f"disk r {human_bytes(rank.value(names.DISK_READ_BPS))}/s"
             f"  w {human_bytes(rank.value(names.DISK_WRITE_BPS))}/s"
-            f"  iowait {num(rank.value(names.CPU_IOWAIT), 0)}%"
         )
+        iowait = rank.value(names.CPU_IOWAIT)
+        if iowait is not None:
+            disk.append(f"  iowait {num(iowait, 0)}%", style="yellow" if iowait > 10 else "")
         lines += [ram, disk]
         lines += [gpu_line(rank, i, width) for i in gpus]
         if not gpus:

@@ -36,18 +36,18 @@ class ThroughputPanel(Panel):
         sps = rank.value(names.SAMPLES_PER_SECOND)
         head = Text()
         head.append(f"{num(sps)} samples/s", style="bold cyan")
-        head.append(f"  step {num(rank.value(names.STEP_MS), 0)} ms")
-        head.append(f"  [w]indow {window_label(state.window_s)}", style="dim")
-        wait = Text("data wait ")
+        head.append(f" · step {num(rank.value(names.STEP_MS), 0)} ms")
+        head.append(f" · {window_label(state.window_s)}", style="dim")
+        wait = Text("wait")
         for label, name in (
             ("p50", names.DATA_WAIT_MS_P50),
             ("p95", names.DATA_WAIT_MS_P95),
             ("p99", names.DATA_WAIT_MS_P99),
         ):
-            wait.append(f"{label} {num(rank.value(name))} ")
-        wait.append("ms")
+            wait.append(f" {label} {num(rank.value(name))}")
+        wait.append(" ms")
         eff, verdict = derive.efficiency(rank), derive.verdict(rank)
-        line = Text(f"efficiency {num(None if eff is None else eff * 100, 0)}%  ")
+        line = Text(f"eff {num(None if eff is None else eff * 100, 0)}% ")
         if verdict is None:
             line.append("verdict —", style="dim")
         else:
