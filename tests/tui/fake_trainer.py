@@ -15,9 +15,10 @@ import sys
 import time
 from pathlib import Path
 
+from tui_fixtures import EPOCHS, STEPS_PER_EPOCH, StreamBuilder, step_metrics
+
 from bridge import names
 from bridge.publisher import Publisher
-from tui_fixtures import EPOCHS, STEPS_PER_EPOCH, StreamBuilder, step_metrics
 
 
 def parse(argv: list[str]) -> dict[str, str]:
