@@ -115,6 +115,7 @@ class BridgeServer:
             "events": 0,
             "clients_total": 0,
             "refused": 0,
+            "frames": 0,
             "offences": 0,
             "dropped": 0,
             "errors": 0,
@@ -364,6 +365,7 @@ class BridgeServer:
             self._on_frame(conn, frame)
 
     def _on_frame(self, conn: Conn, frame: bytes | Oversized) -> None:
+        self.stats["frames"] += 1
         if isinstance(frame, Oversized):
             self._offence(
                 conn, None, None, f"frame of {frame.size} bytes exceeds {MAX_CLIENT_FRAME_BYTES}"
