@@ -73,7 +73,7 @@ class HeaderBar(Static):
         )
         if job.finished and code is not None:
             bottom.append(f" exit {code}", style="bold")
-        conn = job.connection
+        conn = "replay" if state.replay_time is not None else job.connection
         bottom.append(f"  {conn}", style=CONNECTION_STYLE.get(conn, ""))
         dropped = sum(r.dropped for r in job.ranks.values())
         bottom.append(f"  dropped {dropped}", style="bold red" if dropped else "dim")
