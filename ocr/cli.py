@@ -37,9 +37,9 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _convert_icdar(args: argparse.Namespace) -> int:
-    from ocr.data.icdar import convert_icdar
+    from ocr.data.icdar import convert_icdar_dataset
 
-    count = convert_icdar(args.images, args.gt, args.out, split=args.split)
+    count = convert_icdar_dataset(args.images, args.gt, args.out, split=args.split)
     print(f"converted {count} images to {args.out}")
     return 0
 
