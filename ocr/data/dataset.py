@@ -4,9 +4,10 @@ One class serves every architecture: the target builder (``DBTargets`` or
 ``CraftTargets``) is a constructor argument chosen by the architecture config, so the
 targets are computed in DataLoader workers and never in the training process.
 
-Random augmentation draws from a generator seeded by ``torch.initial_seed()``, which
-PyTorch sets differently in every worker and every epoch (from the Lightning seed), so
-workers never replay each other's crops and runs stay reproducible.
+Each sample's augmentation generator is seeded from torch's RNG. PyTorch seeds every
+DataLoader worker differently in every epoch (from the Lightning seed), and the main
+process follows ``seed_everything``, so workers never replay each other's crops and runs
+stay reproducible.
 """
 
 from __future__ import annotations
@@ -50,8 +51,6 @@ class TextDetectionDataset(Dataset):
         self.cache_images = cache_images
         self._cache: dict[int, PageRecord] = {}
         self._cache_nbytes = 0
-        self._rng: np.random.Generator | None = None
-        self._rng_seed: int | None = None
 
     def __len__(self) -> int:
         return len(self.source)
@@ -61,12 +60,10 @@ class TextDetectionDataset(Dataset):
         """Bytes held by the in-memory page cache (0 without cache)."""
         return self._cache_nbytes
 
-    def rng(self) -> np.random.Generator:
-        """The augmentation generator, re-seeded whenever torch's process seed changes."""
-        seed = torch.initial_seed()
-        if self._rng is None or seed != self._rng_seed:
-            self._rng, self._rng_seed = np.random.default_rng(seed), seed
-        return self._rng
+    @staticmethod
+    def rng() -> np.random.Generator:
+        """A fresh augmentation generator drawn from torch's RNG (one per sample)."""
+        return np.random.default_rng(int(torch.randint(0, 2**62, (1,)).item()))
 
     def _load(self, index: int) -> PageRecord:
         cached = self._cache.get(index)

@@ -81,7 +81,9 @@ def test_shrink_then_unclip_recovers_the_word() -> None:
     assert shrunk is not None
     restored = unclip_polygon(shrunk, 1.5)
     assert restored is not None
-    assert unclip_distance(shrunk, 1.5) == pytest.approx(polygon_area(shrunk) * 1.5 / perimeter(shrunk))
+    assert unclip_distance(shrunk, 1.5) == pytest.approx(
+        polygon_area(shrunk) * 1.5 / perimeter(shrunk)
+    )
     original, back = ShapelyPolygon(RECT), ShapelyPolygon(restored)
     # DBNet's 1.5 is the conventional approximate inverse of r = 0.4: well above the
     # 0.5 IoU of the ICDAR metric, never larger than the word.

@@ -82,7 +82,10 @@ def test_vectorised_border_map_is_exact() -> None:
     rings = [LinearRing(p) for p in polys]
     for y, x in rng.integers(0, 320, size=(300, 2)):
         expected = max(
-            (1 - min(ring.distance(Point(x, y)) / d, 1.0) for ring, d in zip(rings, dists, strict=True)),
+            (
+                1 - min(ring.distance(Point(x, y)) / d, 1.0)
+                for ring, d in zip(rings, dists, strict=True)
+            ),
             default=0.0,
         )
         assert fast[y, x] == pytest.approx(expected, abs=1e-4)
@@ -96,4 +99,6 @@ def test_vectorised_matches_reference_loop() -> None:
     # DB's law-of-cosines distance overestimates near short-edge ends; elsewhere equal.
     assert diff.mean() < 1e-3
     assert diff.max() < 0.15
-    assert DBTargets(vectorized=False)([Word(RECT)], 320, 320)["thresh_map"].max() == pytest.approx(0.7)
+    assert DBTargets(vectorized=False)([Word(RECT)], 320, 320)["thresh_map"].max() == pytest.approx(
+        0.7
+    )

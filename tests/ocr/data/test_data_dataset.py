@@ -1,0 +1,123 @@
+"""The Dataset's sample contract, caching, seeding and DataLoader workers."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from ocr.data.collate import collate_batch
+from ocr.data.dataset import TextDetectionDataset
+from ocr.data.source import PageRecord
+from ocr.data.synthetic import SyntheticPages
+from ocr.data.targets import CraftTargets, DBTargets
+from ocr.data.transforms import Compose, RandomRotate, eval_transforms, train_transforms
+from ocr.geometry import apply_matrix
+
+
+class CountingPages(SyntheticPages):
+    """Synthetic pages that count decodes, to observe the cache."""
+
+    loads = 0
+
+    def load(self, index: int) -> PageRecord:
+        CountingPages.loads += 1
+        return super().load(index)
+
+
+class SamePage(SyntheticPages):
+    """Every index is page 0: samples then differ only by augmentation."""
+
+    def load(self, index: int) -> PageRecord:
+        return super().load(0)
+
+
+def pages(num: int = 4) -> SyntheticPages:
+    return SyntheticPages(num=num, seed=5, width=200, height=160)
+
+
+def test_db_sample_follows_the_contract() -> None:
+    ds = TextDetectionDataset(pages(), eval_transforms(256), DBTargets())
+    sample = ds[1]
+    assert sample["image"].shape == (3, 256, 256) and sample["image"].dtype == torch.float32
+    for key in ("shrink_map", "shrink_mask", "thresh_map", "thresh_mask"):
+        assert sample[key].shape == (256, 256) and sample[key].dtype == torch.float32
+    record = pages().load(1)
+    assert len(sample["polygons"]) == len(record.words) == len(sample["ignore"])
+    np.testing.assert_allclose(sample["polygons"][0], record.words[0].points)
+    meta = sample["meta"]
+    assert meta["filename"] == record.filename and meta["orig_size"] == (160, 200)
+    assert meta["to_original"].shape == (3, 3) and meta["to_original"].dtype == np.float64
+    # Network-input corner (256, 256) is the original (200, 200): scale 200/256, no shift
+    # (y to within the rounding of 204.8 resized rows).
+    corner = apply_matrix(meta["to_original"], np.array([[256.0, 256.0]]))
+    np.testing.assert_allclose(corner, [[200.0, 200.0]], atol=0.25)
+    assert set(sample["timing"]) == {"load_ms", "transform_ms", "target_ms"}
+    assert all(isinstance(v, float) and v >= 0 for v in sample["timing"].values())
+
+
+def test_craft_targets_are_half_resolution_and_none_gives_images_only() -> None:
+    sample = TextDetectionDataset(pages(), eval_transforms(128), CraftTargets())[0]
+    assert {
+        k: tuple(sample[k].shape) for k in ("region_map", "affinity_map", "craft_mask")
+    } == dict.fromkeys(("region_map", "affinity_map", "craft_mask"), (64, 64))
+    plain = TextDetectionDataset(pages(), eval_transforms(128))[0]
+    assert "shrink_map" not in plain and "region_map" not in plain
+
+
+def test_cache_decodes_once_and_reports_bytes() -> None:
+    CountingPages.loads = 0
+    source = CountingPages(num=2, seed=1, width=128, height=96)
+    ds = TextDetectionDataset(source, eval_transforms(128), cache_images=True)
+    assert ds.cache_nbytes == 0
+    ds[0]
+    ds[0]
+    ds[1]
+    assert CountingPages.loads == 2
+    assert ds.cache_nbytes >= 2 * 128 * 96 * 3
+    assert TextDetectionDataset(source, eval_transforms(128)).cache_nbytes == 0
+
+
+def test_augmentation_follows_torch_seed() -> None:
+    ds = TextDetectionDataset(pages(), train_transforms(size=128, rotate_p=1.0))
+    torch.manual_seed(1)
+    a = ds[0]["image"]
+    torch.manual_seed(1)
+    b = ds[0]["image"]
+    torch.manual_seed(2)
+    c = ds[0]["image"]
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_transform_must_end_in_resize_pad() -> None:
+    ds = TextDetectionDataset(pages(), Compose([RandomRotate(p=0.0)]))
+    with pytest.raises(ValueError, match="ResizePad"):
+        ds[0]
+
+
+def test_dataset_pickles() -> None:
+    ds = TextDetectionDataset(pages(), train_transforms(size=128), DBTargets(), cache_images=True)
+    clone = pickle.loads(pickle.dumps(ds))
+    assert len(clone) == 4 and clone[0]["image"].shape == (3, 128, 128)
+
+
+@pytest.mark.slow
+def test_two_workers_produce_collated_batches() -> None:
+    source = SamePage(num=8, seed=5, width=200, height=160)
+    ds = TextDetectionDataset(source, train_transforms(size=128, rotate_p=1.0), DBTargets())
+    loader = DataLoader(ds, batch_size=4, num_workers=2, collate_fn=collate_batch)
+    batches = list(loader)
+    assert len(batches) == 2
+    for batch in batches:
+        assert batch["image"].shape == (4, 3, 128, 128) and batch["shrink_map"].shape == (
+            4,
+            128,
+            128,
+        )
+        assert batch["batch_size"] == 4 and batch["timing"]["target_ms"] > 0
+    # One page everywhere: only per-worker, per-sample seeding makes the images differ.
+    images = torch.cat([b["image"] for b in batches])
+    assert all(not torch.equal(images[i], images[j]) for i in range(8) for j in range(i))

@@ -1,0 +1,109 @@
+"""Transforms keep image, polygons and the inverse mapping in sync."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ocr.data.transforms import (
+    ColorJitter,
+    RandomCrop,
+    RandomFlip,
+    RandomRotate,
+    RandomScale,
+    ResizePad,
+    Transform,
+    TransformState,
+    eval_transforms,
+    normalize,
+    train_transforms,
+)
+from ocr.geometry import apply_matrix
+from ocr.types import Word
+
+BLOCK = np.array([[40.0, 30.0], [100.0, 30.0], [100.0, 50.0], [40.0, 50.0]])
+
+
+def state_with_block() -> TransformState:
+    image = np.full((120, 200, 3), 255, dtype=np.uint8)
+    image[30:50, 40:100] = (0, 0, 255)
+    words = [Word(BLOCK.copy(), text="0"), Word(BLOCK + np.array([90.0, 55.0]), text="1")]
+    image[85:105, 130:190] = (0, 0, 255)
+    return TransformState(image, words, np.eye(3))
+
+
+def blue_bbox(image: np.ndarray, near: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bounding box of the blue pixels around a polygon (pixel edges)."""
+    lo = np.floor(near.min(axis=0)).astype(int) - 3
+    hi = np.ceil(near.max(axis=0)).astype(int) + 3
+    lo = np.maximum(lo, 0)
+    crop = image[lo[1] : hi[1], lo[0] : hi[0]]
+    ys, xs = np.nonzero((crop[..., 2] > 128) & (crop[..., 0] < 128))
+    return np.array([xs.min(), ys.min()]) + lo, np.array([xs.max() + 1, ys.max() + 1]) + lo
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        RandomRotate(max_degrees=30, p=1.0),
+        RandomScale(0.5, 2.0),
+        RandomFlip(p=1.0),
+        RandomCrop(size=150, min_ratio=0.9),
+        ResizePad(320),
+        ResizePad(64, square=False),
+        train_transforms(size=256, rotate_p=1.0, flip_p=1.0),
+    ],
+    ids=lambda op: type(op).__name__,
+)
+def test_geometry_stays_in_sync(op: Transform) -> None:
+    for seed in range(3):
+        before = state_with_block()
+        after = op(before, np.random.default_rng(seed))
+        for word in after.words:
+            original = before.words[int(word.text)].points
+            np.testing.assert_allclose(
+                apply_matrix(after.to_original, word.points), original, atol=1e-6
+            )
+            if word.ignore:
+                continue
+            lo, hi = blue_bbox(after.image, word.points)
+            tol = 2.0 + 0.03 * float(np.ptp(word.points[:, 0]))  # interpolation blur
+            np.testing.assert_allclose(lo, word.points.min(axis=0), atol=tol)
+            np.testing.assert_allclose(hi, word.points.max(axis=0), atol=tol)
+
+
+def test_resize_pad_output_is_a_multiple_of_32_and_deterministic() -> None:
+    a = eval_transforms(100)(state_with_block(), np.random.default_rng(0))
+    b = eval_transforms(100)(state_with_block(), np.random.default_rng(1))
+    assert a.image.shape == (128, 128, 3)
+    np.testing.assert_array_equal(a.image, b.image)
+    assert a.image[-1, -1].tolist() == [0, 0, 0]  # padding below the 200x120 page
+    flat = ResizePad(100, square=False)(state_with_block(), np.random.default_rng(0))
+    assert flat.image.shape[0] % 32 == 0 and flat.image.shape[1] % 32 == 0
+
+
+def test_crop_drops_outside_words_and_ignores_cut_ones() -> None:
+    state = state_with_block()
+    crop = RandomCrop(size=110, min_ratio=1.0, max_tries=1)
+    out = crop(state, np.random.default_rng(0))
+    h, w = out.image.shape[:2]
+    assert (h, w) == (110, 110)
+    for word in out.words:
+        lo, hi = word.points.min(axis=0), word.points.max(axis=0)
+        assert hi[0] > 0 and hi[1] > 0 and lo[0] < w and lo[1] < h  # no word fully outside
+        fully_inside = lo.min() >= 0 and hi[0] <= w and hi[1] <= h
+        assert word.ignore == (not fully_inside)
+
+
+def test_colour_jitter_changes_pixels_not_geometry() -> None:
+    state = state_with_block()
+    out = ColorJitter(p=1.0)(state, np.random.default_rng(0))
+    assert out.image.shape == state.image.shape and not np.array_equal(out.image, state.image)
+    assert out.words is state.words
+
+
+def test_normalize_is_chw_imagenet() -> None:
+    image = np.zeros((4, 6, 3), dtype=np.uint8)
+    out = normalize(image)
+    assert out.shape == (3, 4, 6) and out.dtype == np.float32
+    assert out[0, 0, 0] == pytest.approx(-0.485 / 0.229, rel=1e-5)
