@@ -70,11 +70,11 @@ class ToyModule(pl.LightningModule):
         if self.fail_at_step is not None and self.global_step >= self.fail_at_step:
             raise RuntimeError("injected failure")
         loss = self._loss(batch)
-        self.log("train/loss", loss)
+        self.log("train/loss", loss, batch_size=len(batch["image"]))
         return loss
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
-        self.log("val/loss", self._loss(batch))
+        self.log("val/loss", self._loss(batch), batch_size=len(batch["image"]))
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.SGD(self.parameters(), lr=0.01)
