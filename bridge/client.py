@@ -23,8 +23,8 @@ from bridge.framing import LineDecoder, Oversized
 from bridge.protocol import (
     MAX_FRAME_BYTES,
     Message,
-    ProtocolError,
     check_hello,
+    decode_messages,
     encode_obj,
     make_command,
 )
@@ -198,14 +198,15 @@ class BridgeClient:
                 return None
             if not data:
                 return None
+            frames = []
             for frame in self._decoder.feed(data):
                 if isinstance(frame, Oversized):
                     self.skipped_frames += 1
-                    continue
-                try:
-                    pending.append(Message.decode(frame))
-                except ProtocolError:
-                    self.skipped_frames += 1
+                else:
+                    frames.append(frame)
+            msgs, bad = decode_messages(frames)
+            pending.extend(msgs)
+            self.skipped_frames += bad
         return pending.popleft()
 
     async def recv(self, timeout: float | None = None) -> Message | None:

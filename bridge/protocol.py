@@ -140,6 +140,23 @@ class Message:
         Raises:
             ProtocolError: a required field is missing or has the wrong type.
         """
+        # Fast path for well-formed frames (type() is, not isinstance: bool is no int).
+        mtype, t, seq = obj.get("type"), obj.get("t"), obj.get("seq")
+        payload, step, epoch = obj.get("payload"), obj.get("step"), obj.get("epoch")
+        if (
+            type(mtype) is str
+            and type(seq) is int
+            and type(payload) is dict
+            and (type(t) is float or type(t) is int)
+            and (step is None or type(step) is int)
+            and (epoch is None or type(epoch) is int)
+        ):
+            return cls(mtype, float(t), seq, step, epoch, payload)
+        return cls._from_dict_checked(obj)
+
+    @classmethod
+    def _from_dict_checked(cls, obj: dict[str, Any]) -> Message:
+        """Slow path of ``from_dict`` that says exactly what is wrong."""
         mtype = obj.get("type")
         t = obj.get("t")
         seq = obj.get("seq")
@@ -164,6 +181,37 @@ class Message:
     def decode(cls, line: bytes | str) -> Message:
         """Decode one frame (see ``decode_obj`` and ``from_dict``)."""
         return cls.from_dict(decode_obj(line))
+
+
+def decode_messages(frames: list[bytes]) -> tuple[list[Message], int]:
+    """Decode many frames at once; returns the messages and how many frames were bad.
+
+    One ``json`` call over a JSON array of all frames costs far less per frame
+    than a call each, which matters to a viewer at 100k events/s. Any doubt (a
+    bad frame, a count mismatch) falls back to decoding frame by frame.
+    """
+    if len(frames) > 1:
+        try:
+            objs = _decode("[" + b",".join(frames).decode("utf-8") + "]")
+        except (ValueError, RecursionError):
+            objs = None
+        if objs is not None and len(objs) == len(frames):
+            out, bad = [], 0
+            for obj in objs:
+                try:
+                    if not isinstance(obj, dict):
+                        raise ProtocolError("not an object")
+                    out.append(Message.from_dict(obj))
+                except ProtocolError:
+                    bad += 1
+            return out, bad
+    out, bad = [], 0
+    for frame in frames:
+        try:
+            out.append(Message.decode(frame))
+        except ProtocolError:
+            bad += 1
+    return out, bad
 
 
 def check_hello(msg: Message) -> dict[str, Any]:
