@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ocr.data.targets.raster import fill_polygon
-from ocr.geometry import dilate_polygon, polygon_area, shrink_distance, shrink_polygon
+from ocr.geometry import offset_polygon, polygon_area, shrink_distance
 from ocr.types import Word
 
 
@@ -56,7 +56,7 @@ def border_map(
         if x1 < x0 or y1 < y0:
             continue
         a = poly.astype(np.float32)
-        ab = np.roll(a, -1, axis=0) - a
+        ab = np.diff(a, axis=0, append=a[:1])
         inv_len = 1.0 / np.maximum((ab * ab).sum(axis=1), 1e-12)
         ax, ay = a[:, 0, None, None], a[:, 1, None, None]
         abx, aby = ab[:, 0, None, None], ab[:, 1, None, None]
@@ -147,18 +147,19 @@ class DBTargets:
         for word in words:
             poly = word.points
             size = poly.max(axis=0) - poly.min(axis=0)
-            shrunk = None
+            shrunk: list[np.ndarray] = []
             if not word.ignore and min(size) >= self.min_text_size:
-                shrunk = shrink_polygon(poly, self.shrink_ratio)
-            if shrunk is None or polygon_area(shrunk) < 1.0:
+                distance = shrink_distance(poly, self.shrink_ratio)
+                shrunk = offset_polygon(poly, -distance)
+            if not shrunk or max(polygon_area(s) for s in shrunk) < 1.0:
                 fill_polygon(shrink_mask, poly, 0.0)
                 continue
-            fill_polygon(shrink_map, shrunk, 1.0)
-            dilated = dilate_polygon(poly, self.shrink_ratio)
-            if dilated is not None:
-                fill_polygon(thresh_mask, dilated, 1.0)
+            for piece in shrunk:  # a dumbbell-shaped word may split in two
+                fill_polygon(shrink_map, piece, 1.0)
+            for piece in offset_polygon(poly, distance):
+                fill_polygon(thresh_mask, piece, 1.0)
             trained.append(poly)
-            distances.append(shrink_distance(poly, self.shrink_ratio))
+            distances.append(distance)
         build = border_map if self.vectorized else border_map_loop
         border = build(trained, distances, height, width)
         thresh_map = border * (self.thresh_max - self.thresh_min) + self.thresh_min
