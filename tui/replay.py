@@ -106,8 +106,10 @@ class ReplaySource:
         while pending is not None:
             msg, stream = pending
             t = fields(msg)[1]
-            if last_t is not None and t > last_t:
-                await self._wait((t - last_t) / self.speed)
+            if last_t is not None and t > last_t and not self.paused:
+                await asyncio.sleep(min((t - last_t) / self.speed, MAX_SLEEP))
+            if self.paused:  # paused: every message waits for a step (or the resume)
+                await self._step_or_resume()
             self.state.replay_time = t if t else self.state.replay_time
             self.state.ingest(msg, stream)
             last_t = t or last_t
@@ -117,13 +119,6 @@ class ReplaySource:
         for key, job in self.state.jobs.items():
             if job.finished:
                 self.post(JobFinished(key))
-
-    async def _wait(self, seconds: float) -> None:
-        """Sleep scaled time (a pause takes effect after it), then honour pause and steps."""
-        if not self.paused:
-            await asyncio.sleep(min(seconds, MAX_SLEEP))
-        if self.paused:
-            await self._step_or_resume()
 
     async def _step_or_resume(self) -> None:
         step = asyncio.ensure_future(self._step.wait())

@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import Any
 
-from rich.console import Console
-from tui_fixtures import T0, FakeClient, StreamBuilder, make_stream
+from tui_fixtures import T0, FakeClient, StreamBuilder, make_stream, panel_text
 
 from tui.app import OcrtopApp
 from tui.screens.choice import ChoiceScreen
 from tui.screens.finished import JobFinishedScreen
 from tui.source import LiveSource
 from tui.state import AppState
-from tui.widgets.panel import Panel
+from tui.widgets.header import HeaderBar
 
 
 def text_of(app: OcrtopApp, panel_id: str) -> str:
-    panel = app.dashboard.query_one(f"#{panel_id}", Panel)
-    with open(os.devnull, "w") as sink:
-        console = Console(width=max(20, panel.content_size.width), record=True, file=sink)
-        console.print(panel.content)
-        return console.export_text()
+    return panel_text(app, panel_id)
 
 
 class Harness:
@@ -129,7 +123,7 @@ async def test_disconnect_shows_reconnecting_then_recovers() -> None:
         h.clients[0].push(None)
         await settle(pilot)
         assert h.state.job.connection == "reconnecting"
-        assert "reconnecting" in str(h.app.dashboard.query_one("#header").content)
+        assert "reconnecting" in str(h.app.dashboard.query_one("#header", HeaderBar).content)
         gate.set()
         await settle(pilot)
         assert h.state.job.connection == "live" and len(h.clients) == 2

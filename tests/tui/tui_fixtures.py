@@ -253,6 +253,19 @@ def make_stream(
     return out
 
 
+def panel_text(app: Any, panel_id: str) -> str:
+    """The plain text a dashboard panel currently shows."""
+    import os
+
+    from rich.console import Console
+
+    panel = app.dashboard.query_one(f"#{panel_id}")
+    with open(os.devnull, "w") as sink:
+        console = Console(width=max(20, panel.content_size.width), record=True, file=sink)
+        console.print(panel.content)
+        return console.export_text()
+
+
 class FakeClient:
     """Stands in for ``bridge.client.BridgeClient``: a queue of messages and a command log.
 

@@ -1,0 +1,58 @@
+"""Replay plays a recorded events.jsonl into the same state, with pause, step and speed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from tui_fixtures import StreamBuilder, make_stream
+
+from tui.replay import SPEEDS, ReplaySource, rank_files
+from tui.state import AppState
+
+
+def write_run(tmp_path: Path, finish: bool = True) -> Path:
+    lines = [json.dumps(m) for m in make_stream(steps=12, finish=finish)]
+    (tmp_path / "events.jsonl").write_text("\n".join(lines) + "\n")
+    rank1 = make_stream(steps=3, builder=StreamBuilder(rank=1, world_size=2))
+    (tmp_path / "events.rank1.jsonl").write_text("".join(json.dumps(m) + "\n" for m in rank1))
+    return tmp_path
+
+
+async def test_replay_plays_every_rank_to_the_end(tmp_path: Path) -> None:
+    state, posted = AppState(), list[object]()
+    source = ReplaySource(state, posted.append, write_run(tmp_path), speed=1e6)
+    await asyncio.wait_for(source.run(), 10)
+    job = state.job
+    assert source.done and job is not None
+    assert sorted(job.ranks) == [0, 1] and job.ranks[0].progress["step"] == 12
+    assert job.status == "done" and not job.finished  # rank 1 never reported its end
+    assert state.replay_time == max(job.ranks[0].last_t, job.ranks[1].last_t)
+    assert [p.name for p in rank_files(tmp_path)] == ["events.jsonl", "events.rank1.jsonl"]
+
+
+async def test_pause_holds_and_step_releases_one_message(tmp_path: Path) -> None:
+    state = AppState()
+    source = ReplaySource(state, lambda m: None, write_run(tmp_path), speed=1.0)
+    source.toggle_pause()
+    task = asyncio.create_task(source.run())
+    await asyncio.sleep(0.2)
+    before = state.version
+    await asyncio.sleep(0.2)
+    assert state.version == before, "paused replay must not advance"
+    source.step()
+    await asyncio.sleep(0.1)
+    assert state.version == before + 1
+    source.faster(+2)
+    assert source.speed == SPEEDS[SPEEDS.index(1.0) + 2]
+    source.toggle_pause()
+    source.speed = 1e6
+    await asyncio.wait_for(task, 10)
+    assert source.done
+
+
+async def test_missing_run_dir_is_reported(tmp_path: Path) -> None:
+    posted: list[object] = []
+    await ReplaySource(AppState(), posted.append, tmp_path / "nope").run()
+    assert posted and "no events recorded" in getattr(posted[-1], "error", "")
