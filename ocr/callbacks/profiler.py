@@ -143,10 +143,10 @@ class ProfilerCallback(Callback):
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.current_epoch not in self.profile_epochs:
             return
+        if self.window is not None and self.window.state is WindowState.ANALYZING:
+            self.wait()  # the user asked for this epoch: let the previous analysis finish
         if self.window is not None:
-            log.warning(
-                "profiler: skipping epoch %d: %s", trainer.current_epoch, self.window.describe()
-            )
+            log.warning("profiler: skipping epoch %d: %s", trainer.current_epoch, self.window.describe())
             return
         warmup, steps = self.warmup_steps, self.window_steps
         available = trainer.num_training_batches
@@ -204,6 +204,7 @@ class ProfilerCallback(Callback):
         t0 = time.perf_counter()
         w.prof.step()
         if w.ready:
+            w.prof.stop()  # closes the last ProfilerStep scope; kineto is already disabled
             w.on_thread_ms = (time.perf_counter() - t0) * 1e3
             self._finish(w)
         self._prev_end = time.perf_counter()
@@ -248,7 +249,8 @@ class ProfilerCallback(Callback):
             self._fail(w, f"{reason} during the warmup steps; nothing was recorded")
 
     def _finish(self, w: ProfileWindow) -> None:
-        w.prof.stop()  # no-op after the schedule's last step; makes the state explicit
+        # Stopped exactly once before this: a second stop() would disable kineto again
+        # and replace the results with an empty (and crashing) set.
         w.state = WindowState.ANALYZING
         self._thread = threading.Thread(
             target=self._analyze, args=(w,), name="ocrtop-profile-analysis", daemon=True
