@@ -25,9 +25,13 @@ from ocr.data.targets import DBTargets
 from ocr.data.transforms import train_transforms
 
 
-def measure(dataset: TextDetectionDataset, workers: int, batch_size: int) -> tuple[float, dict[str, float]]:
+def measure(
+    dataset: TextDetectionDataset, workers: int, batch_size: int
+) -> tuple[float, dict[str, float]]:
     """Samples per second after the first batch, and mean per-sample stage times (ms)."""
-    loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers, collate_fn=collate_batch, shuffle=False)
+    loader = DataLoader(
+        dataset, batch_size=batch_size, num_workers=workers, collate_fn=collate_batch, shuffle=False
+    )
     iterator = iter(loader)
     next(iterator)
     start, samples = time.perf_counter(), 0

@@ -54,7 +54,8 @@ def main() -> None:
     fast, loop = DBTargets(vectorized=True), DBTargets(vectorized=False)
     print(f"DB targets per {SIZE}x{SIZE} image, median of {args.repeats} (ms)")
     header = f"{'words':>5} | {'targets vec':>11} | {'targets loop':>12} | {'ratio':>5} | "
-    header += f"{'border vec':>10} | {'border loop':>11} | {'ratio':>5} | {'max|diff|':>9} | {'mean|diff|':>10}"
+    header += f"{'border vec':>10} | {'border loop':>11} | {'ratio':>5} | "
+    header += f"{'max|diff|':>9} | {'mean|diff|':>10}"
     print(header)
     for count in (10, 50, 150):
         words = random_words(count, seed=count)

@@ -19,9 +19,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ocr.data.canvas import TransformState
 from ocr.data.source import PageRecord, PageSource
 from ocr.data.targets import CraftTargets, DBTargets
-from ocr.data.transforms import Compose, TransformState, eval_transforms, normalize
+from ocr.data.transforms import Compose, eval_transforms, normalize
 from ocr.geometry import apply_matrix
 
 

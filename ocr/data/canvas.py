@@ -1,0 +1,112 @@
+"""The state transforms pass along: an image whose geometric warps are applied lazily.
+
+Geometric ops (rotate, scale, flip, crop, resize) only compose a 3x3 matrix and a
+canvas size; the pixels are resampled once, when someone reads :attr:`image`. The
+training pipeline therefore pays one ``warpAffine`` into the final (at most 640 px)
+canvas instead of one full-size warp per op, and interpolates once instead of four
+times. Words are cheap and are mapped eagerly.
+
+Coordinates: ``M`` maps old pixel coordinates to new ones. ``to_original`` maps current
+coordinates to the original (stored) image, so each op right-multiplies it by ``M^-1``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import cv2
+import numpy as np
+
+from ocr.geometry import apply_matrix
+from ocr.types import Word
+
+
+def map_words(words: list[Word], matrix: np.ndarray) -> list[Word]:
+    """Words and their character quads mapped through ``matrix`` (new objects)."""
+    return [
+        replace(
+            w,
+            points=apply_matrix(matrix, w.points),
+            chars=[apply_matrix(matrix, c) for c in w.chars] if w.chars else w.chars,
+        )
+        for w in words
+    ]
+
+
+class TransformState:
+    """An image, its words in image coordinates, and the map back to the original.
+
+    Args:
+        image: ``(H, W, 3)`` uint8 pixels (the source of any pending warp).
+        words: words in the coordinates of the current canvas.
+        to_original: 3x3 matrix from current coordinates to the original image.
+        pending: affine matrix from ``image`` pixels to the current canvas, not yet applied.
+        size: current canvas ``(width, height)``; defaults to the image's.
+    """
+
+    def __init__(
+        self,
+        image: np.ndarray,
+        words: list[Word],
+        to_original: np.ndarray,
+        pending: np.ndarray | None = None,
+        size: tuple[int, int] | None = None,
+    ) -> None:
+        self._pixels = image
+        self.words = words
+        self.to_original = to_original
+        self._pending = pending
+        self.size = size or (image.shape[1], image.shape[0])
+
+    @property
+    def width(self) -> int:
+        return self.size[0]
+
+    @property
+    def height(self) -> int:
+        return self.size[1]
+
+    @property
+    def is_lazy(self) -> bool:
+        """True while a geometric warp waits to be applied."""
+        return self._pending is not None
+
+    @property
+    def image(self) -> np.ndarray:
+        """The current pixels, resampling once if a warp is pending."""
+        if self._pending is not None:
+            self._pixels = cv2.warpAffine(
+                self._pixels, self._pending[:2], self.size, flags=cv2.INTER_LINEAR
+            )
+            self._pending = None
+        return self._pixels
+
+    def with_image(self, image: np.ndarray) -> TransformState:
+        """Same geometry, new pixels of the same size (photometric ops)."""
+        return TransformState(image, self.words, self.to_original)
+
+    def then(
+        self,
+        matrix: np.ndarray,
+        width: int,
+        height: int,
+        words: list[Word] | None = None,
+        grows: bool = False,
+    ) -> TransformState:
+        """Compose the affine ``matrix`` (current -> new canvas of ``width x height``).
+
+        Args:
+            words: the new words when the op already mapped (and filtered) them.
+            grows: the new canvas shows area outside the current one (rotation with a
+                larger canvas); a pending warp is applied first so that area stays black
+                instead of revealing pixels a previous crop removed.
+        """
+        source = self.image if grows else self._pixels
+        before = np.eye(3) if self._pending is None else self._pending
+        return TransformState(
+            source,
+            map_words(self.words, matrix) if words is None else words,
+            self.to_original @ np.linalg.inv(matrix),
+            pending=matrix @ before,
+            size=(int(width), int(height)),
+        )
