@@ -25,12 +25,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bridge.client import BridgeClient  # noqa: E402
-from bridge.protocol import Message  # noqa: E402
-from bridge.publisher import Publisher  # noqa: E402
-from bridge.server import ServerConfig  # noqa: E402
+from bridge.client import BridgeClient
+from bridge.protocol import Message
+from bridge.publisher import Publisher
+from bridge.server import ServerConfig
 
-TYPICAL = [  # what a training step emits: throughput metrics, losses, progress, a 1 Hz gauge
+TYPICAL: list[tuple[str, dict[str, Any]]] = [  # what a training step emits: throughput metrics, losses, progress, a 1 Hz gauge
     ("metrics", {"values": {"perf/samples_per_second": 182.4, "perf/step_ms": 87.7,
                             "perf/data_wait_ms": 3.21, "perf/compute_ms": 84.5}}),
     ("metrics", {"values": {"train/loss": 0.4312, "train/loss_prob": 0.2101,
@@ -41,7 +41,7 @@ TYPICAL = [  # what a training step emits: throughput metrics, losses, progress,
 ]  # fmt: skip
 
 
-def _pct(values: list[float], q: float) -> float:
+def _pct(values: list[float] | list[int], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
@@ -68,8 +68,9 @@ async def _viewer(sock: str, until: int) -> None:
             if msg.seq >= until:
                 break
     await client.close()
-    print(json.dumps({"count": count, "dropped": dropped, "first": first, "last": last,
-                      "lat_p50": _pct(lat, 0.5), "lat_p99": _pct(lat, 0.99)}), flush=True)  # fmt: skip
+    result = {"count": count, "dropped": dropped, "first": first, "last": last}
+    result.update(lat_p50=_pct(lat, 0.5), lat_p99=_pct(lat, 0.99))
+    print(json.dumps(result), flush=True)
 
 
 def _start_viewers(sock: str, n: int, until: int) -> list[subprocess.Popen[str]]:
@@ -126,7 +127,7 @@ def bench_publish(run: Path, n: int) -> dict[str, Any]:
         frozen = socket.socket(socket.AF_UNIX)
         frozen.connect(str(pub.socket_path))  # never reads
         out["frozen"] = _publish_cost(pub, n)
-        out["frozen_dropped"] = sum(c.dropped for c in pub._server.conns.values())  # type: ignore[union-attr]
+        out["frozen_dropped"] = pub.stats()["unreported_drops"]
         frozen.close()
     return out
 
@@ -168,7 +169,7 @@ def bench_throughput(run: Path, clients: int, n: int) -> dict[str, Any]:
 
 
 def bench_bytes() -> dict[str, float]:
-    sizes = {}
+    sizes: dict[str, float] = {}
     for mtype, payload in TYPICAL:
         m = Message(mtype, time.time(), 123456, 1234, 3, payload)
         sizes[f"{mtype}:{len(payload.get('values', payload))}"] = len(m.encode())
@@ -189,7 +190,9 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="obb"))
     os.environ["OCRTOP_RUNTIME_DIR"] = str(tmp / "rt")
     try:
-        print(f"bridge benchmark  python {sys.version.split()[0]}  cpus {os.cpu_count()}")
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"bridge benchmark  python {sys.version.split()[0]}  cpus {os.cpu_count()}  "
+              f"load average {load} (other processes share these cpus)")  # fmt: skip
         pub = bench_publish(tmp, int(200_000 * scale))
         for case in ("none", "connected", "frozen"):
             med, p99 = pub[case]
@@ -198,8 +201,10 @@ def main() -> None:
             )
         print(f"  (frozen client: {pub['frozen_dropped']} events dropped for it, none for the log)")
         lat = bench_latency(tmp, 1000, 5.0 * scale if args.quick else 5.0)
-        print(f"latency publisher->viewer at 1k ev/s  p50 {lat['p50_ms']:.2f} ms  "
-              f"p99 {lat['p99_ms']:.2f} ms  ({lat['received']} events, {lat['dropped']} dropped)")  # fmt: skip
+        print(
+            f"latency publisher->viewer at 1k ev/s  p50 {lat['p50_ms']:.2f} ms  "
+            f"p99 {lat['p99_ms']:.2f} ms  ({lat['received']} events, {lat['dropped']} dropped)"
+        )
         tp1 = bench_throughput(tmp, 1, int(300_000 * scale))
         tp4 = bench_throughput(tmp, 4, int(100_000 * scale))
         for label, tp in (("1 viewer ", tp1), ("4 viewers", tp4)):

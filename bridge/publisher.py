@@ -211,7 +211,10 @@ class Publisher:
         """Counters of the server thread (events, clients, drops, offences...)."""
         out = dict(self._server.stats) if self._server else {}
         out["overflow"] = self._overflowed
-        out["clients"] = len(self._server.conns) if self._server else 0
+        conns = list(self._server.conns.values()) if self._server else []
+        out["clients"] = len(conns)
+        out["lagging_clients"] = sum(c.lagging for c in conns)
+        out["unreported_drops"] = sum(c.dropped for c in conns)
         return out
 
     def hello_payload(self) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from bridge.protocol import (
     SESSION_TYPES,
     ProtocolError,
     decode_obj,
+    encode_event,
     encode_obj,
     parse_command,
 )
@@ -216,45 +217,39 @@ class BridgeServer:
         popleft = self.source.popleft
         conns = [c for c in self.conns.values() if c.live]
         eventlog = self.eventlog
-        update = self.state.update
+        state = self.state
         for _ in range(self.config.max_batch):
             try:
                 t, mtype, payload, step, epoch = popleft()
             except IndexError:
                 break
-            if (
-                not isinstance(mtype, str)
-                or mtype in SESSION_TYPES
-                or not isinstance(payload, dict)
-            ):
+            if type(mtype) is not str or mtype in SESSION_TYPES or type(payload) is not dict:
                 self.stats["bad_events"] += 1
                 continue
-            self.seq += 1
-            msg = {
-                "type": mtype,
-                "t": t,
-                "seq": self.seq,
-                "step": step if isinstance(step, int) else None,
-                "epoch": epoch if isinstance(epoch, int) else None,
-                "payload": payload,
-            }
+            if type(step) is not int:
+                step = int(step) if hasattr(step, "__index__") and step is not True else None
+            if type(epoch) is not int:
+                epoch = int(epoch) if hasattr(epoch, "__index__") and epoch is not True else None
+            self.seq = seq = self.seq + 1
             try:
-                line = encode_obj(msg)
+                line = encode_event(mtype, t, seq, step, epoch, payload)
             except (ValueError, TypeError, RecursionError) as exc:
                 self.stats["bad_events"] += 1
-                msg["type"] = "log"
-                msg["payload"] = payload = {
-                    "level": "ERROR",
-                    "logger": "bridge",
-                    "message": f"unencodable {mtype} event dropped: {exc}",
-                }
-                line = encode_obj(msg)
+                message = f"unencodable {mtype} event dropped: {exc}"
+                mtype, payload = "log", {"level": "ERROR", "logger": "bridge", "message": message}
+                line = encode_event(mtype, t, seq, step, epoch, payload)
             if eventlog is not None:
                 try:
                     eventlog.write(line)
                 except (OSError, ValueError) as exc:
                     self._log_failed(exc)
-            update(msg)
+            values = payload.get("values") if mtype == "metrics" else None
+            if type(values) is dict:
+                state.add_metrics(seq, t, step, epoch, values)
+            else:
+                msg = {"type": mtype, "t": t, "seq": seq, "step": step, "epoch": epoch}
+                msg["payload"] = payload
+                state.update(msg)
             for conn in conns:
                 conn.enqueue(line)
         self.stats["events"] = self.seq
@@ -445,7 +440,7 @@ class BridgeServer:
         msg = self._session("ack", payload)
         try:
             line = encode_obj(msg)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, RecursionError) as exc:
             payload.update(ok=False, error=f"unencodable result: {exc}", result={})
             line = encode_obj(msg)
         conn.enqueue_pinned(line)

@@ -68,6 +68,19 @@ class SnapshotState:
         self.other: dict[str, dict[str, Any]] = {}
         self.last_seq = 0
 
+    def add_metrics(
+        self, seq: int, t: float, step: int | None, epoch: int | None, values: dict[str, Any]
+    ) -> None:
+        """Fold a ``metrics`` event in without building its message dict (hot path)."""
+        self.last_seq = seq
+        point_head = (seq, t, step, epoch)
+        series = self.series
+        for name, value in values.items():
+            s = series.get(name)
+            if s is None:
+                s = series[name] = Series(self.max_points)
+            s.add((*point_head, value))
+
     def update(self, msg: dict[str, Any]) -> None:
         """Fold one event (wire dict) into the state."""
         mtype = msg["type"]
@@ -76,13 +89,7 @@ class SnapshotState:
         if mtype == "metrics":
             values = payload.get("values")
             if isinstance(values, dict):
-                point_head = (msg["seq"], msg["t"], msg["step"], msg["epoch"])
-                series = self.series
-                for name, value in values.items():
-                    s = series.get(name)
-                    if s is None:
-                        s = series[name] = Series(self.max_points)
-                    s.add((*point_head, value))
+                self.add_metrics(msg["seq"], msg["t"], msg["step"], msg["epoch"], values)
         elif mtype == "progress":
             self.progress = msg
         elif mtype == "status":
