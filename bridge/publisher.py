@@ -11,6 +11,7 @@ wait. Commands from viewers are queued and handed to the training thread by
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import itertools
 import logging
 import os
@@ -63,6 +64,21 @@ def parse_tcp(spec: str) -> tuple[str, int]:
             f"tcp mode only binds to loopback (got {host!r}); attach remotely with ssh://host/JOB"
         )
     return host.strip("[]"), int(port)
+
+
+def _remove_stale_socket(path: Path, job_id: str) -> None:
+    """Remove a socket left by a crashed job with the same id; refuse a live one."""
+    if not (path.exists() or path.is_symlink()):
+        return
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(path))
+    except OSError:
+        path.unlink(missing_ok=True)
+        return
+    finally:
+        probe.close()
+    raise RegistryError(f"job {job_id} is already running at {path}; choose another job_id")
 
 
 class Publisher:
@@ -119,7 +135,7 @@ class Publisher:
         self._registry_dir = Path(registry_dir) if registry_dir else None
         self._socket_dir = Path(socket_dir) if socket_dir else None
         self.socket_path: Path | None = None
-        self._config = server_config or ServerConfig()
+        self._config = dataclasses.replace(server_config) if server_config else ServerConfig()
         if peer_uid_check is not None:
             self._config.peer_uid_check = peer_uid_check
         self._config.token = self.token
@@ -134,6 +150,7 @@ class Publisher:
         self._lock = threading.Lock()
         self._started = False
         self._closed = False
+        self._pid = os.getpid()
 
     # --- hot path ---
 
@@ -259,8 +276,7 @@ class Publisher:
         listeners: list[tuple[socket.socket, str]] = []
         eventlog: EventLogWriter | None = None
         try:
-            if path.exists() or path.is_symlink():
-                raise RegistryError(f"{path} exists: is job {self.job_id} already running?")
+            _remove_stale_socket(path, self.job_id)
             unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             listeners.append((unix, "unix"))
             unix.bind(str(path))
@@ -345,6 +361,8 @@ class Publisher:
             self._closed = True
             server = self._server
         atexit.unregister(self.close)
+        if os.getpid() != self._pid:
+            return  # a forked child (e.g. a DataLoader worker): the files are the parent's
         if server is not None:
             server.stop()
         if self.socket_path is not None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import socket
 import statistics
 import threading
 import time
@@ -17,6 +19,7 @@ from bridge.client import BridgeClient
 from bridge.eventlog import read_events
 from bridge.protocol import Message
 from bridge.publisher import Publisher
+from bridge.registry import RegistryError, find_job
 from bridge.server import ServerConfig
 
 
@@ -213,3 +216,29 @@ def test_events_logged_without_clients_and_fsynced_at_close(
     lines = pub.events_path.read_bytes().splitlines()
     assert len(lines) == 1001
     assert json.loads(lines[-1])["seq"] == 1000
+
+
+def test_stale_socket_of_a_crashed_job_is_replaced(
+    make_publisher: Callable[..., Publisher], registry_dir: Path
+) -> None:
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(str(registry_dir / "samejob.sock"))  # bound, never listening: a dead job's
+    stale.close()
+    pub = make_publisher(job_id="samejob")
+    assert pub.started
+    with pytest.raises(RegistryError, match="already running"):
+        make_publisher(job_id="samejob")
+    assert pub.socket_path is not None and pub.socket_path.exists()  # the live one untouched
+
+
+def test_close_in_a_forked_child_leaves_the_parents_files(
+    make_publisher: Callable[..., Publisher],
+) -> None:
+    pub = make_publisher()
+    pid = os.fork()
+    if pid == 0:  # a DataLoader worker, say, that runs atexit handlers
+        pub.close()
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert pub.socket_path is not None and pub.socket_path.exists()
+    assert find_job(pub.job_id).pid == os.getpid()
