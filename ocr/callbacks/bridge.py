@@ -51,8 +51,8 @@ class BridgeCallback(Callback):
     """Start the bridge for the run and publish what Lightning knows.
 
     Args:
-        run_dir: Where ``events.jsonl`` goes; defaults to ``trainer.log_dir`` or
-            ``trainer.default_root_dir`` (the Hydra config passes the run directory).
+        run_dir: Where ``events.jsonl`` goes; defaults to ``trainer.default_root_dir``
+            (the Hydra config passes the run directory).
         job_id: Explicit job id; None lets the publisher derive one.
         experiment_name: Shown in the dashboard header.
         arch: Architecture name, shown in the dashboard header.
@@ -108,7 +108,7 @@ class BridgeCallback(Callback):
         self._set_status(trainer, "setup", stage=stage, max_epochs=trainer.max_epochs)
 
     def _start(self, trainer: pl.Trainer) -> None:
-        run_dir = self.run_dir or trainer.log_dir or trainer.default_root_dir
+        run_dir = self.run_dir or trainer.default_root_dir
         try:
             pub = _make_publisher(
                 run_dir=run_dir,

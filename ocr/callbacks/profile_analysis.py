@@ -78,8 +78,10 @@ def top_k_ops(averages: Any, k: int) -> list[dict[str, Any]]:
     on_device = any(r["self_cuda_ms"] > 0 for r in rows)
     key = "self_cuda_ms" if on_device else "self_cpu_ms"
     rows.sort(key=lambda r: r[key], reverse=True)
-    return [{**r, **{f: round(r[f], 3) for f in ("self_cpu_ms", "self_cuda_ms", "cpu_total_ms")}}
-            for r in rows[:k]]  # fmt: skip
+    return [
+        {**r, **{f: round(r[f], 3) for f in ("self_cpu_ms", "self_cuda_ms", "cpu_total_ms")}}
+        for r in rows[:k]
+    ]
 
 
 def _self_device_us(evt: Any) -> float:

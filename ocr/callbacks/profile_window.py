@@ -55,5 +55,10 @@ class ProfileWindow:
 
     def payload(self, state: str, **extra: Any) -> dict[str, Any]:
         """A bridge ``profile`` payload with the common fields."""
-        return {"state": state, "trigger": self.trigger, "steps": self.steps,
-                "warmup_steps": self.warmup, **extra}  # fmt: skip
+        return {
+            "state": state,
+            "trigger": self.trigger,
+            "steps": self.steps,
+            "warmup_steps": self.warmup,
+            **extra,
+        }

@@ -146,7 +146,9 @@ class ProfilerCallback(Callback):
         if self.window is not None and self.window.state is WindowState.ANALYZING:
             self.wait()  # the user asked for this epoch: let the previous analysis finish
         if self.window is not None:
-            log.warning("profiler: skipping epoch %d: %s", trainer.current_epoch, self.window.describe())
+            log.warning(
+                "profiler: skipping epoch %d: %s", trainer.current_epoch, self.window.describe()
+            )
             return
         warmup, steps = self.warmup_steps, self.window_steps
         available = trainer.num_training_batches
@@ -283,11 +285,7 @@ class ProfilerCallback(Callback):
 
     def _run_dir(self) -> str:
         t = self._trainer
-        return (
-            self.run_dir
-            or (t.log_dir if t is not None else None)
-            or (t.default_root_dir if t else ".")
-        )
+        return self.run_dir or (str(t.default_root_dir) if t is not None else ".")
 
     def _fail(self, w: ProfileWindow, error: str) -> None:
         log.warning("profiler: %s", error)

@@ -80,7 +80,7 @@ class ResourceMonitorCallback(Callback):
         self._gpus = NvmlGpus.open() if self.gpu else None
         listeners = [self._publish]
         if self.write_csv:
-            run_dir = self.run_dir or trainer.log_dir or trainer.default_root_dir
+            run_dir = self.run_dir or trainer.default_root_dir
             columns = resource_columns(self._system.num_cores, self.gpu_ids)
             try:
                 self.csv = ResourceCsv(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ocr.callbacks.bridge import BridgeCallback
@@ -27,7 +27,9 @@ def wait_for_socket(cb: BridgeCallback, timeout: float = 60.0) -> str:
 class ClientThread(threading.Thread):
     """Runs ``script(socket_path)`` on its own asyncio loop; keeps its result or error."""
 
-    def __init__(self, cb: BridgeCallback, script: Callable[[str], Awaitable[Any]]) -> None:
+    def __init__(
+        self, cb: BridgeCallback, script: Callable[[str], Coroutine[Any, Any, Any]]
+    ) -> None:
         super().__init__(daemon=True)
         self.cb, self.script = cb, script
         self.result: Any = None

@@ -35,8 +35,11 @@ class SleepyDataset(Dataset):
         g = torch.Generator().manual_seed(i)
         image = torch.randn(3, self.size, self.size, generator=g)
         load_ms = (time.perf_counter() - t0) * 1e3
-        return {"image": image, "words": 2, "timing": {"load_ms": load_ms, "transform_ms": 0.5,
-                                                        "target_ms": 0.25}}  # fmt: skip
+        return {
+            "image": image,
+            "words": 2,
+            "timing": {"load_ms": load_ms, "transform_ms": 0.5, "target_ms": 0.25},
+        }
 
 
 def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -56,10 +59,14 @@ class ToyModule(pl.LightningModule):
     def __init__(self, width: int = 8, fail_at_step: int | None = None) -> None:
         super().__init__()
         self.net = nn.Sequential(
-            nn.Conv2d(3, width, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(width, width, 3, padding=1), nn.ReLU(),
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, 1),
-        )  # fmt: skip
+            nn.Conv2d(3, width, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(width, width, 3, padding=1),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Linear(width, 1),
+        )
         self.fail_at_step = fail_at_step
 
     def _loss(self, batch: Any) -> torch.Tensor:
@@ -80,9 +87,29 @@ class ToyModule(pl.LightningModule):
         return torch.optim.SGD(self.parameters(), lr=0.01)
 
 
-def loader(n: int = 64, batch_size: int = 4, sleep_ms: float = 0.0, size: int = 16) -> DataLoader:
-    """A single-process loader: its fetch time is exactly the data wait the loop sees."""
-    return DataLoader(SleepyDataset(n, size, sleep_ms), batch_size=batch_size, collate_fn=collate)
+def loader(
+    n: int = 64,
+    batch_size: int = 4,
+    sleep_ms: float = 0.0,
+    size: int = 16,
+    batch_sleep_ms: float = 0.0,
+) -> DataLoader:
+    """A single-process loader: its fetch time is exactly the data wait the loop sees.
+
+    ``sleep_ms`` sleeps per item (in the dataset), ``batch_sleep_ms`` once per batch (in
+    collate): one sleep overshoots less than several on a loaded machine.
+    """
+
+    def collate_sleepy(items: list[dict[str, Any]]) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        if batch_sleep_ms:
+            time.sleep(batch_sleep_ms / 1e3)
+        batch = collate(items)
+        batch["timing"]["load_ms"] += (time.perf_counter() - t0) * 1e3
+        return batch
+
+    dataset = SleepyDataset(n, size, sleep_ms)
+    return DataLoader(dataset, batch_size=batch_size, collate_fn=collate_sleepy)
 
 
 def make_trainer(tmp: Path, callbacks: list[pl.Callback], **kwargs: Any) -> pl.Trainer:

@@ -19,7 +19,9 @@ from ocr.callbacks.alert_rules import (
 TH = AlertThresholds(sustain_s=10.0, clear_s=5.0, hysteresis=0.1)
 
 
-def run(engine: AlertEngine, seq: list[tuple[float, dict[str, float]]]) -> list[tuple[float, str, str]]:
+def run(
+    engine: AlertEngine, seq: list[tuple[float, dict[str, float]]]
+) -> list[tuple[float, str, str]]:
     """Feed (t, values) pairs; return (t, code, state) of every change."""
     out = []
     for t, values in seq:
@@ -39,7 +41,9 @@ def test_data_bound_fires_only_after_sustain_and_clears_with_hysteresis() -> Non
     # Just below the fire threshold but inside the hysteresis band: stays firing.
     assert run(engine, [(float(t), eff(0.28)) for t in range(12, 30)]) == []
     # Clearly below: clears after clear_s.
-    assert run(engine, [(float(t), eff(0.1)) for t in range(30, 40)]) == [(35.0, "data_bound", "cleared")]
+    assert run(engine, [(float(t), eff(0.1)) for t in range(30, 40)]) == [
+        (35.0, "data_bound", "cleared")
+    ]
 
 
 def test_interrupted_condition_restarts_the_sustain_window() -> None:
@@ -63,18 +67,36 @@ def test_firing_alert_carries_numbers_message_and_hint() -> None:
     [
         ("system_memory_pressure", {names.RAM_PERCENT: 95.0}, {names.RAM_PERCENT: 50.0}),
         ("io_wait", {names.CPU_IOWAIT: 40.0}, {names.CPU_IOWAIT: 2.0}),
-        ("gpu_temperature", {names.gpu(1, "temp_c"): 91.0, names.gpu(0, "temp_c"): 60.0},
-         {names.gpu(1, "temp_c"): 70.0, names.gpu(0, "temp_c"): 60.0}),
-        ("gpu_throttling", {names.gpu(0, "throttle"): float(0x40)}, {names.gpu(0, "throttle"): 1.0}),
-        ("process_memory_pressure", {names.PROC_RSS_BYTES: 9e9, names.RAM_TOTAL_BYTES: 10e9},
-         {names.PROC_RSS_BYTES: 1e9, names.RAM_TOTAL_BYTES: 10e9}),
-        ("gpu_underutilized", {names.gpu(0, "util"): 10.0, **eff(0.6)},
-         {names.gpu(0, "util"): 95.0, **eff(0.05)}),
-        ("throughput_drop", {names.SAMPLES_PER_SECOND: 50.0, BASELINE_KEY: 100.0},
-         {names.SAMPLES_PER_SECOND: 98.0, BASELINE_KEY: 100.0}),
+        (
+            "gpu_temperature",
+            {names.gpu(1, "temp_c"): 91.0, names.gpu(0, "temp_c"): 60.0},
+            {names.gpu(1, "temp_c"): 70.0, names.gpu(0, "temp_c"): 60.0},
+        ),
+        (
+            "gpu_throttling",
+            {names.gpu(0, "throttle"): float(0x40)},
+            {names.gpu(0, "throttle"): 1.0},
+        ),
+        (
+            "process_memory_pressure",
+            {names.PROC_RSS_BYTES: 9e9, names.RAM_TOTAL_BYTES: 10e9},
+            {names.PROC_RSS_BYTES: 1e9, names.RAM_TOTAL_BYTES: 10e9},
+        ),
+        (
+            "gpu_underutilized",
+            {names.gpu(0, "util"): 10.0, **eff(0.6)},
+            {names.gpu(0, "util"): 95.0, **eff(0.05)},
+        ),
+        (
+            "throughput_drop",
+            {names.SAMPLES_PER_SECOND: 50.0, BASELINE_KEY: 100.0},
+            {names.SAMPLES_PER_SECOND: 98.0, BASELINE_KEY: 100.0},
+        ),
     ],
-)  # fmt: skip
-def test_each_rule_fires_and_clears(code: str, bad: dict[str, float], good: dict[str, float]) -> None:
+)
+def test_each_rule_fires_and_clears(
+    code: str, bad: dict[str, float], good: dict[str, float]
+) -> None:
     engine = AlertEngine(default_rules(TH))
     seq = [(float(t), bad) for t in range(12)] + [(float(t), good) for t in range(12, 20)]
     changes = [(t, c, s) for t, c, s in run(engine, seq) if c == code]
@@ -92,7 +114,10 @@ def test_nonfinite_loss_fires_immediately_and_clears() -> None:
     engine = AlertEngine(default_rules(TH))
     seq = [(0.0, {names.TRAIN_LOSS: 1.0}), (1.0, {names.TRAIN_LOSS: math.nan})]
     seq += [(float(t), {names.TRAIN_LOSS: 0.5}) for t in range(2, 9)]
-    assert run(engine, seq) == [(1.0, "nonfinite_loss", "firing"), (7.0, "nonfinite_loss", "cleared")]
+    assert run(engine, seq) == [
+        (1.0, "nonfinite_loss", "firing"),
+        (7.0, "nonfinite_loss", "cleared"),
+    ]
 
 
 def test_stall_rule() -> None:

@@ -9,8 +9,12 @@ from ocr.callbacks.stats import median, percentile
 
 
 def test_pipeline_dict_batch() -> None:
-    batch = {"image": torch.zeros(3, 3, 8, 8), "batch_size": 3, "num_instances": 7,
-             "timing": {"load_ms": 4.0, "transform_ms": 2.0, "target_ms": 1.0, "other": "x"}}  # fmt: skip
+    batch = {
+        "image": torch.zeros(3, 3, 8, 8),
+        "batch_size": 3,
+        "num_instances": 7,
+        "timing": {"load_ms": 4.0, "transform_ms": 2.0, "target_ms": 1.0, "other": "x"},
+    }
     info = inspect_batch(batch)
     assert (info.size, info.instances) == (3, 7)
     assert info.timing == {"load_ms": 4.0, "transform_ms": 2.0, "target_ms": 1.0}

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 import pytorch_lightning as pl
+from bridge_probe import END_STATES, ClientThread
+from callback_toys import ToyModule, loader, make_trainer
 
 from bridge import names
 from bridge.client import BridgeClient
@@ -19,9 +21,6 @@ from ocr.callbacks.bridge import BridgeCallback, find_publisher
 from ocr.callbacks.bridge_logging import BridgeLogHandler
 from ocr.callbacks.commands import CommandError, CommandRouter
 from ocr.callbacks.throughput_monitor import ThroughputMonitorCallback
-
-from bridge_probe import END_STATES, ClientThread
-from callback_toys import ToyModule, loader, make_trainer
 
 
 class SaysHello(pl.Callback):
@@ -36,8 +35,9 @@ def events(run_dir: Path) -> list[Any]:
 @pytest.mark.slow
 def test_publishes_status_progress_metrics_and_logs(tmp_path: Path) -> None:
     cb = BridgeCallback(run_dir=str(tmp_path), experiment_name="toy", arch="tiny")
-    trainer = make_trainer(tmp_path, [cb, ThroughputMonitorCallback(), SaysHello()], max_epochs=2,
-                           log_every_n_steps=2)  # fmt: skip
+    trainer = make_trainer(
+        tmp_path, [cb, ThroughputMonitorCallback(), SaysHello()], max_epochs=2, log_every_n_steps=2
+    )
     trainer.fit(ToyModule(), loader(n=16), loader(n=8))
     msgs = events(tmp_path)
     assert msgs[0].type == "hello" and msgs[0].payload["meta"]["arch"] == "tiny"

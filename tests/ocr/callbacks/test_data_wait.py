@@ -5,14 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from callback_toys import ToyModule, loader, make_trainer
 
 from bridge import names
 from ocr.callbacks.alerts import AlertsCallback
 from ocr.callbacks.throughput_monitor import ThroughputMonitorCallback
 
-from callback_toys import ToyModule, loader, make_trainer
-
-SLEEP_MS_PER_BATCH = 40.0
+SLEEP_MS_PER_BATCH = 60.0
 BATCH = 4
 
 
@@ -20,7 +19,7 @@ def train(tmp: Path, sleep_ms_per_batch: float) -> tuple[dict[str, float], list[
     tp = ThroughputMonitorCallback(window_steps=100)
     alerts = AlertsCallback(eval_interval_s=0.05, sustain_s=0.3, clear_s=0.3)
     trainer = make_trainer(tmp, [tp, alerts])
-    data = loader(n=BATCH * 32, batch_size=BATCH, sleep_ms=sleep_ms_per_batch / BATCH, size=32)
+    data = loader(n=BATCH * 32, batch_size=BATCH, batch_sleep_ms=sleep_ms_per_batch, size=32)
     trainer.fit(ToyModule(width=16), train_dataloaders=data)
     return tp.latest_values(), [f"{a.code}:{a.state}" for a in alerts.history]
 

@@ -17,9 +17,11 @@ class NVMLError(Exception):
     pass
 
 
-def fake_pynvml(count: int = 2, power_broken: tuple[int, ...] = (), init_fails: bool = False) -> Any:
+def fake_pynvml(
+    count: int = 2, power_broken: tuple[int, ...] = (), init_fails: bool = False
+) -> Any:
     """A module with the pynvml calls NvmlGpus makes; GPU i reports 10*(i+1) % util."""
-    m = types.ModuleType("pynvml")
+    m: Any = types.ModuleType("pynvml")
     m.NVML_TEMPERATURE_GPU = 0
     m.calls = {"init": 0, "shutdown": 0}
 
@@ -49,7 +51,7 @@ def fake_pynvml(count: int = 2, power_broken: tuple[int, ...] = (), init_fails: 
 
 
 @pytest.fixture
-def inject(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def inject(monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
 
     def _inject(module: Any) -> Any:
@@ -59,7 +61,7 @@ def inject(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     return _inject
 
 
-def test_reads_every_gauge_of_every_gpu(inject) -> None:  # type: ignore[no-untyped-def]
+def test_reads_every_gauge_of_every_gpu(inject) -> None:
     nvml = inject(fake_pynvml(count=2))
     gpus = NvmlGpus.open()
     assert gpus is not None
@@ -75,7 +77,7 @@ def test_reads_every_gauge_of_every_gpu(inject) -> None:  # type: ignore[no-unty
     assert nvml.calls == {"init": 1, "shutdown": 1}
 
 
-def test_unsupported_gauge_is_left_out_and_said_once(inject, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_unsupported_gauge_is_left_out_and_said_once(inject, caplog) -> None:
     inject(fake_pynvml(count=2, power_broken=(1,)))
     gpus = NvmlGpus.open()
     assert gpus is not None
@@ -87,7 +89,7 @@ def test_unsupported_gauge_is_left_out_and_said_once(inject, caplog) -> None:  #
 
 
 @pytest.mark.parametrize("module", [None, "init_fails", "no_gpu"])
-def test_no_nvml_or_no_gpu_means_no_gpu_metrics(inject, module) -> None:  # type: ignore[no-untyped-def]
+def test_no_nvml_or_no_gpu_means_no_gpu_metrics(inject, module) -> None:
     if module is None:
         inject(None)  # sys.modules[name] = None makes the import raise ImportError
     else:
@@ -95,7 +97,7 @@ def test_no_nvml_or_no_gpu_means_no_gpu_metrics(inject, module) -> None:  # type
     assert NvmlGpus.open() is None
 
 
-def test_cuda_visible_devices_maps_logical_to_physical(inject, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_cuda_visible_devices_maps_logical_to_physical(inject, monkeypatch) -> None:
     inject(fake_pynvml(count=4))
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2")
     gpus = NvmlGpus.open()

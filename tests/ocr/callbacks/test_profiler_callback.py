@@ -8,6 +8,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from bridge_probe import ClientThread
+from callback_toys import ToyModule, loader, make_trainer
 
 from bridge.client import BridgeClient
 from ocr.callbacks.bridge import BridgeCallback
@@ -21,18 +23,29 @@ from ocr.callbacks.profile_analysis import (
 )
 from ocr.callbacks.profiler import ProfilerCallback
 
-from bridge_probe import ClientThread
-from callback_toys import ToyModule, loader, make_trainer
 
-
-def evt(key: str, self_cpu: float, self_dev: float = 0.0, total: float = 0.0, count: int = 1) -> Any:
-    return SimpleNamespace(key=key, self_cpu_time_total=self_cpu, self_device_time_total=self_dev,
-                           cpu_time_total=total or self_cpu, count=count)  # fmt: skip
+def evt(
+    key: str, self_cpu: float, self_dev: float = 0.0, total: float = 0.0, count: int = 1
+) -> Any:
+    return SimpleNamespace(
+        key=key,
+        self_cpu_time_total=self_cpu,
+        self_device_time_total=self_dev,
+        cpu_time_total=total or self_cpu,
+        count=count,
+    )
 
 
 def test_top_k_ranks_by_self_time_and_merges_step_scopes() -> None:
-    rows = top_k_ops([evt("aten::conv2d", 100.0, total=9000.0), evt("aten::mkldnn_convolution", 8000.0),
-                      evt("ProfilerStep#3", 500.0), evt("ProfilerStep#4", 700.0)], k=2)  # fmt: skip
+    rows = top_k_ops(
+        [
+            evt("aten::conv2d", 100.0, total=9000.0),
+            evt("aten::mkldnn_convolution", 8000.0),
+            evt("ProfilerStep#3", 500.0),
+            evt("ProfilerStep#4", 700.0),
+        ],
+        k=2,
+    )
     assert [r["name"] for r in rows] == ["aten::mkldnn_convolution", STEP_SCOPE]
     assert rows[1]["self_cpu_ms"] == pytest.approx(1.2) and rows[1]["calls"] == 2
     # With device time recorded, device self time decides.
@@ -43,7 +56,12 @@ def test_top_k_ranks_by_self_time_and_merges_step_scopes() -> None:
 
 def test_split_and_summary_name_the_bottleneck() -> None:
     split = split_from_steps([(30.0, 8.0, 2.0), (50.0, 8.0, 2.0)])
-    assert (split.data_wait_ms, split.forward_backward_ms, split.optimizer_ms, split.steps) == (40.0, 8.0, 2.0, 2)
+    assert (split.data_wait_ms, split.forward_backward_ms, split.optimizer_ms, split.steps) == (
+        40.0,
+        8.0,
+        2.0,
+        2,
+    )
     text = bottleneck_summary(split, top_k_ops([evt("aten::addmm", 3000.0)], 5))
     assert text.startswith("input-bound") and "80%" in text and "aten::addmm" in text
     compute = bottleneck_summary(split_from_steps([(1.0, 20.0, 1.0)]), [])
@@ -51,8 +69,11 @@ def test_split_and_summary_name_the_bottleneck() -> None:
 
 
 def test_cap_trace_keeps_metadata_and_longest_events(tmp_path: Path) -> None:
-    events = [{"ph": "M", "name": "thread_name", "args": {"name": "main"}}]
-    events += [{"ph": "X", "name": f"op{i}", "ts": i, "dur": i, "args": {"pad": "x" * 50}} for i in range(1000)]
+    events: list[dict[str, Any]] = [{"ph": "M", "name": "thread_name", "args": {"name": "main"}}]
+    events += [
+        {"ph": "X", "name": f"op{i}", "ts": i, "dur": i, "args": {"pad": "x" * 50}}
+        for i in range(1000)
+    ]
     path = tmp_path / "t.json"
     path.write_text(json.dumps({"traceEvents": events}))
     assert cap_trace(str(path), path.stat().st_size) is None
@@ -60,7 +81,9 @@ def test_cap_trace_keeps_metadata_and_longest_events(tmp_path: Path) -> None:
     assert info is not None and info["kept"] + info["dropped"] == 1000
     data = json.loads(path.read_text())
     kept = data["traceEvents"]
-    assert kept[0]["ph"] == "M" and path.stat().st_size <= 1.1 * (len(json.dumps({"traceEvents": events})) // 4)
+    assert kept[0]["ph"] == "M" and path.stat().st_size <= 1.1 * (
+        len(json.dumps({"traceEvents": events})) // 4
+    )
     assert min(e["dur"] for e in kept[1:]) > 500  # the longest survive
 
 
@@ -73,16 +96,26 @@ def load_trace(path: str) -> dict[str, Any]:
 
 @pytest.mark.slow
 def test_config_windows_profile_the_requested_epochs(tmp_path: Path) -> None:
-    prof = ProfilerCallback(profile_epochs=[1, 2], warmup_steps=1, window_steps=3, run_dir=str(tmp_path),
-                            log_top_k_ops=5)  # fmt: skip
+    prof = ProfilerCallback(
+        profile_epochs=[1, 2],
+        warmup_steps=1,
+        window_steps=3,
+        run_dir=str(tmp_path),
+        log_top_k_ops=5,
+    )
     trainer = make_trainer(tmp_path, [prof], max_epochs=3)
     trainer.fit(ToyModule(), loader(n=32, batch_size=4))
-    assert [(r["trigger"], r["recorded_steps"]) for r in prof.results] == [("config", 3), ("config", 3)]
+    assert [(r["trigger"], r["recorded_steps"]) for r in prof.results] == [
+        ("config", 3),
+        ("config", 3),
+    ]
     names = sorted(p.name for p in (tmp_path / "profiler_traces").iterdir())
     assert names == ["1-8-config.json", "2-16-config.json"]
     for result in prof.results:
         load_trace(result["trace_path"])
-        assert len(result["top_k"]) == 5 and any(r["name"].startswith("aten::") for r in result["top_k"])
+        assert len(result["top_k"]) == 5 and any(
+            r["name"].startswith("aten::") for r in result["top_k"]
+        )
         assert result["split"]["forward_backward_ms"] > 0 and result["summary"]
         assert result["analysis_ms"] > 0 and result["on_thread_ms"] >= 0
     assert prof.window is None
@@ -90,7 +123,9 @@ def test_config_windows_profile_the_requested_epochs(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_window_cut_short_by_validation_still_reports(tmp_path: Path) -> None:
-    prof = ProfilerCallback(profile_steps=[1], warmup_steps=1, window_steps=50, run_dir=str(tmp_path))
+    prof = ProfilerCallback(
+        profile_steps=[1], warmup_steps=1, window_steps=50, run_dir=str(tmp_path)
+    )
     trainer = make_trainer(tmp_path, [prof], max_epochs=1)
     trainer.fit(ToyModule(), loader(n=16, batch_size=4), loader(n=4, batch_size=4))
     (result,) = prof.results

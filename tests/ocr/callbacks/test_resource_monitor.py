@@ -8,14 +8,13 @@ import time
 from pathlib import Path
 
 import pytest
+from callback_toys import ToyModule, loader, make_trainer
+from test_nvml_fake import fake_pynvml
 
 from bridge import names
 from ocr.callbacks.resource_csv import ResourceCsv, resource_columns
 from ocr.callbacks.resource_monitor import ResourceMonitorCallback
 from ocr.callbacks.sampling import BackgroundSampler, SystemSampler, process_tree_memory
-
-from callback_toys import ToyModule, loader, make_trainer
-from test_nvml_fake import fake_pynvml
 
 
 def read_csv(path: Path) -> list[list[str]]:
@@ -53,8 +52,15 @@ def test_system_sample_has_cpu_memory_process_and_disk_rates() -> None:
     first = sampler.sample()
     time.sleep(0.05)
     second = sampler.sample()
-    for key in (names.CPU_PERCENT, names.cpu_core(0), names.RAM_USED_BYTES, names.RAM_TOTAL_BYTES,
-                names.RAM_PERCENT, names.PROC_RSS_BYTES, names.PROC_RSS_PEAK_BYTES):  # fmt: skip
+    for key in (
+        names.CPU_PERCENT,
+        names.cpu_core(0),
+        names.RAM_USED_BYTES,
+        names.RAM_TOTAL_BYTES,
+        names.RAM_PERCENT,
+        names.PROC_RSS_BYTES,
+        names.PROC_RSS_PEAK_BYTES,
+    ):
         assert key in second, key
     assert names.DISK_READ_BPS not in first  # a rate needs two samples
     if sys.platform == "linux":
@@ -81,7 +87,7 @@ def test_background_sampler_keeps_sampling_when_a_listener_fails() -> None:
 
 
 @pytest.mark.slow
-def test_callback_writes_csv_and_logs_sys_and_gpu_metrics(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_callback_writes_csv_and_logs_sys_and_gpu_metrics(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "pynvml", fake_pynvml(count=1))
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     cb = ResourceMonitorCallback(interval_s=0.05, log_every_n_steps=2, run_dir=str(tmp_path))
@@ -94,7 +100,7 @@ def test_callback_writes_csv_and_logs_sys_and_gpu_metrics(tmp_path: Path, monkey
     util = [r[header.index(names.gpu(0, "util"))] for r in body]
     assert set(util) == {"10.0"}
     assert any(r[header.index("step")] not in ("", "0") for r in body)
-    with open(Path(trainer.logger.log_dir) / "metrics.csv") as fh:  # type: ignore[union-attr]
+    with open(Path(str(trainer.log_dir)) / "metrics.csv") as fh:
         logged = next(csv.reader(fh))
     assert names.CPU_PERCENT in logged and names.gpu(0, "util") in logged
     assert cb._sampler is None  # stopped at teardown

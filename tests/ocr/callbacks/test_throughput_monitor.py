@@ -37,14 +37,23 @@ class Recorder:
 
 def fake_trainer(rec: Recorder, cache: int | None = 4096) -> Any:
     return SimpleNamespace(
-        global_step=0, current_epoch=0, callbacks=[], loggers=[rec], log_every_n_steps=2,
-        sanity_checking=False, train_dataloader=SimpleNamespace(dataset=SimpleNamespace(cache_nbytes=cache)),
-    )  # fmt: skip
+        global_step=0,
+        current_epoch=0,
+        callbacks=[],
+        loggers=[rec],
+        log_every_n_steps=2,
+        sanity_checking=False,
+        train_dataloader=SimpleNamespace(dataset=SimpleNamespace(cache_nbytes=cache)),
+    )
 
 
 def batch(n: int) -> dict[str, Any]:
-    return {"image": torch.zeros(n, 1), "batch_size": n, "num_instances": 3 * n,
-            "timing": {"load_ms": 2.0 * n, "transform_ms": 1.0 * n, "target_ms": 0.5 * n}}  # fmt: skip
+    return {
+        "image": torch.zeros(n, 1),
+        "batch_size": n,
+        "num_instances": 3 * n,
+        "timing": {"load_ms": 2.0 * n, "transform_ms": 1.0 * n, "target_ms": 0.5 * n},
+    }
 
 
 @pytest.fixture
@@ -54,7 +63,9 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return c
 
 
-def run_step(cb: ThroughputMonitorCallback, trainer: Any, clock: Clock, wait: float, compute: float, n: int) -> None:
+def run_step(
+    cb: ThroughputMonitorCallback, trainer: Any, clock: Clock, wait: float, compute: float, n: int
+) -> None:
     module = SimpleNamespace(device=torch.device("cpu"))
     clock.advance(wait)
     cb.on_train_batch_start(trainer, module, batch(n), trainer.global_step)  # type: ignore[arg-type]
