@@ -9,11 +9,34 @@ could no longer read what a new server sends.
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass, field
-from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
+
+from bridge.codec import (
+    ProtocolError,
+    ProtocolVersionError,
+    decode_json,
+    decode_obj,
+    encode_event,
+    encode_obj,
+)
+
+__all__ = [
+    "COMMANDS",
+    "MAX_CLIENT_FRAME_BYTES",
+    "MAX_FRAME_BYTES",
+    "PROTOCOL_VERSION",
+    "Message",
+    "ProtocolError",
+    "ProtocolVersionError",
+    "check_hello",
+    "decode_messages",
+    "decode_obj",
+    "encode_event",
+    "encode_obj",
+    "make_command",
+    "parse_command",
+]
 
 PROTOCOL_VERSION = 1
 """Version carried by ``hello``; a client refuses any other (see ``check_hello``)."""
@@ -35,106 +58,6 @@ MESSAGE_TYPES = EVENT_TYPES + SESSION_TYPES
 COMMANDS = ("profile", "stop", "ping")
 PROFILE_MAX_STEPS = 10_000
 STOP_MODES = ("graceful",)
-
-
-class ProtocolError(ValueError):
-    """A frame that is well delimited but not a valid message or command."""
-
-
-class ProtocolVersionError(ProtocolError):
-    """The peer speaks a protocol version this code cannot read."""
-
-
-def _json_default(obj: Any) -> Any:
-    """Turn numpy/torch scalars and other odd values into JSON.
-
-    A callback that hands over ``np.float32`` must not lose the event, and the
-    server thread must never raise, so unknown objects degrade to ``str``.
-    """
-    item = getattr(obj, "item", None)
-    if callable(item):
-        try:
-            return item()
-        except Exception:
-            return str(obj)
-    if isinstance(obj, (set, frozenset, tuple)):
-        return list(obj)
-    return str(obj)
-
-
-_encode_std = json.JSONEncoder(separators=(",", ":"), default=_json_default).encode
-_c_iterencode = (
-    c_make_encoder(None, _json_default, encode_basestring_ascii, None, ":", ",", False, False, True)
-    if c_make_encoder is not None
-    else None
-)
-
-
-def _encode(obj: Any) -> str:
-    """Compact JSON. Reuses one C encoder instead of building one per call as
-    ``json.dumps`` does: a third of the server thread's per-event cost. Without
-    cycle markers a circular payload raises RecursionError, which callers handle.
-    """
-    if _c_iterencode is None:
-        return _encode_std(obj)
-    return "".join(_c_iterencode(obj, 0))
-
-
-_decode = json.JSONDecoder().decode
-
-
-def encode_obj(obj: dict[str, Any]) -> bytes:
-    """Encode one frame: compact JSON, ASCII only, terminated by a newline.
-
-    Non-finite floats are written as ``NaN``/``Infinity`` (as Python's json does):
-    a diverging loss must stay visible rather than turn into ``null``.
-    """
-    return (_encode(obj) + "\n").encode("ascii")
-
-
-_TYPE_JSON: dict[str, str] = {}
-
-
-def encode_event(
-    mtype: str, t: float, seq: int, step: int | None, epoch: int | None, payload: dict[str, Any]
-) -> bytes:
-    """Encode one message envelope, the same bytes as ``encode_obj`` of its dict.
-
-    The server thread encodes every event once; formatting the envelope directly
-    and handing only the payload to ``json`` saves building a dict per event.
-    ``step``/``epoch`` must be int or None (not bool) and ``t`` a float.
-    """
-    tj = _TYPE_JSON.get(mtype)
-    if tj is None:
-        tj = _encode(mtype)
-        if len(_TYPE_JSON) < 256:
-            _TYPE_JSON[mtype] = tj
-    sj = "null" if step is None else int.__repr__(step)
-    ej = "null" if epoch is None else int.__repr__(epoch)
-    head = f'{{"type":{tj},"t":{float.__repr__(t)},"seq":{seq},"step":{sj},"epoch":{ej},"payload":'
-    return (head + _encode(payload) + "}\n").encode("ascii")
-
-
-def decode_obj(line: bytes | str) -> dict[str, Any]:
-    """Decode one frame (without its newline) into a JSON object.
-
-    Raises:
-        ProtocolError: not UTF-8, not JSON, or not a JSON object.
-    """
-    if isinstance(line, (bytes, bytearray)):
-        try:
-            text = bytes(line).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ProtocolError(f"frame is not valid UTF-8 ({exc.reason})") from None
-    else:
-        text = line
-    try:
-        obj = _decode(text)
-    except (ValueError, RecursionError) as exc:
-        raise ProtocolError(f"frame is not JSON: {str(exc)[:80]}") from None
-    if not isinstance(obj, dict):
-        raise ProtocolError(f"frame must be a JSON object, got {type(obj).__name__}")
-    return obj
 
 
 @dataclass(slots=True)
@@ -233,7 +156,7 @@ def decode_messages(frames: list[bytes]) -> tuple[list[Message], int]:
     """
     if len(frames) > 1:
         try:
-            objs = _decode("[" + b",".join(frames).decode("utf-8") + "]")
+            objs = decode_json("[" + b",".join(frames).decode("utf-8") + "]")
         except (ValueError, RecursionError):
             objs = None
         if objs is not None and len(objs) == len(frames):
@@ -315,8 +238,3 @@ def parse_command(obj: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
             raise ProtocolError(f"stop 'mode' must be one of {list(STOP_MODES)}, got {mode!r}")
         args = {**args, "mode": mode}
     return cmd_id, command, args
-
-
-def is_finite_number(value: Any) -> bool:
-    """True for an int/float that is not NaN or infinite (bool excluded)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

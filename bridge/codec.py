@@ -1,0 +1,112 @@
+"""JSON codec of the bridge: compact ASCII frames out, validated objects in.
+
+Separate from ``bridge.protocol`` (what the messages mean) so that the hot
+encoding path can be tuned without touching the message definitions: the server
+thread encodes every event once, so this is where its per-event cost lives.
+"""
+
+from __future__ import annotations
+
+import json
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
+from typing import Any
+
+
+class ProtocolError(ValueError):
+    """A frame that is well delimited but not a valid message or command."""
+
+
+class ProtocolVersionError(ProtocolError):
+    """The peer speaks a protocol version this code cannot read."""
+
+
+def _json_default(obj: Any) -> Any:
+    """Turn numpy/torch scalars and other odd values into JSON.
+
+    A callback that hands over ``np.float32`` must not lose the event, and the
+    server thread must never raise, so unknown objects degrade to ``str``.
+    """
+    item = getattr(obj, "item", None)
+    if callable(item):
+        try:
+            return item()
+        except Exception:
+            return str(obj)
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    return str(obj)
+
+
+_encode_std = json.JSONEncoder(separators=(",", ":"), default=_json_default).encode
+_c_iterencode = (
+    c_make_encoder(None, _json_default, encode_basestring_ascii, None, ":", ",", False, False, True)
+    if c_make_encoder is not None
+    else None
+)
+
+
+def _encode(obj: Any) -> str:
+    """Compact JSON. Reuses one C encoder instead of building one per call as
+    ``json.dumps`` does: a third of the server thread's per-event cost. Without
+    cycle markers a circular payload raises RecursionError, which callers handle.
+    """
+    if _c_iterencode is None:
+        return _encode_std(obj)
+    return "".join(_c_iterencode(obj, 0))
+
+
+decode_json = json.JSONDecoder().decode
+
+
+def encode_obj(obj: dict[str, Any]) -> bytes:
+    """Encode one frame: compact JSON, ASCII only, terminated by a newline.
+
+    Non-finite floats are written as ``NaN``/``Infinity`` (as Python's json does):
+    a diverging loss must stay visible rather than turn into ``null``.
+    """
+    return (_encode(obj) + "\n").encode("ascii")
+
+
+_TYPE_JSON: dict[str, str] = {}
+
+
+def encode_event(
+    mtype: str, t: float, seq: int, step: int | None, epoch: int | None, payload: dict[str, Any]
+) -> bytes:
+    """Encode one message envelope, the same bytes as ``encode_obj`` of its dict.
+
+    The server thread encodes every event once; formatting the envelope directly
+    and handing only the payload to ``json`` saves building a dict per event.
+    ``step``/``epoch`` must be int or None (not bool) and ``t`` a float.
+    """
+    tj = _TYPE_JSON.get(mtype)
+    if tj is None:
+        tj = _encode(mtype)
+        if len(_TYPE_JSON) < 256:
+            _TYPE_JSON[mtype] = tj
+    sj = "null" if step is None else int.__repr__(step)
+    ej = "null" if epoch is None else int.__repr__(epoch)
+    head = f'{{"type":{tj},"t":{float.__repr__(t)},"seq":{seq},"step":{sj},"epoch":{ej},"payload":'
+    return (head + _encode(payload) + "}\n").encode("ascii")
+
+
+def decode_obj(line: bytes | str) -> dict[str, Any]:
+    """Decode one frame (without its newline) into a JSON object.
+
+    Raises:
+        ProtocolError: not UTF-8, not JSON, or not a JSON object.
+    """
+    if isinstance(line, (bytes, bytearray)):
+        try:
+            text = bytes(line).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProtocolError(f"frame is not valid UTF-8 ({exc.reason})") from None
+    else:
+        text = line
+    try:
+        obj = decode_json(text)
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolError(f"frame is not JSON: {str(exc)[:80]}") from None
+    if not isinstance(obj, dict):
+        raise ProtocolError(f"frame must be a JSON object, got {type(obj).__name__}")
+    return obj
