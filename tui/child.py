@@ -32,6 +32,8 @@ def train_script() -> Path:
         return Path(override)
     spec = importlib.util.find_spec("runners")
     locations = list(spec.submodule_search_locations or []) if spec else []
+    # a source checkout (or an editable install made before runners/ existed)
+    locations.append(str(Path(__file__).resolve().parents[1] / "runners"))
     for loc in locations:
         path = Path(loc) / "train.py"
         if path.is_file():

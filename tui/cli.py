@@ -84,7 +84,6 @@ def train(argv: list[str]) -> int:
     if want_headless(opts["headless"]):
         printer = HeadlessPrinter(state, sys.stdout)
         printer.say(f"[ocrtop] {' '.join(child.argv)}")
-        printer.say(f"[ocrtop] {state.notice}")
         source = LiveSource(state, printer.on_message, group=child.group)
         return asyncio.run(run_headless(state, source, printer, child=child))
     code, outcome = run_dashboard(

@@ -51,6 +51,7 @@ class HeadlessPrinter:
     def __init__(self, state: AppState, out: TextIO, interval: float = 5.0) -> None:
         self.state, self.out, self.interval = state, out, interval
         self.next_status = 0.0
+        self.last_notice = ""
         self.alerts_seen: dict[tuple[str, int], int] = {}
         self.profiles_seen: dict[tuple[str, int], float] = {}
 
@@ -88,8 +89,9 @@ class HeadlessPrinter:
             shown = self.state.job
             if shown is not None and shown.ranks:
                 self.say(status_line(self.state, shown))
-            elif self.state.notice:
+            elif self.state.notice and self.state.notice != self.last_notice:
                 self.say(f"[ocrtop] {self.state.notice}")
+            self.last_notice = self.state.notice
 
     def _alerts(self, key: str, rank_id: int, job: JobState) -> None:
         rank = job.ranks[rank_id]

@@ -1,0 +1,126 @@
+"""End to end in a real terminal: ``ocrtop train`` in tmux, profile, detach, attach, finish.
+
+tmux gives the app a genuine pty, so this exercises what a user sees: the first frame,
+live values changing, the ``p`` key reaching the trainer and the top-k coming back, the
+quit dialog, and ``ocrtop attach`` finding the detached job from another window.
+
+By default the trainer is the real pipeline on the tiny synthetic experiment; set
+``OCRTOP_E2E_TRAINER=fake`` to run ``tests/tui/fake_trainer.py`` (same Publisher, fake
+numbers) when only the TUI is under test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+
+FAKE = os.environ.get("OCRTOP_E2E_TRAINER") == "fake"
+FAKE_TRAINER = Path(__file__).resolve().parents[1] / "tui" / "fake_trainer.py"
+REAL_OVERRIDES = ["experiment=synthetic_debug", "trainer.max_epochs=2",
+                  "data.train.source.num=24", "data.val.source.num=4"]  # fmt: skip
+FAKE_OVERRIDES = ["steps=160", "step_s=0.25"]
+
+
+class Tmux:
+    """A private tmux server (own socket) with helpers to type and read the screen."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.socket = f"ocrtop-e2e-{os.getpid()}"
+        self.workdir = workdir
+
+    def run(self, *args: str) -> str:
+        out = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True,
+                             text=True, timeout=30, check=True)  # fmt: skip
+        return out.stdout
+
+    def start(self, window: str, command: str, first: bool = False) -> None:
+        shell = f"cd {shlex.quote(str(self.workdir))} && {command}; sleep 600"
+        if first:
+            self.run("new-session", "-d", "-s", "e2e", "-n", window, "-x", "120", "-y", "40", shell)
+        else:
+            self.run("new-window", "-t", "e2e", "-n", window, shell)
+
+    def screen(self, window: str) -> str:
+        return self.run("capture-pane", "-p", "-t", f"e2e:{window}")
+
+    def keys(self, window: str, *keys: str) -> None:
+        self.run("send-keys", "-t", f"e2e:{window}", *keys)
+
+    def wait(self, window: str, check: Callable[[str], object], what: str,
+             timeout: float = 120.0) -> str:  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.screen(window)
+            if check(text):
+                return text
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}; screen:\n{text}")
+            time.sleep(0.3)
+
+    def kill(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=30)
+
+
+@pytest.fixture
+def tmux(tmp_path: Path) -> Iterator[Tmux]:
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed (apt-get install tmux); the terminal e2e test needs it")
+    t = Tmux(tmp_path)
+    yield t
+    t.kill()
+
+
+def step_of(screen: str) -> int | None:
+    match = re.search(r"step (\d+)/", screen)
+    return int(match.group(1)) if match else None
+
+
+def test_train_profile_detach_attach_finish(tmux: Tmux, tmp_path: Path) -> None:
+    env = {"OCRTOP_RUNTIME_DIR": str(tmp_path / "rt"), "TERM": "xterm-256color",
+           "OMP_NUM_THREADS": "1", "PYTHONPATH": os.environ.get("PYTHONPATH", "")}  # fmt: skip
+    if FAKE:
+        env["OCRTOP_TRAIN_SCRIPT"] = str(FAKE_TRAINER)
+        env["PYTHONPATH"] = f"{FAKE_TRAINER.parent}:{env['PYTHONPATH']}"
+    prefix = "env " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+    ocrtop = f"{prefix} {shlex.quote(sys.executable)} -m ocrtop"
+    overrides = " ".join(FAKE_OVERRIDES if FAKE else REAL_OVERRIDES)
+    tmux.start("train", f"{ocrtop} train --profile-steps 3 {overrides}; echo EXIT=$?", first=True)
+
+    # 1. live values appear and change
+    first = tmux.wait("train", lambda s: step_of(s) and "samples/s" in s, "first live values",
+                      timeout=300)  # fmt: skip
+    step0 = step_of(first)
+    tmux.wait("train", lambda s: (step_of(s) or 0) > (step0 or 0), "the step to advance")
+    assert re.search(r"\d+\.\d samples/s", tmux.screen("train"))
+
+    # 2. p profiles the next steps; the top-k table arrives
+    tmux.keys("train", "p")
+    tmux.wait("train", lambda s: "self cpu" in s and "trace" in s, "the profiler top-k")
+
+    # 3. q -> detach; training goes on
+    tmux.keys("train", "q")
+    tmux.wait("train", lambda s: "Leave the dashboard?" in s, "the quit dialog")
+    tmux.keys("train", "d")
+    detached = tmux.wait("train", lambda s: "EXIT=0" in s, "ocrtop train to detach with 0")
+    assert "detached: training continues" in detached
+    job = re.search(r"reattach: ocrtop attach (\S+)", detached)
+    assert job, detached
+
+    # 4. attach from a second window shows the same job, which finishes with exit code 0
+    tmux.start("attach", f"{ocrtop} attach {job.group(1)}; echo EXIT=$?")
+    tmux.wait("attach", lambda s: job.group(1) in s and step_of(s), "attach to show the job")
+    done = tmux.wait("attach", lambda s: "finished: done" in s, "the job to finish", timeout=400)
+    assert "exit code 0" in done
+    tmux.keys("attach", "q")
+    tmux.wait("attach", lambda s: "EXIT=0" in s, "ocrtop attach to exit with 0")
