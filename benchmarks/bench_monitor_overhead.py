@@ -1,0 +1,211 @@
+"""Step-time overhead of the monitoring callbacks on a compute-bound toy config.
+
+Run:  OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_monitor_overhead.py  (--quick: smoke)
+
+One process, interleaved blocks: each block is a fresh ``Trainer.fit`` of ``--steps``
+steps, alternately without callbacks ("bare") and with the throughput, resource and
+alerts monitors, an idle profiler and the bridge with a reader connected from a
+separate process ("monitored"); the order alternates ABBA so drift cancels. Step time
+is the gap between successive ``training_step`` calls (so every hook, the data fetch
+and the optimizer are inside it), recorded by the module itself so that both arms are
+measured the same way. The first ``--skip`` steps of each block are dropped. The ratio
+is median(monitored) / median(bare); the last line is the figures as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import pytorch_lightning as pl
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from ocr.callbacks import (
+    AlertsCallback,
+    BridgeCallback,
+    ProfilerCallback,
+    ResourceMonitorCallback,
+    ThroughputMonitorCallback,
+)
+
+READER = """
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+n = 0
+while True:
+    chunk = s.recv(1 << 16)
+    if not chunk:
+        break
+    n += len(chunk)
+print(n)
+"""
+
+
+class InMemoryImages(Dataset):
+    """Pre-built images: fetching costs microseconds, so the loop is compute-bound."""
+
+    def __init__(self, n: int, size: int) -> None:
+        self.images = torch.randn(n, 3, size, size)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return {"image": self.images[i], "timing": {"load_ms": 0.01, "transform_ms": 0.0}}
+
+
+def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "image": torch.stack([it["image"] for it in items]),
+        "batch_size": len(items),
+        "num_instances": 0,
+        "timing": {k: sum(it["timing"][k] for it in items) for k in items[0]["timing"]},
+    }
+
+
+class StepTimed(pl.LightningModule):
+    """A small conv net that timestamps each training step."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(3, width, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(width, width, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(width, 1, 1),
+        )
+        self.stamps: list[float] = []
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        self.stamps.append(time.perf_counter())
+        loss = self.net(batch["image"]).pow(2).mean()
+        self.log("train/loss", loss, batch_size=batch["batch_size"])
+        return loss
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.SGD(self.parameters(), lr=1e-3)
+
+
+def monitored_callbacks(run_dir: str) -> tuple[list[pl.Callback], BridgeCallback]:
+    bridge = BridgeCallback(run_dir=run_dir, experiment_name="bench", arch="toy")
+    cbs: list[pl.Callback] = [
+        ThroughputMonitorCallback(),
+        ResourceMonitorCallback(interval_s=1.0, run_dir=run_dir),
+        AlertsCallback(),
+        ProfilerCallback(run_dir=run_dir),  # idle: no scheduled window
+        bridge,
+    ]
+    return cbs, bridge
+
+
+def attach_reader(bridge: BridgeCallback, readers: list[subprocess.Popen[str]]) -> None:
+    """Connect a reader process as soon as the publisher's socket exists."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        pub = bridge.publisher
+        if pub is not None and pub.socket_path is not None:
+            cmd = [sys.executable, "-c", READER, str(pub.socket_path)]
+            readers.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True))
+            return
+        time.sleep(0.005)
+
+
+def run_block(
+    monitored: bool, args: argparse.Namespace, data: DataLoader, tmp: Path
+) -> list[float]:
+    run_dir = tempfile.mkdtemp(dir=tmp)
+    readers: list[subprocess.Popen[str]] = []
+    cbs: list[pl.Callback] = []
+    if monitored:
+        cbs, bridge = monitored_callbacks(run_dir)
+        threading.Thread(target=attach_reader, args=(bridge, readers), daemon=True).start()
+    module = StepTimed(args.width)
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        devices=1,
+        max_steps=args.steps,
+        callbacks=cbs,
+        logger=pl.loggers.CSVLogger(run_dir, name="csv"),
+        default_root_dir=run_dir,
+        enable_progress_bar=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        log_every_n_steps=10,
+    )
+    trainer.fit(module, data)
+    for r in readers:
+        out, _ = r.communicate(timeout=30)
+        received.append(int(out.strip() or 0))
+    if monitored and not readers:
+        raise RuntimeError("the bridge reader never connected; the figure would not be valid")
+    s = module.stamps
+    return [(b - a) * 1e3 for a, b in zip(s[args.skip : -1], s[args.skip + 1 :], strict=True)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--blocks", type=int, default=8, help="blocks per arm")
+    parser.add_argument("--steps", type=int, default=60, help="steps per block")
+    parser.add_argument("--skip", type=int, default=5, help="warm-up steps dropped per block")
+    parser.add_argument("--size", type=int, default=64, help="image side")
+    parser.add_argument("--width", type=int, default=32, help="conv channels")
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--quick", action="store_true", help="2 blocks x 20 steps")
+    args = parser.parse_args()
+    if args.quick:
+        args.blocks, args.steps = 2, 20
+    torch.manual_seed(0)
+    data = DataLoader(
+        InMemoryImages(args.batch * args.steps, args.size),
+        batch_size=args.batch,
+        collate_fn=collate,
+    )
+    bare: list[float] = []
+    mon: list[float] = []
+    pair_ratios = []
+    with tempfile.TemporaryDirectory() as tmp:
+        received: list[int] = []
+        run_block(False, args, data, Path(tmp), received)  # process warm-up, not counted
+        for i in range(args.blocks):
+            order = (False, True) if i % 2 == 0 else (True, False)
+            block = {m: run_block(m, args, data, Path(tmp), received) for m in order}
+            bare += block[False]
+            mon += block[True]
+            pair_ratios.append(statistics.median(block[True]) / statistics.median(block[False]))
+    b, m = statistics.median(bare), statistics.median(mon)
+    out = {
+        "bare_step_ms_p50": round(b, 3),
+        "monitored_step_ms_p50": round(m, 3),
+        "ratio": round(m / b, 4),
+        "ratio_of_block_pairs_p50": round(statistics.median(pair_ratios), 4),
+        "ratio_block_pairs_min_max": [round(min(pair_ratios), 4), round(max(pair_ratios), 4)],
+        "steps_per_arm": len(bare),
+        "reader_bytes_per_block_min": min(received),
+        "config": {k: getattr(args, k) for k in ("blocks", "steps", "size", "width", "batch")},
+        "torch_threads": torch.get_num_threads(),
+    }
+    print(f"bare      step p50 {b:8.3f} ms  ({len(bare)} steps)")
+    print(f"monitored step p50 {m:8.3f} ms  ({len(mon)} steps)")
+    print(
+        f"ratio monitored/bare = {m / b:.4f}  (per block pair: median "
+        f"{out['ratio_of_block_pairs_p50']}, range {out['ratio_block_pairs_min_max']})"
+    )
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
