@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 import bridge.cli
-import ocr.cli
 import tui.cli
 from ocrtop import cli
 
@@ -46,7 +45,7 @@ def test_tui_commands_get_their_arguments_verbatim(monkeypatch: pytest.MonkeyPat
 
 def test_data_and_eval_go_to_ocr_cli_with_the_subcommand(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[str, Any]] = []
-    monkeypatch.setattr(ocr.cli, "main", recorder(calls, "ocr", 1))
+    monkeypatch.setattr("ocr.cli.main", recorder(calls, "ocr", 1))
     assert cli.main(["data", "check", "ds"]) == 1
     assert cli.main(["eval", "--gt", "g.json", "--pred", "p.json"]) == 1
     assert calls == [("ocr", (["data", "check", "ds"],)),
