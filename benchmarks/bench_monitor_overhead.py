@@ -125,7 +125,7 @@ def attach_reader(bridge: BridgeCallback, readers: list[subprocess.Popen[str]]) 
 
 
 def run_block(
-    monitored: bool, args: argparse.Namespace, data: DataLoader, tmp: Path
+    monitored: bool, args: argparse.Namespace, data: DataLoader, tmp: Path, received: list[int]
 ) -> list[float]:
     run_dir = tempfile.mkdtemp(dir=tmp)
     readers: list[subprocess.Popen[str]] = []
