@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from bridge.eventlog import EventLogWriter, events_filename
-from bridge.protocol import PROTOCOL_VERSION, encode_obj
+from bridge.listeners import bind_tcp, bind_unix, parse_tcp
+from bridge.protocol import PROTOCOL_VERSION, Message
 from bridge.registry import (
     JobEntry,
-    RegistryError,
     process_create_time,
     register,
     runtime_dir,
@@ -49,36 +49,6 @@ ENV_GROUP = "OCRTOP_GROUP"
 def new_job_id() -> str:
     """A short random id: easy to type after ``ocrtop attach``."""
     return secrets.token_hex(4)
-
-
-def parse_tcp(spec: str) -> tuple[str, int]:
-    """``"127.0.0.1:PORT"`` -> (host, port); only loopback hosts are accepted.
-
-    The token travels in clear text, so anything beyond loopback should use ssh.
-    """
-    host, sep, port = spec.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ValueError(f"tcp must look like 127.0.0.1:PORT, got {spec!r}")
-    if host not in ("127.0.0.1", "localhost", "::1", "[::1]"):
-        raise ValueError(
-            f"tcp mode only binds to loopback (got {host!r}); attach remotely with ssh://host/JOB"
-        )
-    return host.strip("[]"), int(port)
-
-
-def _remove_stale_socket(path: Path, job_id: str) -> None:
-    """Remove a socket left by a crashed job with the same id; refuse a live one."""
-    if not (path.exists() or path.is_symlink()):
-        return
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.connect(str(path))
-    except OSError:
-        path.unlink(missing_ok=True)
-        return
-    finally:
-        probe.close()
-    raise RegistryError(f"job {job_id} is already running at {path}; choose another job_id")
 
 
 class Publisher:
@@ -276,36 +246,16 @@ class Publisher:
         listeners: list[tuple[socket.socket, str]] = []
         eventlog: EventLogWriter | None = None
         try:
-            _remove_stale_socket(path, self.job_id)
-            unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            listeners.append((unix, "unix"))
-            unix.bind(str(path))
-            os.chmod(path, 0o600)
-            unix.listen(16)
+            listeners.append((bind_unix(path, self.job_id), "unix"))
             self.socket_path = path
             if self.tcp_address:
-                family = socket.AF_INET6 if ":" in self.tcp_address[0] else socket.AF_INET
-                tcp = socket.socket(family, socket.SOCK_STREAM)
+                tcp = bind_tcp(self.tcp_address)
                 listeners.append((tcp, "tcp"))
-                tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                tcp.bind(self.tcp_address)
-                tcp.listen(16)
                 host, port = tcp.getsockname()[:2]
                 self.tcp_url = f"tcp://{host}:{port}?token={self.token}"
             eventlog = EventLogWriter(self.events_path, self._flush_interval)
             hello = self.hello_payload()
-            eventlog.write(
-                encode_obj(
-                    {
-                        "type": "hello",
-                        "t": time.time(),
-                        "seq": 0,
-                        "step": None,
-                        "epoch": None,
-                        "payload": hello,
-                    }
-                )
-            )
+            eventlog.write(Message("hello", time.time(), 0, payload=hello).encode())
             self._server = BridgeServer(
                 self._buf,
                 self._replies,
@@ -317,22 +267,13 @@ class Publisher:
                 self._snapshot_points,
                 lambda: self._overflowed,
             )
-            entry = JobEntry(
-                job_id=self.job_id,
-                group=self.group,
-                rank=self.rank,
-                world_size=self.world_size,
-                local_rank=self.local_rank,
-                pid=os.getpid(),
-                host=hello["host"],
-                socket=str(path),
-                run_dir=str(self.run_dir),
-                command=self.command,
-                start_time=self.start_time,
-                meta=self.meta,
-                events_path=str(self.events_path),
-                tcp=self.tcp_url.split("?")[0] if self.tcp_url else None,
-                create_time=process_create_time(os.getpid()),
+            entry = JobEntry.from_dict(
+                {
+                    **hello,
+                    "socket": str(path),
+                    "tcp": self.tcp_url.split("?")[0] if self.tcp_url else None,
+                    "create_time": process_create_time(os.getpid()),
+                }
             )
             register(entry, reg_dir)
             self._registry_dir = reg_dir
