@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import hydra
 from omegaconf import DictConfig
 
@@ -21,4 +23,7 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
+    from ocr.lightning.argv import prepare_argv
+
+    sys.argv = prepare_argv(sys.argv)
     main()

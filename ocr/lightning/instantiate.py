@@ -31,9 +31,7 @@ def enabled_nodes(group: DictConfig | None, group_name: str) -> dict[str, DictCo
         if node is None:  # `callbacks.profiler=null` removes an entry
             continue
         if not isinstance(node, DictConfig):
-            raise TypeError(
-                f"{group_name}.{name} must be a mapping with a _target_, got {node!r}"
-            )
+            raise TypeError(f"{group_name}.{name} must be a mapping with a _target_, got {node!r}")
         if "_target_" not in node:
             continue
         enabled = node.get("enabled", True)

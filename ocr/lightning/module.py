@@ -94,8 +94,14 @@ class DetectionModule(pl.LightningModule):
         size = int(batch["batch_size"])
         for key, value in losses.items():
             name = names.TRAIN_LOSS if key == "loss" else f"train/{key}"
-            self.log(name, value.detach(), on_step=True, on_epoch=False, batch_size=size,
-                     prog_bar=key == "loss")
+            self.log(
+                name,
+                value.detach(),
+                on_step=True,
+                on_epoch=False,
+                batch_size=size,
+                prog_bar=key == "loss",
+            )
         self.log(names.LR, self._current_lr(), on_step=True, on_epoch=False, batch_size=size)
         self.train_samples += size
         return losses["loss"]

@@ -101,7 +101,9 @@ def predict_folder(cfg: DictConfig) -> dict[str, list[Prediction]]:
     results: dict[str, list[Prediction]] = {}
     for batch in loader:
         output = model(batch["image"].to(device))
-        for meta, preds in zip(batch["meta"], model.postprocess(output, batch["meta"]), strict=True):
+        for meta, preds in zip(
+            batch["meta"], model.postprocess(output, batch["meta"]), strict=True
+        ):
             results[str(meta["filename"])] = preds
     path = write_predictions(results, str(cfg.output))
     words = sum(len(p) for p in results.values())
