@@ -13,6 +13,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 
@@ -61,10 +62,10 @@ def main() -> None:
         words = random_words(count, seed=count)
         polys = [w.points for w in words]
         dists = [shrink_distance(p) for p in polys]
-        t_fast = median_ms(lambda w=words: fast(w, SIZE, SIZE), args.repeats)
-        t_loop = median_ms(lambda w=words: loop(w, SIZE, SIZE), args.repeats)
-        b_fast = median_ms(lambda p=polys, d=dists: border_map(p, d, SIZE, SIZE), args.repeats)
-        b_loop = median_ms(lambda p=polys, d=dists: border_map_loop(p, d, SIZE, SIZE), args.repeats)
+        t_fast = median_ms(partial(fast, words, SIZE, SIZE), args.repeats)
+        t_loop = median_ms(partial(loop, words, SIZE, SIZE), args.repeats)
+        b_fast = median_ms(partial(border_map, polys, dists, SIZE, SIZE), args.repeats)
+        b_loop = median_ms(partial(border_map_loop, polys, dists, SIZE, SIZE), args.repeats)
         diff = np.abs(fast(words, SIZE, SIZE)["thresh_map"] - loop(words, SIZE, SIZE)["thresh_map"])
         print(
             f"{count:>5} | {t_fast:>11.2f} | {t_loop:>12.2f} | {t_loop / t_fast:>5.1f} | "

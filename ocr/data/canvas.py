@@ -22,15 +22,25 @@ from ocr.types import Word
 
 
 def map_words(words: list[Word], matrix: np.ndarray) -> list[Word]:
-    """Words and their character quads mapped through ``matrix`` (new objects)."""
-    return [
-        replace(
-            w,
-            points=apply_matrix(matrix, w.points),
-            chars=[apply_matrix(matrix, c) for c in w.chars] if w.chars else w.chars,
-        )
-        for w in words
-    ]
+    """Words and their character quads mapped through ``matrix`` (new objects).
+
+    All points of a page go through one matrix product: a page holds ~40 words and
+    ~250 character quads, and one ``apply_matrix`` call each cost more than the maths.
+    """
+    if not words:
+        return []
+    shapes = [[w.points, *(w.chars or [])] for w in words]
+    flat = [arr for group in shapes for arr in group]
+    points = apply_matrix(matrix, np.concatenate(flat))
+    ends = np.cumsum([len(a) for a in flat]).tolist()
+    mapped = [points[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
+    out, k = [], 0
+    for word, group in zip(words, shapes, strict=True):
+        n = len(group)
+        chars = mapped[k + 1 : k + n] if word.chars else word.chars
+        out.append(replace(word, points=mapped[k], chars=chars))
+        k += n
+    return out
 
 
 class TransformState:

@@ -69,5 +69,7 @@ def test_write_dataset_round_trips_through_the_canonical_reader(tmp_path: Path) 
     assert loaded.filename == original.filename
     np.testing.assert_allclose(loaded.words[0].points, original.words[0].points, atol=0.01)
     assert loaded.words[0].chars is not None
-    assert np.abs(loaded.image.astype(int) - original.image.astype(int)).mean() < 3  # JPEG q95
+    # JPEG q95 drops pixel noise but keeps the page: compare 5x5 local means.
+    smooth = [cv2.blur(img, (5, 5)).astype(int) for img in (loaded.image, original.image)]
+    assert np.abs(smooth[0] - smooth[1]).mean() < 2
     assert check_dataset(tmp_path).ok
