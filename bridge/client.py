@@ -11,13 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shlex
 import uuid
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from bridge.framing import LineDecoder, Oversized
 from bridge.protocol import (
@@ -29,49 +27,9 @@ from bridge.protocol import (
     make_command,
 )
 from bridge.registry import find_job
+from bridge.ssh import parse_ssh_target
 
 READ_CHUNK = 256 << 10
-
-
-@dataclass(frozen=True)
-class SshTarget:
-    """Parsed ``ssh://[user@]host[:port]/JOB`` (JOB may be empty: the only job)."""
-
-    host: str
-    job: str | None
-    user: str | None = None
-    port: int | None = None
-
-    def argv(
-        self, remote_command: Sequence[str] | str | None, ssh_options: Sequence[str] | None
-    ) -> list[str]:
-        """The local ssh command line that runs the relay remotely."""
-        if remote_command is None:
-            remote = ["ocrtop"]
-        elif isinstance(remote_command, str):
-            remote = shlex.split(remote_command)
-        else:
-            remote = list(remote_command)
-        # ocrtop's relay subcommand is "relay"; python -m bridge.relay takes JOB directly.
-        if remote[-2:] != ["-m", "bridge.relay"]:
-            remote.append("relay")
-        if self.job:
-            remote.append(self.job)
-        argv = ["ssh", "-T", *(ssh_options or [])]
-        if self.port is not None:
-            argv += ["-p", str(self.port)]
-        if self.user:
-            argv += ["-l", self.user]
-        return [*argv, "--", self.host, " ".join(shlex.quote(a) for a in remote)]
-
-
-def parse_ssh_target(target: str) -> SshTarget:
-    """Parse an ssh:// URL; raises ValueError with the expected shape."""
-    parts = urlsplit(target)
-    if parts.scheme != "ssh" or not parts.hostname:
-        raise ValueError(f"expected ssh://[user@]host[:port]/JOB, got {target!r}")
-    job = unquote(parts.path.strip("/")) or None
-    return SshTarget(parts.hostname, job, parts.username, parts.port)
 
 
 class BridgeClient:

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bridge.client import BridgeClient, parse_ssh_target
+from bridge.client import BridgeClient
 from bridge.protocol import PROTOCOL_VERSION, Message, ProtocolVersionError
 from bridge.registry import RegistryError
+from bridge.ssh import parse_ssh_target
 
 
 @pytest.fixture

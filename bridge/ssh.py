@@ -1,0 +1,54 @@
+"""``ssh://[user@]host[:port]/JOB`` targets: parsing and the ssh command line.
+
+ssh does the authentication and the transport; the remote side runs
+``ocrtop relay JOB`` (or ``python -m bridge.relay JOB``), which pipes the job's
+Unix socket to stdin/stdout, so no port is ever opened for remote viewers.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+
+@dataclass(frozen=True)
+class SshTarget:
+    """Parsed ``ssh://[user@]host[:port]/JOB`` (JOB may be empty: the only job)."""
+
+    host: str
+    job: str | None
+    user: str | None = None
+    port: int | None = None
+
+    def argv(
+        self, remote_command: Sequence[str] | str | None, ssh_options: Sequence[str] | None
+    ) -> list[str]:
+        """The local ssh command line that runs the relay remotely."""
+        if remote_command is None:
+            remote = ["ocrtop"]
+        elif isinstance(remote_command, str):
+            remote = shlex.split(remote_command)
+        else:
+            remote = list(remote_command)
+        # ocrtop's relay subcommand is "relay"; python -m bridge.relay takes JOB directly.
+        if remote[-2:] != ["-m", "bridge.relay"]:
+            remote.append("relay")
+        if self.job:
+            remote.append(self.job)
+        argv = ["ssh", "-T", *(ssh_options or [])]
+        if self.port is not None:
+            argv += ["-p", str(self.port)]
+        if self.user:
+            argv += ["-l", self.user]
+        return [*argv, "--", self.host, " ".join(shlex.quote(a) for a in remote)]
+
+
+def parse_ssh_target(target: str) -> SshTarget:
+    """Parse an ssh:// URL; raises ValueError with the expected shape."""
+    parts = urlsplit(target)
+    if parts.scheme != "ssh" or not parts.hostname:
+        raise ValueError(f"expected ssh://[user@]host[:port]/JOB, got {target!r}")
+    job = unquote(parts.path.strip("/")) or None
+    return SshTarget(parts.hostname, job, parts.username, parts.port)
