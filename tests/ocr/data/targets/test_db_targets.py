@@ -70,8 +70,23 @@ def test_rejects_bad_parameters() -> None:
 
 
 def _page_polygons() -> tuple[list[np.ndarray], list[float]]:
+    """A synthetic page's quads plus a concave 6-gon and an 8-gon (curved-text shapes)."""
     record = SyntheticPages(num=1, seed=3, width=320, height=320).load(0)
     polys = [w.points for w in record.words]
+    polys.append(
+        np.array(
+            [
+                [200.0, 250.0],
+                [300.0, 250.0],
+                [300.0, 300.0],
+                [280.0, 300.0],
+                [280.0, 270.0],
+                [200.0, 270.0],
+            ]
+        )
+    )
+    angles = np.linspace(0, 2 * np.pi, 8, endpoint=False)
+    polys.append(np.stack([60 + 40 * np.cos(angles), 280 + 15 * np.sin(angles)], axis=1))
     return polys, [shrink_distance(p) for p in polys]
 
 
