@@ -177,6 +177,8 @@ class BridgeClient:
         return self
 
     async def __anext__(self) -> Message:
+        if self._pending:  # fast path: no coroutine per buffered message
+            return self._pending.popleft()
         msg = await self._next()
         if msg is None:
             raise StopAsyncIteration
