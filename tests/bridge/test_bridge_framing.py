@@ -12,9 +12,11 @@ def test_split_reads_reassemble_byte_by_byte() -> None:
     msg = Message("metrics", 1.5, 7, 3, 0, {"values": {"train/loss": 0.25}})
     data = msg.encode() * 3
     dec = LineDecoder(1024)
-    frames = []
+    frames: list[bytes] = []
     for i in range(len(data)):
-        frames += dec.feed(data[i : i + 1])
+        for frame in dec.feed(data[i : i + 1]):
+            assert isinstance(frame, bytes)
+            frames.append(frame)
     assert [Message.decode(f) for f in frames] == [msg, msg, msg]
     assert dec.pending == 0
 

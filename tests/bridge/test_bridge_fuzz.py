@@ -12,6 +12,7 @@ import random
 import socket
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from bridge_testing import RawClient
 
@@ -22,13 +23,27 @@ from bridge.server import ServerConfig
 FRAMES = 10_000
 EVENTS = 20_000
 
-VALID = [
+VALID: list[dict[str, Any]] = [
     {"type": "command", "id": "a1", "command": "ping", "args": {}},
     {"type": "command", "id": "a2", "command": "profile", "args": {"steps": 20}},
     {"type": "command", "id": "a3", "command": "stop", "args": {"mode": "graceful"}},
     {"type": "auth", "token": "x"},
 ]
-ODD_VALUES = [None, True, -1, 0, 10**30, 1.5, float("nan"), "", "profile", [], {}, "\u0000", "é"]
+ODD_VALUES: list[Any] = [
+    None,
+    True,
+    -1,
+    0,
+    10**30,
+    1.5,
+    float("nan"),
+    "",
+    "profile",
+    [],
+    {},
+    "\u0000",
+    "é",
+]
 
 
 def _mutate(rng: random.Random, data: bytes) -> bytes:

@@ -77,7 +77,7 @@ def test_commands_validated() -> None:
     assert (
         parse_command({"type": "command", "id": "3", "command": "ping", "args": None})[1] == "ping"
     )
-    bad = [
+    bad: list[tuple[dict[str, Any], str]] = [
         ({"type": "cmd", "id": "1", "command": "ping"}, "unknown client frame"),
         ({"type": "command", "command": "ping"}, "'id'"),
         ({"type": "command", "id": "1", "command": "rm -rf"}, "unknown command"),

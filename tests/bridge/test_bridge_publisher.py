@@ -18,7 +18,7 @@ from bridge_testing import RawClient, wait_for
 from bridge.client import BridgeClient
 from bridge.eventlog import read_events
 from bridge.protocol import Message
-from bridge.publisher import Publisher
+from bridge.publisher import Command, Publisher
 from bridge.registry import RegistryError, find_job
 from bridge.server import ServerConfig
 
@@ -86,10 +86,13 @@ async def test_commands_answered_with_ack_or_error(
 
         prof = await client.send_command("profile", steps=20)
         stop = await client.send_command("stop", mode="graceful")
-        cmds: list = []
-        await asyncio.to_thread(
-            wait_for, lambda: cmds.extend(pub.poll_commands()) or len(cmds) == 2
-        )
+        cmds: list[Command] = []
+
+        def both_polled() -> bool:
+            cmds.extend(pub.poll_commands())
+            return len(cmds) == 2
+
+        await asyncio.to_thread(wait_for, both_polled)
         assert [(c.id, c.command, c.args) for c in cmds] == [
             (prof, "profile", {"steps": 20}),
             (stop, "stop", {"mode": "graceful"}),

@@ -27,7 +27,7 @@ def test_series_is_bounded_and_keeps_latest() -> None:
     hist = s.history(100)
     assert len(hist) <= 101
     assert hist[0][4] == 0.0 and hist[-1][4] == 99_999.0
-    steps = [p[2] for p in hist[:-1]]
+    steps = [int(p[2] or 0) for p in hist[:-1]]
     gaps = {b - a for a, b in itertools.pairwise(steps)}
     assert len(gaps) == 1  # evenly spaced
 
