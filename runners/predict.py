@@ -1,6 +1,6 @@
 """Detect text in a folder of images; write canonical JSON with a score per word.
 
-    python runners/predict.py ckpt_path=.../best.ckpt input_dir=my_images output=preds.json
+python runners/predict.py ckpt_path=.../best.ckpt input_dir=my_images output=preds.json
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Evaluate a checkpoint on the test split and write its predictions.
 
-    python runners/test.py ckpt_path=outputs/<exp>/<time>/checkpoints/last.ckpt
-    python runners/test.py ckpt_path=... data=canonical data.root=ds model/architectures=craft
+python runners/test.py ckpt_path=outputs/<exp>/<time>/checkpoints/last.ckpt
+python runners/test.py ckpt_path=... data=canonical data.root=ds model/architectures=craft
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Train a text detector, then test its best checkpoint.
 
-    python runners/train.py experiment=synthetic_debug
-    python runners/train.py data=canonical data.root=ds trainer.max_epochs=2
-    python runners/train.py data=canonical data.root=ds -m model/architectures=[dbnetpp,craft,dbnet]
+python runners/train.py experiment=synthetic_debug
+python runners/train.py data=canonical data.root=ds trainer.max_epochs=2
+python runners/train.py data=canonical data.root=ds -m model/architectures=[dbnetpp,craft,dbnet]
 """
 
 from __future__ import annotations

@@ -27,7 +27,8 @@ def enabled_nodes(group: DictConfig | None, group_name: str) -> dict[str, DictCo
     if group is None:
         return {}
     selected: dict[str, DictConfig] = {}
-    for name, node in group.items():
+    for key, node in group.items():
+        name = str(key)
         if node is None:  # `callbacks.profiler=null` removes an entry
             continue
         if not isinstance(node, DictConfig):
@@ -39,10 +40,10 @@ def enabled_nodes(group: DictConfig | None, group_name: str) -> dict[str, DictCo
             raise TypeError(f"{group_name}.{name}.enabled must be true or false, got {enabled!r}")
         if not enabled:
             continue
-        node = OmegaConf.create(OmegaConf.to_container(node, resolve=True))
-        if "enabled" in node:
-            del node["enabled"]
-        selected[str(name)] = node
+        container = OmegaConf.to_container(node, resolve=True)
+        assert isinstance(container, dict)  # a DictConfig converts to a dict
+        container.pop("enabled", None)
+        selected[name] = OmegaConf.create(container)
     return selected
 
 

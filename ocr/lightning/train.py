@@ -34,7 +34,7 @@ def build(cfg: DictConfig, with_callbacks: bool = True) -> tuple[Any, Any, pl.Tr
     trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     hparams = OmegaConf.to_container(cfg, resolve=True)
     for logger in trainer.loggers:
-        logger.log_hyperparams(hparams)  # type: ignore[arg-type]
+        logger.log_hyperparams(hparams)
     return datamodule, model, trainer
 
 

@@ -155,13 +155,15 @@ def test_run_and_sweep_dirs_are_keyed_by_experiment_and_time() -> None:
         cfg = compose(config_name="train", return_hydra_config=True)
     assert cfg.hydra.job.chdir is False
     assert str(cfg.hydra.run.dir).startswith("outputs/text_detection/")
-    assert "${hydra.job.num}_${model.arch}" == OmegaConf.to_container(cfg.hydra.sweep)["subdir"]
+    assert OmegaConf.to_container(cfg.hydra.sweep)["subdir"] == "${hydra.job.num}_${model.arch}"
     assert cfg.hydra.callbacks.sweep_summary._target_.endswith("SweepSummary")
 
 
 @pytest.mark.parametrize("name", ["test", "predict"])
 def test_eval_configs_compose(name: str) -> None:
-    cfg = compose_cfg(["ckpt_path=x.ckpt", "input_dir=imgs"] if name == "predict"
-                      else ["ckpt_path=x.ckpt"], name=name)
+    cfg = compose_cfg(
+        ["ckpt_path=x.ckpt", "input_dir=imgs"] if name == "predict" else ["ckpt_path=x.ckpt"],
+        name=name,
+    )
     assert cfg.model.arch == "dbnet"
     assert assert_targets_importable(cfg) >= 5

@@ -45,14 +45,14 @@ def gt_pred(tmp_path: Path) -> tuple[Path, Path]:
     return gt, pred
 
 
-def test_eval_prints_precision_recall_hmean(gt_pred, capsys) -> None:  # noqa: ANN001
+def test_eval_prints_precision_recall_hmean(gt_pred, capsys) -> None:
     gt, pred = gt_pred
     assert main(["eval", "--gt", str(gt), "--pred", str(pred)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines == ["precision: 0.7500", "recall: 0.7500", "hmean: 0.7500"]
 
 
-def test_eval_json(gt_pred, capsys) -> None:  # noqa: ANN001
+def test_eval_json(gt_pred, capsys) -> None:
     gt, pred = gt_pred
     assert main(["eval", "--gt", str(gt), "--pred", str(pred), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -60,7 +60,7 @@ def test_eval_json(gt_pred, capsys) -> None:  # noqa: ANN001
     assert out["hmean"] == pytest.approx(0.75)
 
 
-def test_eval_perfect_and_iou_option(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_eval_perfect_and_iou_option(tmp_path: Path, capsys) -> None:
     gt = _labels(tmp_path / "gt.json", {"a.png": [SQUARE]})
     # Shifted by 4 px: IoU = 60 / 140 = 0.43 -> no match at 0.5, a match at 0.4.
     pred = _labels(tmp_path / "p.json", {"a.png": [_shift(SQUARE, 4)]})
@@ -70,7 +70,7 @@ def test_eval_perfect_and_iou_option(tmp_path: Path, capsys) -> None:  # noqa: A
     assert json.loads(capsys.readouterr().out)["hmean"] == pytest.approx(1.0)
 
 
-def test_eval_missing_file_is_a_clear_error(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_eval_missing_file_is_a_clear_error(tmp_path: Path, capsys) -> None:
     gt = _labels(tmp_path / "gt.json", {"a.png": [SQUARE]})
     missing = tmp_path / "nope.json"
     assert main(["eval", "--gt", str(gt), "--pred", str(missing)]) == 1
@@ -79,7 +79,7 @@ def test_eval_missing_file_is_a_clear_error(tmp_path: Path, capsys) -> None:  # 
     assert "Traceback" not in err
 
 
-def test_synth_writes_a_dataset_that_check_accepts(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_synth_writes_a_dataset_that_check_accepts(tmp_path: Path, capsys) -> None:
     out = tmp_path / "ds"
     args = ["--out", str(out), "--num", "10", "--seed", "1", "--width", "160", "--height", "160"]
     assert main(["data", "synth", *args]) == 0
@@ -90,7 +90,7 @@ def test_synth_writes_a_dataset_that_check_accepts(tmp_path: Path, capsys) -> No
     assert "no problems" in capsys.readouterr().out
 
 
-def test_check_reports_problems_with_exit_1(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_check_reports_problems_with_exit_1(tmp_path: Path, capsys) -> None:
     root = tmp_path / "bad"
     (root / "images").mkdir(parents=True)
     _labels(root / "labels.json", {"gone.png": [SQUARE]})  # image missing
@@ -98,13 +98,13 @@ def test_check_reports_problems_with_exit_1(tmp_path: Path, capsys) -> None:  # 
     assert "gone.png" in capsys.readouterr().out
 
 
-def test_check_missing_dataset_names_the_path(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_check_missing_dataset_names_the_path(tmp_path: Path, capsys) -> None:
     missing = tmp_path / "no_such_dataset"
     assert main(["data", "check", str(missing)]) == 1
     assert str(missing) in capsys.readouterr().err
 
 
-def test_convert_icdar(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_convert_icdar(tmp_path: Path, capsys) -> None:
     images, gt = tmp_path / "imgs", tmp_path / "gt"
     images.mkdir()
     gt.mkdir()
@@ -115,25 +115,43 @@ def test_convert_icdar(tmp_path: Path, capsys) -> None:  # noqa: ANN001
         "\ufeff1,1,30,1,30,20,1,20,Hello, world\n40,5,60,5,60,15,40,15,###\n", encoding="utf-8"
     )
     out = tmp_path / "ds"
-    assert main(["data", "convert-icdar", "--images", str(images), "--gt", str(gt),
-                 "--out", str(out), "--split", "train"]) == 0
+    assert (
+        main(
+            [
+                "data",
+                "convert-icdar",
+                "--images",
+                str(images),
+                "--gt",
+                str(gt),
+                "--out",
+                str(out),
+                "--split",
+                "train",
+            ]
+        )
+        == 0
+    )
     assert "converted 1 images" in capsys.readouterr().out
     words = json.loads((out / "train" / "labels.json").read_text())["images"]["img_1.jpg"]["words"]
     assert [w["text"] for w in words.values()] == ["Hello, world", "###"]
     assert (out / "train" / "images" / "img_1.jpg").is_file()
 
 
-def test_runs_as_python_module(gt_pred) -> None:  # noqa: ANN001
+def test_runs_as_python_module(gt_pred) -> None:
     gt, pred = gt_pred
     proc = subprocess.run(
         [sys.executable, "-m", "ocr.cli", "eval", "--gt", str(gt), "--pred", str(pred), "--json"],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["recall"] == pytest.approx(0.75)
 
 
-def test_eval_does_not_import_torch(gt_pred) -> None:  # noqa: ANN001
+def test_eval_does_not_import_torch(gt_pred) -> None:
     """`ocrtop eval` must start fast: importing torch alone takes seconds here."""
     gt, pred = gt_pred
     code = (
@@ -141,7 +159,8 @@ def test_eval_does_not_import_torch(gt_pred) -> None:  # noqa: ANN001
         f"main(['eval', '--gt', {str(gt)!r}, '--pred', {str(pred)!r}, '--json']); "
         "print('torch' in sys.modules)"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1] == "False"

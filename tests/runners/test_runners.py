@@ -45,7 +45,12 @@ def run(script: str, *overrides: str, check: bool = True) -> subprocess.Complete
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HYDRA_FULL_ERROR": "1"}
     proc = subprocess.run(
         [sys.executable, f"runners/{script}.py", *overrides],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     if check:
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -64,22 +69,38 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_train_then_test_then_predict(tmp_path: Path, dataset: Path) -> None:
     run_dir = tmp_path / "run"
     proc = run("train", *SYNTH_TINY, f"hydra.run.dir={run_dir}")
-    assert any(line.startswith("test/hmean: 0.") or line.startswith("test/hmean: 1.")
-               for line in proc.stdout.splitlines()), proc.stdout[-2000:]
-    for path in ("config_resolved.yaml", ".hydra/config.yaml", "csv/metrics.csv",
-                 "checkpoints/last.ckpt", "predictions/test_predictions.json",
-                 "run_summary.json"):
+    assert any(
+        line.startswith("test/hmean: 0.") or line.startswith("test/hmean: 1.")
+        for line in proc.stdout.splitlines()
+    ), proc.stdout[-2000:]
+    for path in (
+        "config_resolved.yaml",
+        ".hydra/config.yaml",
+        "csv/metrics.csv",
+        "checkpoints/last.ckpt",
+        "predictions/test_predictions.json",
+        "run_summary.json",
+    ):
         assert (run_dir / path).is_file(), path
 
-    proc = run("test", *SYNTH_TINY, f"ckpt_path={run_dir / 'checkpoints' / 'last.ckpt'}",
-               f"hydra.run.dir={tmp_path / 'test'}")
+    proc = run(
+        "test",
+        *SYNTH_TINY,
+        f"ckpt_path={run_dir / 'checkpoints' / 'last.ckpt'}",
+        f"hydra.run.dir={tmp_path / 'test'}",
+    )
     assert "test/hmean: " in proc.stdout
     assert (tmp_path / "test" / "predictions" / "test_predictions.json").is_file()
 
     output = tmp_path / "preds.json"
-    proc = run("predict", f"ckpt_path={run_dir / 'checkpoints' / 'last.ckpt'}",
-               f"input_dir={dataset / 'train' / 'images'}", f"output={output}",
-               "data.train.transform.size=128", f"hydra.run.dir={tmp_path / 'predict'}")
+    proc = run(
+        "predict",
+        f"ckpt_path={run_dir / 'checkpoints' / 'last.ckpt'}",
+        f"input_dir={dataset / 'train' / 'images'}",
+        f"output={output}",
+        "data.train.transform.size=128",
+        f"hydra.run.dir={tmp_path / 'predict'}",
+    )
     images = json.loads(output.read_text())["images"]
     assert sorted(images) == sorted(p.name for p in (dataset / "train" / "images").iterdir())
     for entry in images.values():
@@ -97,8 +118,14 @@ def test_canonical_data_trains(tmp_path: Path, dataset: Path) -> None:
 
 def test_missing_dataset_path_is_a_clear_error(tmp_path: Path) -> None:
     missing = tmp_path / "no_such_ds"
-    proc = run("train", "data=canonical", f"data.root={missing}", *TINY,
-               f"hydra.run.dir={tmp_path / 'run'}", check=False)
+    proc = run(
+        "train",
+        "data=canonical",
+        f"data.root={missing}",
+        *TINY,
+        f"hydra.run.dir={tmp_path / 'run'}",
+        check=False,
+    )
     assert proc.returncode != 0
     assert f"'{missing}' does not exist" in proc.stderr  # names the path, no hunting
     assert "Traceback" not in proc.stderr or "FileNotFoundError" in proc.stderr
@@ -106,8 +133,16 @@ def test_missing_dataset_path_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_sweep_over_three_architectures_writes_a_summary(tmp_path: Path, dataset: Path) -> None:
     sweep_dir = tmp_path / "sweep"
-    run("train", "data=canonical", f"data.root={dataset}", *TINY, "wandb=false",
-        f"hydra.sweep.dir={sweep_dir}", "-m", "model/architectures=[dbnetpp,craft,dbnet]")  # -m after overrides, as typed
+    run(
+        "train",
+        "data=canonical",
+        f"data.root={dataset}",
+        *TINY,
+        "wandb=false",
+        f"hydra.sweep.dir={sweep_dir}",
+        "-m",
+        "model/architectures=[dbnetpp,craft,dbnet]",
+    )  # -m after overrides, as typed
     with (sweep_dir / "sweep_summary.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     assert [r["arch"] for r in rows] == ["dbnetpp", "craft", "dbnet"]

@@ -6,10 +6,19 @@ from ocr.lightning.argv import list_to_sweep, multirun_flag_first, prepare_argv
 
 
 def test_seed_sweep_line() -> None:
-    argv = ["train.py", "data=canonical", "wandb=true", "-m",
-            "model/architectures=[dbnetpp,craft,dbnet]"]
+    argv = [
+        "train.py",
+        "data=canonical",
+        "wandb=true",
+        "-m",
+        "model/architectures=[dbnetpp,craft,dbnet]",
+    ]
     assert prepare_argv(argv) == [
-        "train.py", "-m", "data=canonical", "wandb=true", "model/architectures=dbnetpp,craft,dbnet"
+        "train.py",
+        "-m",
+        "data=canonical",
+        "wandb=true",
+        "model/architectures=dbnetpp,craft,dbnet",
     ]
 
 
@@ -17,7 +26,9 @@ def test_lists_are_left_alone_outside_multirun_and_for_other_keys() -> None:
     argv = ["t.py", "model/architectures=[dbnet]", "trainer.devices=[0,1]"]
     assert prepare_argv(argv) == argv
     assert list_to_sweep("trainer.devices=[0,1]") == "trainer.devices=[0,1]"
-    assert list_to_sweep("model/architectures=[ craft , dbnet ]") == "model/architectures=craft,dbnet"
+    assert (
+        list_to_sweep("model/architectures=[ craft , dbnet ]") == "model/architectures=craft,dbnet"
+    )
     assert list_to_sweep("model/architectures=[]") == "model/architectures=[]"
 
 

@@ -19,12 +19,16 @@ class _Tiny(Dataset):
         return self.n
 
     def __getitem__(self, i: int) -> dict:
-        return {"image": torch.zeros(3, 32, 32), "polygons": [], "ignore": [],
-                "meta": {"filename": f"{i}.png"},
-                "timing": {"load_ms": 1.0, "transform_ms": 0.0, "target_ms": 0.0}}
+        return {
+            "image": torch.zeros(3, 32, 32),
+            "polygons": [],
+            "ignore": [],
+            "meta": {"filename": f"{i}.png"},
+            "timing": {"load_ms": 1.0, "transform_ms": 0.0, "target_ms": 0.0},
+        }
 
 
-def _factory(n: int, calls: list[str], name: str):  # noqa: ANN202
+def _factory(n: int, calls: list[str], name: str):
     def build(targets: object) -> _Tiny:
         calls.append(name)
         return _Tiny(n, targets)
@@ -35,8 +39,13 @@ def _factory(n: int, calls: list[str], name: str):  # noqa: ANN202
 def test_builds_only_the_splits_a_stage_needs_with_the_targets() -> None:
     calls: list[str] = []
     builder = object()
-    dm = DetectionDataModule(train=_factory(10, calls, "train"), val=_factory(4, calls, "val"),
-                             test=_factory(3, calls, "test"), targets=builder, batch_size=4)
+    dm = DetectionDataModule(
+        train=_factory(10, calls, "train"),
+        val=_factory(4, calls, "val"),
+        test=_factory(3, calls, "test"),
+        targets=builder,
+        batch_size=4,
+    )
     dm.setup("test")
     assert calls == ["test"]
     dm.setup("fit")
@@ -50,8 +59,9 @@ def test_builds_only_the_splits_a_stage_needs_with_the_targets() -> None:
 
 def test_test_split_defaults_to_val() -> None:
     calls: list[str] = []
-    dm = DetectionDataModule(train=_factory(2, calls, "train"), val=_factory(2, calls, "val"),
-                             targets=None)
+    dm = DetectionDataModule(
+        train=_factory(2, calls, "train"), val=_factory(2, calls, "val"), targets=None
+    )
     dm.setup("test")
     assert calls == ["val"]
 
@@ -59,8 +69,9 @@ def test_test_split_defaults_to_val() -> None:
 def test_missing_root_names_the_path_and_the_key(tmp_path: Path) -> None:
     missing = tmp_path / "ds"
     with pytest.raises(FileNotFoundError, match=r"data\.root") as info:
-        DetectionDataModule(train=_factory(1, [], "t"), val=_factory(1, [], "v"), targets=None,
-                            root=str(missing))
+        DetectionDataModule(
+            train=_factory(1, [], "t"), val=_factory(1, [], "v"), targets=None, root=str(missing)
+        )
     assert str(missing) in str(info.value)
     assert "ocrtop data synth" in str(info.value)
 
@@ -68,5 +79,6 @@ def test_missing_root_names_the_path_and_the_key(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("key", "value"), [("batch_size", 0), ("num_workers", -1)])
 def test_bad_loader_settings(key: str, value: int) -> None:
     with pytest.raises(ValueError, match=f"data.{key}"):
-        DetectionDataModule(train=_factory(1, [], "t"), val=_factory(1, [], "v"), targets=None,
-                            **{key: value})
+        DetectionDataModule(
+            train=_factory(1, [], "t"), val=_factory(1, [], "v"), targets=None, **{key: value}
+        )

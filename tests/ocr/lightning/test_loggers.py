@@ -31,7 +31,7 @@ def test_wandb_key_in_netrc_allows_online(tmp_path: Path) -> None:
         ("mlflow", loggers.mlflow_logger, {"experiment_name": "e", "tracking_uri": "file:x"}),
     ],
 )
-def test_missing_extra_gives_install_hint(module: str, factory, kwargs, monkeypatch) -> None:  # noqa: ANN001
+def test_missing_extra_gives_install_hint(module: str, factory, kwargs, monkeypatch) -> None:
     real = importlib.util.find_spec
     monkeypatch.setattr(
         loggers.importlib.util, "find_spec", lambda name: None if name == module else real(name)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
 
@@ -33,7 +35,7 @@ def test_cosine_ends_at_min_factor() -> None:
     lrs = _lrs(cosine_with_warmup(_opt(), total_steps=8, min_factor=0.1), 9)
     assert lrs[0] == pytest.approx(1.0)
     assert lrs[8] == pytest.approx(0.1)
-    assert all(a >= b for a, b in zip(lrs, lrs[1:], strict=False))
+    assert all(a >= b for a, b in itertools.pairwise(lrs))
 
 
 def test_constant() -> None:

@@ -18,12 +18,30 @@ def _job(sweep: Path, name: str, summary: dict | None) -> None:
 
 
 def test_writes_one_row_per_job_in_job_order(tmp_path: Path) -> None:
-    _job(tmp_path, "10_dbnet", {"arch": "dbnet", "best_val_hmean": 0.5, "test_hmean": 0.4,
-                                "train_samples_per_second": 12.5, "wall_time_s": 61.0,
-                                "status": "done"})
-    _job(tmp_path, "2_craft", {"arch": "craft", "best_val_hmean": 0.25, "test_hmean": None,
-                               "train_samples_per_second": 8.0, "wall_time_s": 30.0,
-                               "status": "done"})
+    _job(
+        tmp_path,
+        "10_dbnet",
+        {
+            "arch": "dbnet",
+            "best_val_hmean": 0.5,
+            "test_hmean": 0.4,
+            "train_samples_per_second": 12.5,
+            "wall_time_s": 61.0,
+            "status": "done",
+        },
+    )
+    _job(
+        tmp_path,
+        "2_craft",
+        {
+            "arch": "craft",
+            "best_val_hmean": 0.25,
+            "test_hmean": None,
+            "train_samples_per_second": 8.0,
+            "wall_time_s": 30.0,
+            "status": "done",
+        },
+    )
     _job(tmp_path, "0_dbnetpp", None)  # crashed before writing its summary
     (tmp_path / "not_a_job").mkdir()  # no .hydra/: ignored
 

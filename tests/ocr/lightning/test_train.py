@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 from pathlib import Path
 
@@ -14,14 +15,21 @@ from ocr.lightning.train import train
 DB_KEYS = {names.TRAIN_LOSS_PROB, names.TRAIN_LOSS_THRESH, names.TRAIN_LOSS_BINARY}
 CRAFT_KEYS = {names.TRAIN_LOSS_REGION, names.TRAIN_LOSS_AFFINITY}
 COMMON_KEYS = {
-    names.TRAIN_LOSS, names.LR, names.VAL_LOSS, names.VAL_PRECISION, names.VAL_RECALL,
-    names.VAL_HMEAN, names.TEST_PRECISION, names.TEST_RECALL, names.TEST_HMEAN,
+    names.TRAIN_LOSS,
+    names.LR,
+    names.VAL_LOSS,
+    names.VAL_PRECISION,
+    names.VAL_RECALL,
+    names.VAL_HMEAN,
+    names.TEST_PRECISION,
+    names.TEST_RECALL,
+    names.TEST_HMEAN,
 }
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("arch", "keys"), [("dbnet", DB_KEYS), ("craft", CRAFT_KEYS)])
-def test_fit_then_test_logs_every_key(arch, keys, tiny_cfg, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_fit_then_test_logs_every_key(arch, keys, tiny_cfg, tmp_path: Path, capsys) -> None:
     summary = train(tiny_cfg(f"model/architectures={arch}"))
 
     with (tmp_path / "csv" / "metrics.csv").open() as fh:
@@ -45,8 +53,21 @@ def test_fit_then_test_logs_every_key(arch, keys, tiny_cfg, tmp_path: Path, caps
 
 
 @pytest.mark.slow
-def test_failed_run_still_writes_its_summary(tiny_cfg, tmp_path: Path) -> None:  # noqa: ANN001
+def test_failed_run_still_writes_its_summary(tiny_cfg, tmp_path: Path) -> None:
     cfg = tiny_cfg("model.net.backbone.name=not_a_timm_model")
     with pytest.raises(Exception, match="not_a_timm_model"):  # hydra wraps the ValueError
         train(cfg)
     assert json.loads((tmp_path / "run_summary.json").read_text())["status"] == "failed"
+
+
+@pytest.mark.slow
+def test_wandb_true_runs_offline_or_explains_the_extra(tiny_cfg, tmp_path: Path) -> None:  # noqa: ANN001
+    """``wandb=true`` never touches the network: offline run files, or a clear install hint."""
+    cfg = tiny_cfg("wandb=true", "test_after_fit=false")
+    if importlib.util.find_spec("wandb") is None:
+        with pytest.raises(RuntimeError, match=r"logger\.wandb.*pip install 'ocrtop\[wandb\]'"):
+            train(cfg)
+        return
+    train(cfg)
+    runs = list((tmp_path / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1, list((tmp_path / "wandb").iterdir())
