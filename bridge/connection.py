@@ -14,7 +14,7 @@ import time
 from collections import deque
 
 from bridge.framing import LineDecoder
-from bridge.protocol import MAX_CLIENT_FRAME_BYTES
+from bridge.protocol import MAX_CLIENT_FRAME_BYTES, MAX_FRAME_BYTES
 
 JOIN_BYTES = 256 << 10
 """Frames are coalesced into sends of up to this size (fewer syscalls)."""
@@ -38,7 +38,8 @@ class Conn:
         self.kind = kind  # "unix" or "tcp"
         self.peer = peer
         self.pid = pid
-        self.limit = limit
+        # Room for a full snapshot plus events, or a resync could never catch up.
+        self.limit = max(limit, 2 * MAX_FRAME_BYTES)
         self.decoder = LineDecoder(MAX_CLIENT_FRAME_BYTES)
         self.out: deque[bytes | memoryview] = deque()
         self.out_bytes = 0

@@ -60,13 +60,20 @@ class ServerConfig:
     """Tunables; the defaults suit a trainer publishing up to ~100k events/s."""
 
     client_buffer_bytes: int = 4 << 20
+    """Per-client outbox; past it the client lags (at least twice a max frame)."""
     poll_interval: float = 0.002
+    """Seconds between drains while clients are connected: bounds the latency."""
     idle_interval: float = 0.05
+    """Seconds between drains with nobody connected (only the log is waiting)."""
     max_clients: int = 64
     max_offences: int = 10
+    """Bad frames a client may send before it is disconnected."""
     max_batch: int = 20_000
+    """Events drained per loop turn, so sockets are served during a flood."""
     peer_uid_check: Callable[[int], bool] | None = None
+    """Admission by peer uid; None admits only this process's uid."""
     token: str | None = None
+    """TCP token (set by the Publisher)."""
 
 
 def peer_credentials(sock: socket.socket) -> tuple[int, int, int]:
