@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps
 
+from ocr.data.imageio import load_image  # also re-exported: predict reads images with it
 from ocr.data.source import PageRecord
 from ocr.geometry import apply_matrix, as_points, polygon_problem
 from ocr.types import Word
@@ -46,7 +46,6 @@ IMAGES_NAME = "images"
 IGNORE_TEXT = "###"
 SPLITS = ("train", "val", "test")
 _FALLBACK_SPLIT_BUCKETS = {"train": range(0, 8), "val": range(8, 9), "test": range(9, 10)}
-EXIF_ORIENTATION_TAG = 0x0112
 
 log = logging.getLogger(__name__)
 
@@ -159,44 +158,6 @@ def write_labels(pages: dict[str, list[Word]], path: str | Path) -> None:
             entries[str(i)] = entry
         images[filename] = {"words": entries}
     Path(path).write_text(json.dumps({"images": images}), encoding="utf-8")
-
-
-def exif_matrix(orientation: int, width: int, height: int) -> np.ndarray:
-    """3x3 matrix mapping stored-image coordinates to upright (displayed) coordinates.
-
-    ``width``/``height`` are of the stored image. Orientation values follow EXIF 2.3
-    (1 = upright ... 8 = rotated 90 degrees counter-clockwise for display).
-    """
-    w, h = float(width), float(height)
-    table: dict[int, list[list[float]]] = {
-        1: [[1, 0, 0], [0, 1, 0]],
-        2: [[-1, 0, w], [0, 1, 0]],
-        3: [[-1, 0, w], [0, -1, h]],
-        4: [[1, 0, 0], [0, -1, h]],
-        5: [[0, 1, 0], [1, 0, 0]],
-        6: [[0, -1, h], [1, 0, 0]],
-        7: [[0, -1, h], [-1, 0, w]],
-        8: [[0, 1, 0], [-1, 0, w]],
-    }
-    rows = table.get(orientation, table[1])
-    return np.array([*rows, [0.0, 0.0, 1.0]], dtype=np.float64)
-
-
-def load_image(path: Path) -> tuple[np.ndarray, tuple[int, int], np.ndarray]:
-    """Decode an image upright: ``(rgb, stored (h, w), stored->upright matrix)``.
-
-    Raises:
-        OSError: when the file is missing or not a readable image (the message names it).
-    """
-    try:
-        with Image.open(path) as img:
-            orientation = int(img.getexif().get(EXIF_ORIENTATION_TAG, 1))
-            stored_w, stored_h = img.size
-            upright = ImageOps.exif_transpose(img).convert("RGB")
-            rgb = np.asarray(upright).copy()
-    except (OSError, ValueError) as exc:
-        raise OSError(f"cannot read image {str(path)!r}: {exc}") from exc
-    return rgb, (stored_h, stored_w), exif_matrix(orientation, stored_w, stored_h)
 
 
 class CanonicalSource:

@@ -16,10 +16,10 @@ from ocr.data.canonical import (
     LABELS_NAME,
     SPLITS,
     RawWord,
-    load_image,
     parse_points,
     read_labels,
 )
+from ocr.data.imageio import load_image
 from ocr.geometry import polygon_problem
 
 MISSING_IMAGE = "missing_image"

@@ -20,9 +20,10 @@ import torch
 from torch.utils.data import Dataset
 
 from ocr.data.canvas import TransformState
+from ocr.data.photometric import normalize
 from ocr.data.source import PageRecord, PageSource
 from ocr.data.targets import CraftTargets, DBTargets
-from ocr.data.transforms import Compose, eval_transforms, normalize
+from ocr.data.transforms import Compose, eval_transforms
 from ocr.geometry import apply_matrix
 
 

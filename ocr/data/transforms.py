@@ -20,9 +20,7 @@ import cv2
 import numpy as np
 
 from ocr.data.canvas import TransformState, map_words
-
-IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32) * 255
-IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32) * 255
+from ocr.data.photometric import ColorJitter
 
 
 class Transform(Protocol):
@@ -189,49 +187,6 @@ def _classify(
     inside = (boxes[:, 0] >= x0) & (boxes[:, 1] >= y0) & (boxes[:, 2] <= x1) & (boxes[:, 3] <= y1)
     outside = (boxes[:, 2] <= x0) | (boxes[:, 0] >= x1) | (boxes[:, 3] <= y0) | (boxes[:, 1] >= y1)
     return inside, outside
-
-
-class ColorJitter:
-    """Photometric noise: brightness, contrast and saturation, each with its own range.
-
-    The three linear adjustments fold into one ``cv2.addWeighted`` of the image and its
-    grey version, so jitter costs two uint8 passes instead of a float32 round trip.
-    """
-
-    def __init__(
-        self,
-        brightness: float = 0.25,
-        contrast: float = 0.25,
-        saturation: float = 0.25,
-        p: float = 0.8,
-    ) -> None:
-        self.brightness, self.contrast, self.saturation, self.p = (
-            brightness,
-            contrast,
-            saturation,
-            p,
-        )
-
-    def __call__(self, state: TransformState, rng: np.random.Generator) -> TransformState:
-        if rng.random() >= self.p:
-            return state
-        image = state.image
-        s = rng.uniform(1 - self.saturation, 1 + self.saturation)
-        c = rng.uniform(1 - self.contrast, 1 + self.contrast)
-        b = rng.uniform(1 - self.brightness, 1 + self.brightness)
-        grey = cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
-        mean = float(grey[..., 0].mean())
-        # b * (mean + c * (s * img + (1 - s) * grey - mean)), saturated to uint8 by OpenCV.
-        out = cv2.addWeighted(image, b * c * s, grey, b * c * (1 - s), b * mean * (1 - c))
-        return state.with_image(out)
-
-
-def normalize(image: np.ndarray) -> np.ndarray:
-    """HWC uint8 RGB -> CHW float32, ImageNet mean/std (the contract's ``image``)."""
-    out = np.ascontiguousarray(image.transpose(2, 0, 1)).astype(np.float32)
-    out -= IMAGENET_MEAN[:, None, None]  # in place: a 640 px page is 5 MB of float32
-    out *= (1.0 / IMAGENET_STD)[:, None, None]
-    return out
 
 
 def train_transforms(

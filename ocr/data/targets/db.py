@@ -162,10 +162,12 @@ class DBTargets:
             distances.append(distance)
         build = border_map if self.vectorized else border_map_loop
         border = build(trained, distances, height, width)
-        thresh_map = border * (self.thresh_max - self.thresh_min) + self.thresh_min
+        thresh_map = border  # rescaled in place: no second full-size array per sample
+        thresh_map *= self.thresh_max - self.thresh_min
+        thresh_map += self.thresh_min
         return {
             "shrink_map": shrink_map,
             "shrink_mask": shrink_mask,
-            "thresh_map": thresh_map.astype(np.float32),
+            "thresh_map": thresh_map,
             "thresh_mask": thresh_mask,
         }

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ocr.data.photometric import ColorJitter, normalize
 from ocr.data.transforms import (
-    ColorJitter,
     RandomCrop,
     RandomFlip,
     RandomRotate,
@@ -15,7 +15,6 @@ from ocr.data.transforms import (
     Transform,
     TransformState,
     eval_transforms,
-    normalize,
     train_transforms,
 )
 from ocr.geometry import apply_matrix
