@@ -30,7 +30,8 @@ from bridge.protocol import Message
 from bridge.publisher import Publisher
 from bridge.server import ServerConfig
 
-TYPICAL: list[tuple[str, dict[str, Any]]] = [  # what a training step emits: throughput metrics, losses, progress, a 1 Hz gauge
+# What a training step emits: throughput metrics, losses with their components, progress.
+TYPICAL: list[tuple[str, dict[str, Any]]] = [
     ("metrics", {"values": {"perf/samples_per_second": 182.4, "perf/step_ms": 87.7,
                             "perf/data_wait_ms": 3.21, "perf/compute_ms": 84.5}}),
     ("metrics", {"values": {"train/loss": 0.4312, "train/loss_prob": 0.2101,
@@ -168,6 +169,21 @@ def bench_throughput(run: Path, clients: int, n: int) -> dict[str, Any]:
     }
 
 
+def bench_server(run: Path, n: int) -> float:
+    """Server-thread cost per event (µs): encode, log, snapshot; no client, no contention."""
+    pub = Publisher(run / "srv", queue_size=n + 10)
+    for i in range(n):  # queued before start: the thread then drains them alone
+        mtype, payload = TYPICAL[i % 3]
+        pub.publish(mtype, payload, step=i)
+    t0 = time.perf_counter()
+    pub.start()
+    while pub.stats()["events"] < n:
+        time.sleep(0.001)
+    elapsed = time.perf_counter() - t0
+    pub.close()
+    return elapsed / n * 1e6
+
+
 def bench_bytes() -> dict[str, float]:
     sizes: dict[str, float] = {}
     for mtype, payload in TYPICAL:
@@ -211,10 +227,12 @@ def main() -> None:
             print(f"sustained throughput to {label}: {tp['events_per_s']:9.0f} events/s "
                   f"(received {tp['received']}, dropped {tp['dropped']}; "
                   f"publish alone {tp['publish_only_per_s']:.0f}/s)")  # fmt: skip
+        server_us = bench_server(tmp, int(200_000 * scale))
+        print(f"server thread cost per event (encode + log + snapshot): {server_us:.2f} µs")
         size = bench_bytes()
         print("bytes per typical event: " + ", ".join(f"{k} {v:.0f}" for k, v in size.items()))
         figures = {"publish_us": pub, "latency_1k": lat, "throughput_1": tp1,
-                   "throughput_4": tp4, "bytes": size}  # fmt: skip
+                   "throughput_4": tp4, "server_us": server_us, "bytes": size}  # fmt: skip
         print(json.dumps(figures))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
