@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from bridge_testing import wait_for
 
 from bridge import cli
 from bridge.publisher import Publisher
@@ -119,3 +120,22 @@ def test_relay_pipes_the_socket_to_stdio(make_publisher: Callable[..., Publisher
             pub.close()  # the job ends: the relay ends too
     assert proc.wait(10) == 0
     assert types == ["hello", "snapshot", "ack", "log"]
+
+
+def test_tail_follow_prints_live_events_until_the_job_ends(
+    make_publisher: Callable[..., Publisher], capsys: pytest.CaptureFixture[str]
+) -> None:
+    pub = make_publisher()
+
+    def trainer() -> None:
+        wait_for(lambda: pub.stats()["clients"] == 1)
+        pub.publish("log", {"level": "INFO", "logger": "t", "message": "live line"})
+        pub.publish("status", {"status": "done"})
+        pub.close()
+
+    t = threading.Thread(target=trainer)
+    t.start()
+    assert cli.tail(pub.job_id, json_out=False, follow=True) == 0
+    t.join()
+    out = capsys.readouterr().out
+    assert "live line" in out and "status   done" in out
