@@ -11,6 +11,7 @@ the Dataset's own ``timing``.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import torch
@@ -59,7 +60,9 @@ def main() -> None:
         source = SyntheticPages(num=args.num, seed=0, width=args.size, height=args.size)
     dataset = TextDetectionDataset(source, train_transforms(size=args.size), DBTargets())
     name = args.root or f"synthetic {args.size}px"
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     print(f"{name}, {len(dataset)} samples, batch {args.batch_size}, DB targets")
+    print(f"({os.cpu_count()} CPUs, load average {load}; workers compete with other jobs)")
     for workers in (0, 2):
         rate, stages = measure(dataset, workers, args.batch_size)
         parts = ", ".join(f"{k} {v:.1f}" for k, v in stages.items())
