@@ -35,6 +35,11 @@ log = logging.getLogger(__name__)
 __all__ = ["BridgeServer", "Command", "ServerConfig"]
 
 
+def _is_index(value: object) -> bool:
+    """An integer-like step/epoch (numpy or torch ints too), but not a bool."""
+    return hasattr(value, "__index__") and not isinstance(value, bool)
+
+
 class BridgeServer(ClientSessions):
     """Serves one publisher's listeners on a background thread."""
 
@@ -174,9 +179,9 @@ class BridgeServer(ClientSessions):
                 self.stats["bad_events"] += 1
                 continue
             if type(step) is not int:
-                step = int(step) if hasattr(step, "__index__") and step is not True else None
+                step = int(step) if _is_index(step) else None
             if type(epoch) is not int:
-                epoch = int(epoch) if hasattr(epoch, "__index__") and epoch is not True else None
+                epoch = int(epoch) if _is_index(epoch) else None
             self.seq = seq = self.seq + 1
             try:
                 line = encode_event(mtype, t, seq, step, epoch, payload)
@@ -217,24 +222,17 @@ class BridgeServer(ClientSessions):
         for conn in list(self.conns.values()):
             if not conn.live and now - conn.connected_at > AUTH_TIMEOUT_S:
                 self._disconnect(conn)
+        self._report_overflow()
+
+    def _report_overflow(self) -> None:
+        """Record in the stream (and the log) that the publish buffer overflowed."""
         overflow = self._overflow()
         if overflow > self._overflow_seen:
             lost = overflow - self._overflow_seen
             self._overflow_seen = overflow
-            self.source.append(
-                (
-                    time.time(),
-                    "log",
-                    {
-                        "level": "WARNING",
-                        "logger": "bridge",
-                        "message": f"publish buffer full: {lost} events lost "
-                        "(the bridge thread is starved of CPU)",
-                    },
-                    None,
-                    None,
-                )
-            )
+            message = f"publish buffer full: {lost} events lost (the bridge thread lacks CPU)"
+            payload = {"level": "WARNING", "logger": "bridge", "message": message}
+            self.source.append((time.time(), "log", payload, None, None))
 
     # --- connections ---
 
@@ -284,6 +282,7 @@ class BridgeServer(ClientSessions):
     def _shutdown(self) -> None:
         """Log what is still buffered, say goodbye best-effort, release every fd."""
         try:
+            self._report_overflow()
             self._drain()
             while self.source:
                 self._drain()

@@ -205,7 +205,8 @@ def test_publish_never_raises_and_close_is_idempotent(tmp_path: Path, registry_d
     assert isinstance(msgs[2].payload["values"]["obj"], str)
     assert any("unencodable" in m.payload.get("message", "") for m in msgs)
     assert pub.stats()["bad_events"] >= 3
-    assert pub.dropped > 0  # the queue of 10 overflowed, counted
+    assert pub.dropped > 0  # the queue of 10 overflowed, counted, and said so in the log
+    assert any("publish buffer full" in m.payload.get("message", "") for m in msgs)
     assert not any(t.name == "ocrtop-bridge" for t in threading.enumerate())
 
 
@@ -245,3 +246,27 @@ def test_close_in_a_forked_child_leaves_the_parents_files(
     os.waitpid(pid, 0)
     assert pub.socket_path is not None and pub.socket_path.exists()
     assert find_job(pub.job_id).pid == os.getpid()
+
+
+def test_publish_from_many_threads_and_periodic_flush(
+    make_publisher: Callable[..., Publisher],
+) -> None:
+    pub = make_publisher(flush_interval=0.1)
+
+    def worker(k: int) -> None:
+        for i in range(5000):
+            pub.metrics({f"w{k}": i}, step=i, epoch=k)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    pub.publish("log", {"message": "numpy-like step"}, step=True)
+    # Visible on disk while the job still runs: flushed periodically, not only at close.
+    wait_for(lambda: len(pub.events_path.read_bytes().splitlines()) == 1 + 20_001)
+    msgs = list(read_events(pub.events_path))[1:]
+    assert [m.seq for m in msgs] == list(range(1, 20_002))
+    for k in range(4):
+        assert [m.payload["values"][f"w{k}"] for m in msgs if m.epoch == k] == list(range(5000))
+    assert msgs[-1].step is None  # a bool is not a step
