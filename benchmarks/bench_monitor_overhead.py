@@ -9,7 +9,9 @@ separate process ("monitored"); the order alternates ABBA so drift cancels. Step
 is the gap between successive ``training_step`` calls (so every hook, the data fetch
 and the optimizer are inside it), recorded by the module itself so that both arms are
 measured the same way. The first ``--skip`` steps of each block are dropped. The ratio
-is median(monitored) / median(bare); the last line is the figures as JSON.
+is median(monitored) / median(bare). Because wall time on a shared machine is noisy, the
+process CPU time per step (all threads: hooks, sampler, bridge server) is reported
+too. The last line is the figures as JSON.
 """
 
 from __future__ import annotations
@@ -89,9 +91,11 @@ class StepTimed(pl.LightningModule):
             nn.Conv2d(width, 1, 1),
         )
         self.stamps: list[float] = []
+        self.cpu_stamps: list[float] = []
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         self.stamps.append(time.perf_counter())
+        self.cpu_stamps.append(time.process_time())  # every thread of the process
         loss = self.net(batch["image"]).pow(2).mean()
         self.log("train/loss", loss, batch_size=batch["batch_size"])
         return loss
@@ -125,7 +129,12 @@ def attach_reader(bridge: BridgeCallback, readers: list[subprocess.Popen[str]]) 
 
 
 def run_block(
-    monitored: bool, args: argparse.Namespace, data: DataLoader, tmp: Path, received: list[int]
+    monitored: bool,
+    args: argparse.Namespace,
+    data: DataLoader,
+    tmp: Path,
+    received: list[int],
+    cpu: list[float],
 ) -> list[float]:
     run_dir = tempfile.mkdtemp(dir=tmp)
     readers: list[subprocess.Popen[str]] = []
@@ -152,7 +161,8 @@ def run_block(
         received.append(int(out.strip() or 0))
     if monitored and not readers:
         raise RuntimeError("the bridge reader never connected; the figure would not be valid")
-    s = module.stamps
+    s, c = module.stamps, module.cpu_stamps
+    cpu.append((c[-1] - c[args.skip]) * 1e3 / (len(c) - 1 - args.skip))
     return [(b - a) * 1e3 for a, b in zip(s[args.skip : -1], s[args.skip + 1 :], strict=True)]
 
 
@@ -179,10 +189,11 @@ def main() -> None:
     pair_ratios = []
     with tempfile.TemporaryDirectory() as tmp:
         received: list[int] = []
-        run_block(False, args, data, Path(tmp), received)  # process warm-up, not counted
+        cpu: dict[bool, list[float]] = {False: [], True: []}
+        run_block(False, args, data, Path(tmp), received, [])  # process warm-up, not counted
         for i in range(args.blocks):
             order = (False, True) if i % 2 == 0 else (True, False)
-            block = {m: run_block(m, args, data, Path(tmp), received) for m in order}
+            block = {m: run_block(m, args, data, Path(tmp), received, cpu[m]) for m in order}
             bare += block[False]
             mon += block[True]
             pair_ratios.append(statistics.median(block[True]) / statistics.median(block[False]))
@@ -193,6 +204,9 @@ def main() -> None:
         "ratio": round(m / b, 4),
         "ratio_of_block_pairs_p50": round(statistics.median(pair_ratios), 4),
         "ratio_block_pairs_min_max": [round(min(pair_ratios), 4), round(max(pair_ratios), 4)],
+        "cpu_ms_per_step_bare": round(statistics.median(cpu[False]), 3),
+        "cpu_ms_per_step_monitored": round(statistics.median(cpu[True]), 3),
+        "cpu_ratio": round(statistics.median(cpu[True]) / statistics.median(cpu[False]), 4),
         "steps_per_arm": len(bare),
         "reader_bytes_per_block_min": min(received),
         "config": {k: getattr(args, k) for k in ("blocks", "steps", "size", "width", "batch")},
@@ -203,6 +217,10 @@ def main() -> None:
     print(
         f"ratio monitored/bare = {m / b:.4f}  (per block pair: median "
         f"{out['ratio_of_block_pairs_p50']}, range {out['ratio_block_pairs_min_max']})"
+    )
+    print(
+        f"process CPU per step: bare {out['cpu_ms_per_step_bare']} ms, monitored "
+        f"{out['cpu_ms_per_step_monitored']} ms, ratio {out['cpu_ratio']}"
     )
     print(json.dumps(out))
 

@@ -71,6 +71,8 @@ class ThroughputMonitorCallback(Callback):
         self.log_every_n_steps = log_every_n_steps
         self.data_bound_threshold = data_bound_threshold
         self._window: deque[_Step] = deque(maxlen=window_steps)
+        self._sums = [0.0] * len(_Step._fields)
+        self._pushes = 0
         self._emit = Emitter("throughput")
         self._latest: dict[str, float] = {}
         self._prev_end: float | None = None
@@ -126,14 +128,15 @@ class ThroughputMonitorCallback(Callback):
             timing.get("transform_ms", 0.0),
             timing.get("target_ms", 0.0),
         )
-        self._window.append(step)
+        self._push(step)
         self._epoch_samples += info.size
         self._epoch_seconds += (step.wait_ms + compute_ms) / 1e3
         values = self._window_metrics(step, has_instances=info.instances is not None)
         if info.timing is not None:
-            values[names.LOAD_MS] = _mean(s.load_ms for s in self._window)
-            values[names.TRANSFORM_MS] = _mean(s.transform_ms for s in self._window)
-            values[TARGET_MS] = _mean(s.target_ms for s in self._window)
+            n = len(self._window)
+            values[names.LOAD_MS] = self._sums[4] / n
+            values[names.TRANSFORM_MS] = self._sums[5] / n
+            values[TARGET_MS] = self._sums[6] / n
         if self._cuda is not None:
             self._cuda.end()
             gpu_ms = self._cuda.resolve()
@@ -146,13 +149,25 @@ class ThroughputMonitorCallback(Callback):
         if (batch_idx + 1) % every == 0:
             self._emit.log_metrics(trainer, values, step=gstep)
 
+    def _push(self, step: _Step) -> None:
+        """Append to the window keeping per-field running sums (O(1) per step)."""
+        win, sums = self._window, self._sums
+        if len(win) == win.maxlen:
+            for i, old in enumerate(win[0]):
+                sums[i] -= old
+        win.append(step)
+        for i, new in enumerate(step):
+            sums[i] += new
+        self._pushes += 1
+        if self._pushes % (100 * self.window_steps) == 0:  # wipe float drift now and then
+            self._sums = [float(sum(col)) for col in zip(*win, strict=True)]
+
     def _window_metrics(self, step: _Step, has_instances: bool) -> dict[str, float]:
         win = self._window
         waits = sorted(s.wait_ms for s in win)
         computes = sorted(s.compute_ms for s in win)
-        wait_total, compute_total = sum(waits), sum(computes)
+        wait_total, compute_total, samples, instances = self._sums[:4]
         seconds = (wait_total + compute_total) / 1e3
-        samples = sum(s.size for s in win)
         values = {
             names.DATA_WAIT_MS: step.wait_ms,
             names.COMPUTE_MS: step.compute_ms,
@@ -168,7 +183,7 @@ class ThroughputMonitorCallback(Callback):
             values[names.IMAGES_PER_SECOND] = samples / seconds
             values[names.BATCHES_PER_SECOND] = len(win) / seconds
             if has_instances:
-                values[names.INSTANCES_PER_SECOND] = sum(s.instances for s in win) / seconds
+                values[names.INSTANCES_PER_SECOND] = instances / seconds
             efficiency = compute_total / (compute_total + wait_total)
             values[names.THROUGHPUT_EFFICIENCY] = efficiency
             values[names.DATA_BOUND] = float(1.0 - efficiency > self.data_bound_threshold)
@@ -198,11 +213,6 @@ class ThroughputMonitorCallback(Callback):
         gstep, epoch = trainer.global_step, trainer.current_epoch
         self._emit.metrics(find_publisher(trainer), values, step=gstep, epoch=epoch)
         self._emit.log_metrics(trainer, values, step=gstep)
-
-
-def _mean(values: Any) -> float:
-    items = list(values)
-    return sum(items) / len(items) if items else 0.0
 
 
 def _dataset_cache_bytes(trainer: pl.Trainer) -> int | None:
