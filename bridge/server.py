@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 
 __all__ = ["BridgeServer", "Command", "ServerConfig"]
 
+QUIET_CYCLES = 50
+"""Empty drains in a row after which the server polls five times less often."""
+
 
 def _is_index(value: object) -> bool:
     """An integer-like step/epoch (numpy or torch ints too), but not a bool."""
@@ -92,6 +95,7 @@ class BridgeServer(ClientSessions):
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ocrtop-bridge", daemon=True)
         self._last_housekeeping = 0.0
+        self._quiet = 0
 
     # --- lifecycle (called from the owner thread) ---
 
@@ -136,11 +140,24 @@ class BridgeServer(ClientSessions):
         finally:
             self._shutdown()
 
-    def _cycle(self) -> None:
+    def _timeout(self) -> float:
+        """How long to wait for sockets before draining the publish buffer again.
+
+        Short while events flow and clients watch (latency), longer after a quiet
+        spell (an idle viewer should not cost a trainer CPU), long with no viewer.
+        """
+        if len(self.source) > self.config.max_batch:
+            return 0.0
         if self.source:
-            timeout = 0.0 if len(self.source) > self.config.max_batch else self.config.poll_interval
-        else:
-            timeout = self.config.poll_interval if self.conns else self.config.idle_interval
+            self._quiet = 0
+            return self.config.poll_interval
+        if not self.conns:
+            return self.config.idle_interval
+        self._quiet += 1
+        return self.config.poll_interval * (1 if self._quiet < QUIET_CYCLES else 5)
+
+    def _cycle(self) -> None:
+        timeout = self._timeout()
         for key, mask in self._sel.select(timeout):
             data = key.data
             if data == "wake":
