@@ -61,6 +61,7 @@ class RankState:
         self.alerts_total = 0
         self.profile = ProfileState()
         self.logs: deque[LogRecord] = deque(maxlen=500)
+        self.logs_total = 0
         self.acks: deque[AckRecord] = deque(maxlen=20)
         self.steps: deque[tuple[float, int]] = deque(maxlen=256)
         self.dropped = 0
@@ -93,6 +94,7 @@ class RankState:
         elif kind == "profile":
             self.profile.apply(p, t)
         elif kind == "log":
+            self.logs_total += 1
             self.logs.append(
                 LogRecord(
                     t,
@@ -309,6 +311,10 @@ class AppState:
     def job(self) -> JobState | None:
         """The job on screen."""
         return self.jobs.get(self.current) if self.current else None
+
+    def view_key(self) -> tuple[str | None, int | None, int]:
+        """Which job and rank are on screen (panels redraw when this changes)."""
+        return (self.current, self.rank_view, len(self.jobs))
 
     @property
     def rank(self) -> RankState | None:

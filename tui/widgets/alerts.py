@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Hashable
 
 from rich.console import Group, RenderableType
 from rich.text import Text
@@ -18,6 +19,12 @@ class AlertsPanel(Panel):
 
     TITLE = "Alerts"
     KEY = "5"
+
+    def signature(self, state: AppState) -> Hashable:
+        """Alerts change only on alert messages."""
+        job = state.job
+        totals = tuple(r.alerts_total for r in job.ranks.values()) if job else ()
+        return (state.view_key(), totals)
 
     def render_state(self, state: AppState, width: int, height: int) -> RenderableType:
         """See the module docstring."""

@@ -35,9 +35,14 @@ CONNECTION_STYLE = {
 class HeaderBar(Static):
     """Two lines: identity and position on the first, timing and health on the second."""
 
+    _shown = ""
+
     def refresh_from(self, state: AppState) -> None:
-        """Rebuild from the state (cheap: a few dozen characters)."""
-        self.update(self.build(state))
+        """Rebuild from the state; repaint only when the text changed (about once a second)."""
+        text = self.build(state)
+        if text.plain != self._shown:
+            self._shown = text.plain
+            self.update(text, layout=False)
 
     def build(self, state: AppState) -> Text:
         """The header text for the current state."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Hashable
 
 from rich.console import RenderableType
 from rich.text import Text
@@ -27,6 +28,12 @@ class LogPanel(Panel):
 
     TITLE = "Log"
     KEY = "6"
+
+    def signature(self, state: AppState) -> Hashable:
+        """New lines, another filter, or another job/rank."""
+        job = state.job
+        totals = tuple(r.logs_total for r in job.ranks.values()) if job else ()
+        return (state.view_key(), totals, state.log_filter, state.notice)
 
     def render_state(self, state: AppState, width: int, height: int) -> RenderableType:
         """See the module docstring."""

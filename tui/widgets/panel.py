@@ -7,6 +7,9 @@ the render cost does not grow with the event rate.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Hashable
+
 from rich.console import Group, RenderableType
 from rich.text import Text
 from textual.widgets import Static
@@ -19,23 +22,44 @@ class Panel(Static, can_focus=True):
 
     TITLE = ""
     KEY = ""
+    MIN_INTERVAL = 0.0
+    """Seconds between redraws caused by new data alone (0: every tick that has news)."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, markup=False)
         self.border_title = f"{self.KEY} {self.TITLE}".strip()
-        self._seen: tuple[int, int, int] | None = None
+        self._seen: tuple[Hashable, Hashable] | None = None
+        self._drawn_at = 0.0
+
+    def signature(self, state: AppState) -> Hashable:
+        """What the content depends on; the panel redraws only when it changes.
+
+        The default (any state change) is right for panels fed by every step; panels fed by
+        rare events override it so a high event rate does not redraw them for nothing.
+        """
+        return state.version
 
     def refresh_from(self, state: AppState, force: bool = False) -> None:
-        """Rebuild the content when the state version or the panel size changed."""
-        key = (state.version, self.content_size.width, self.content_size.height)
+        """Rebuild the content when its signature or the panel size changed.
+
+        Panels with a ``MIN_INTERVAL`` redraw at most that often while only the data moves
+        (graphs fed by every step); a changed view (job, rank, window, size) shows at once.
+        """
+        size = (self.content_size.width, self.content_size.height)
+        view = (state.view_key(), state.window_s, size)
+        key = (self.signature(state), view)
         if not force and key == self._seen:
             return
-        self._seen = key
-        content = self.render_state(state, max(1, key[1]), max(1, key[2]))
+        now = time.monotonic()
+        throttled = self._seen is not None and self._seen[1] == view
+        if not force and throttled and now - self._drawn_at < self.MIN_INTERVAL:
+            return
+        self._seen, self._drawn_at = key, now
+        content = self.render_state(state, max(1, size[0]), max(1, size[1]))
         for part in content.renderables if isinstance(content, Group) else [content]:
             if isinstance(part, Text):  # a panel line never wraps: it would push lines out
                 part.no_wrap, part.overflow = True, "ellipsis"
-        self.update(content)
+        self.update(content, layout=False)  # panels have a fixed size: skip the layout pass
 
     def render_state(self, state: AppState, width: int, height: int) -> RenderableType:
         """Build the panel's content for a ``width`` × ``height`` area; overridden by panels."""

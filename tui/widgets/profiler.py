@@ -7,6 +7,7 @@ never looks like it was ignored.
 from __future__ import annotations
 
 import time
+from collections.abc import Hashable
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -29,6 +30,12 @@ class ProfilerPanel(Panel):
 
     TITLE = "Profiler"
     KEY = "4"
+
+    def signature(self, state: AppState) -> Hashable:
+        """The profiler panel changes only with the profiling state."""
+        rank = state.rank
+        prof = rank.profile if rank else None
+        return (state.view_key(), prof and (prof.state, prof.since, prof.result_t))
 
     def render_state(self, state: AppState, width: int, height: int) -> RenderableType:
         """See the module docstring."""

@@ -5,6 +5,8 @@ Cores are packed several per line so that a 64-core box still fits a 24-line ter
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 from rich.console import Group, RenderableType
 from rich.text import Text
 
@@ -71,6 +73,15 @@ class ResourcesPanel(Panel):
 
     TITLE = "Resources"
     KEY = "2"
+    MIN_INTERVAL = 0.5
+
+    def signature(self, state: AppState) -> Hashable:
+        """Gauges arrive about once a second, not with every step."""
+        rank = state.rank
+        if rank is None:
+            return state.view_key()
+        marks = (names.CPU_PERCENT, names.RAM_USED_BYTES, names.gpu(0, "util"), names.cpu_core(0))
+        return (state.view_key(), tuple(rank.latest.get(n) for n in marks))
 
     def render_state(self, state: AppState, width: int, height: int) -> RenderableType:
         """See the module docstring."""

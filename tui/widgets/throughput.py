@@ -27,6 +27,7 @@ class ThroughputPanel(Panel):
 
     TITLE = "Throughput"
     KEY = "1"
+    MIN_INTERVAL = 0.5
 
     def render_state(self, state: AppState, width: int, height: int) -> RenderableType:
         """See the module docstring."""

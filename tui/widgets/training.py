@@ -25,6 +25,7 @@ class TrainingPanel(Panel):
 
     TITLE = "Training"
     KEY = "3"
+    MIN_INTERVAL = 0.5
 
     def render_state(self, state: AppState, width: int, height: int) -> RenderableType:
         """See the module docstring."""
