@@ -34,8 +34,8 @@ log = logging.getLogger(__name__)
 
 __all__ = ["BridgeServer", "Command", "ServerConfig"]
 
-QUIET_CYCLES = 50
-"""Empty drains in a row after which the server polls five times less often."""
+QUIET_S = 0.2
+"""Seconds without events after which the server polls five times less often."""
 
 
 def _is_index(value: object) -> bool:
@@ -95,7 +95,7 @@ class BridgeServer(ClientSessions):
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ocrtop-bridge", daemon=True)
         self._last_housekeeping = 0.0
-        self._quiet = 0
+        self._last_busy = 0.0
 
     # --- lifecycle (called from the owner thread) ---
 
@@ -148,13 +148,14 @@ class BridgeServer(ClientSessions):
         """
         if len(self.source) > self.config.max_batch:
             return 0.0
+        now = time.monotonic()
         if self.source:
-            self._quiet = 0
+            self._last_busy = now
             return self.config.poll_interval
         if not self.conns:
             return self.config.idle_interval
-        self._quiet += 1
-        return self.config.poll_interval * (1 if self._quiet < QUIET_CYCLES else 5)
+        quiet = now - self._last_busy > QUIET_S
+        return self.config.poll_interval * (5 if quiet else 1)
 
     def _cycle(self) -> None:
         timeout = self._timeout()
