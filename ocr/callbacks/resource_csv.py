@@ -44,16 +44,22 @@ class ResourceCsv:
         directory: ``<run_dir>/resource_logs``; created if missing.
         columns: Header from :func:`resource_columns`.
         rank: Global rank, part of the file name so DDP ranks do not collide.
+        stage: Trainer stage (``fit``, ``test``...), part of the file name: a run that
+            fits and then tests writes one file per stage.
     """
 
     def __init__(
-        self, directory: str | os.PathLike[str], columns: list[str], rank: int = 0
+        self,
+        directory: str | os.PathLike[str],
+        columns: list[str],
+        rank: int = 0,
+        stage: str = "fit",
     ) -> None:
         self.columns = columns
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        self.path, self._fh = _create_new(directory, f"resources_{stamp}_rank{rank}")
+        self.path, self._fh = _create_new(directory, f"resources_{stamp}_{stage}_rank{rank}")
         self._writer = csv.writer(self._fh)
         self._writer.writerow(columns)
         self._fh.flush()

@@ -84,7 +84,7 @@ class ResourceMonitorCallback(Callback):
             columns = resource_columns(self._system.num_cores, self.gpu_ids)
             try:
                 self.csv = ResourceCsv(
-                    os.path.join(run_dir, "resource_logs"), columns, trainer.global_rank
+                    os.path.join(run_dir, "resource_logs"), columns, trainer.global_rank, stage
                 )
                 listeners.append(self._write_row)
             except OSError as exc:
