@@ -85,13 +85,17 @@ def mlflow_logger(experiment_name: str, tracking_uri: str, run_name: str | None 
 
     Args:
         experiment_name: MLflow experiment.
-        tracking_uri: e.g. ``file:./mlruns`` or ``sqlite:///mlflow.db``; remote servers work
-            too but are not needed.
+        tracking_uri: e.g. ``file:./mlruns`` (works with ``mlflow-skinny``) or
+            ``sqlite:///mlflow.db`` (needs the full ``mlflow`` package).
         run_name: MLflow run name.
     """
     _require("mlflow", "mlflow")
     from pytorch_lightning.loggers import MLFlowLogger
 
+    if tracking_uri.startswith("file:"):
+        # MLflow 3 refuses file stores unless opted in; a file store is what works with the
+        # light `mlflow-skinny` extra (sqlite needs SQLAlchemy from the full package).
+        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
     return MLFlowLogger(
         experiment_name=experiment_name, tracking_uri=tracking_uri, run_name=run_name
     )

@@ -71,3 +71,23 @@ def test_wandb_true_runs_offline_or_explains_the_extra(tiny_cfg, tmp_path: Path)
     train(cfg)
     runs = list((tmp_path / "wandb").glob("offline-run-*"))
     assert len(runs) == 1, list((tmp_path / "wandb").iterdir())
+
+
+@pytest.mark.slow
+def test_mlflow_logger_writes_a_local_store(tiny_cfg, tmp_path: Path) -> None:  # noqa: ANN001
+    """``logger=mlflow`` logs to a local file store (the extra is optional: skip without it)."""
+    pytest.importorskip("mlflow")
+    store = tmp_path / "mlruns"
+    train(
+        tiny_cfg(
+            "logger=mlflow", f"logger.mlflow.tracking_uri=file:{store}", "test_after_fit=false"
+        )
+    )
+    logged = {
+        p.relative_to(metrics).as_posix()
+        for metrics in store.glob("*/*/metrics")
+        for p in metrics.rglob("*")
+        if p.is_file()
+    }
+    assert {"train/loss", "val/hmean", "lr"} <= logged, sorted(logged)
+    assert (tmp_path / "csv" / "metrics.csv").is_file()  # CSV stays on
