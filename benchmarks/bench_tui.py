@@ -96,14 +96,12 @@ def emit(argv: list[str]) -> int:
 class Pane:
     """One tmux pane on a private server, for timing what a terminal shows."""
 
-    def __init__(
-        self, command: str, env: dict[str, str], size: tuple[int, int] = (120, 40)
-    ) -> None:
+    def __init__(self, command: str, env: dict[str, str], cwd: str = ".") -> None:
         self.socket = f"bench-tui-{os.getpid()}-{time.monotonic_ns()}"
         envs = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
         self.t0 = time.perf_counter()
-        self._tmux("new-session", "-d", "-x", str(size[0]), "-y", str(size[1]),
-                   f"env {envs} {command}; sleep 600")  # fmt: skip
+        self._tmux("new-session", "-d", "-x", "120", "-y", "40",
+                   f"cd {shlex.quote(cwd)} && env {envs} {command}; sleep 600")  # fmt: skip
 
     def _tmux(self, *args: str) -> str:
         return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True,
@@ -217,7 +215,7 @@ def train_figure(env: dict[str, str], real: bool) -> None:
         env = {**env, "OCRTOP_TRAIN_SCRIPT": str(Path(__file__).resolve())}
         command = f"{ocrtop} mode=emit rate=20 seconds=20"
     workdir = tempfile.mkdtemp(prefix="bench-tui-train-")
-    pane = Pane(f"cd {workdir} && {command}", env)
+    pane = Pane(command, env, cwd=workdir)
     try:
         first = pane.wait_for("ocrtop", "Throughput", "Profiler")
         data = pane.wait_for("samples/s", timeout=300)
