@@ -148,13 +148,11 @@ class BridgeServer(ClientSessions):
         """
         if len(self.source) > self.config.max_batch:
             return 0.0
-        now = time.monotonic()
         if self.source:
-            self._last_busy = now
             return self.config.poll_interval
         if not self.conns:
             return self.config.idle_interval
-        quiet = now - self._last_busy > QUIET_S
+        quiet = time.monotonic() - self._last_busy > QUIET_S
         return self.config.poll_interval * (5 if quiet else 1)
 
     def _cycle(self) -> None:
@@ -174,7 +172,10 @@ class BridgeServer(ClientSessions):
                     self._on_readable(conn)
                 if mask & selectors.EVENT_WRITE and conn.cid in self.conns:
                     self._flush(conn)
+        seq = self.seq
         self._drain()
+        if self.seq != seq:
+            self._last_busy = time.monotonic()
         self._send_replies()
         for conn in list(self.conns.values()):
             if conn.out or conn.lagging or conn.closing:
