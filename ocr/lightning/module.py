@@ -8,6 +8,7 @@ sweep compare the three on the same ``val/hmean``.
 from __future__ import annotations
 
 import inspect
+import math
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -188,7 +189,14 @@ class DetectionModule(pl.LightningModule):
         param = inspect.signature(factory).parameters.get("total_steps")
         if param is None or param.default is not inspect.Parameter.empty:
             return {}
-        return {"total_steps": max(int(self.trainer.estimated_stepping_batches), 1)}
+        steps = float(self.trainer.estimated_stepping_batches)
+        if not math.isfinite(steps):
+            raise ValueError(
+                "model.scheduler needs the run length, but the trainer has no finite step "
+                "budget: set trainer.max_epochs or trainer.max_steps (trainer.max_time alone "
+                "is not enough), or use model/scheduler=constant"
+            )
+        return {"total_steps": max(int(steps), 1)}
 
     def configure_optimizers(self) -> Any:
         """Build the optimizer (and scheduler) from the partials Hydra passed in."""
