@@ -12,7 +12,7 @@ from ocr.lightning.module import DetectionModule
 from ocr.lightning.schedulers import constant, poly_with_warmup
 
 
-def _module(scheduler=None, interval: str = "step") -> DetectionModule:  # noqa: ANN001
+def _module(scheduler=None, interval: str = "step") -> DetectionModule:
     return DetectionModule(
         net=torch.nn.Linear(2, 2),
         loss=torch.nn.Identity(),

@@ -61,7 +61,7 @@ def test_failed_run_still_writes_its_summary(tiny_cfg, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_wandb_true_runs_offline_or_explains_the_extra(tiny_cfg, tmp_path: Path) -> None:  # noqa: ANN001
+def test_wandb_true_runs_offline_or_explains_the_extra(tiny_cfg, tmp_path: Path) -> None:
     """``wandb=true`` never touches the network: offline run files, or a clear install hint."""
     cfg = tiny_cfg("wandb=true", "test_after_fit=false")
     if importlib.util.find_spec("wandb") is None:
@@ -74,7 +74,7 @@ def test_wandb_true_runs_offline_or_explains_the_extra(tiny_cfg, tmp_path: Path)
 
 
 @pytest.mark.slow
-def test_mlflow_logger_writes_a_local_store(tiny_cfg, tmp_path: Path) -> None:  # noqa: ANN001
+def test_mlflow_logger_writes_a_local_store(tiny_cfg, tmp_path: Path) -> None:
     """``logger=mlflow`` logs to a local file store (the extra is optional: skip without it)."""
     pytest.importorskip("mlflow")
     store = tmp_path / "mlruns"
