@@ -1,7 +1,8 @@
 """The training-side API: publish events, receive commands, never block.
 
-``publish`` is the only call on the hot path. It appends a tuple to a bounded
-deque (atomic under the GIL, so any thread may call it) and returns; encoding,
+``publish`` is the only call on the hot path. It appends a tuple to a deque
+whose length it checks first (append is atomic under the GIL, so any thread may
+call it) and returns; encoding,
 logging and networking happen on the server thread (``bridge.server``). When the
 buffer is full the event is counted and dropped rather than making the trainer
 wait. Commands from viewers are queued and handed to the training thread by
@@ -174,14 +175,21 @@ class Publisher:
         result: Mapping[str, Any] | None = None,
         error: str | None = None,
     ) -> None:
-        """Send the ack (or error) for a command to the client that sent it."""
+        """Send the ack (or error) for a command to the client that sent it.
+
+        Never raises: a reply that cannot be delivered is logged and dropped.
+        """
         if self._closed:
             return
-        if not ok and not error:
-            error = "command failed"
-        self._replies.append((cmd, {"ok": ok, "result": dict(result or {}), "error": error}))
-        if self._server is not None:
-            self._server.wake()
+        try:
+            if not ok and not error:
+                error = "command failed"
+            reply = {"ok": bool(ok), "result": dict(result or {}), "error": error}
+            self._replies.append((cmd, reply))
+            if self._server is not None:
+                self._server.wake()
+        except Exception as exc:
+            log.warning("bridge: cannot send the reply to %r: %s", cmd, exc)
 
     # --- lifecycle ---
 
