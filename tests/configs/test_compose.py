@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_module
+from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import get_object
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -26,7 +26,7 @@ def options(group: str) -> list[str]:
 
 def compose_cfg(overrides: list[str] | None = None, name: str = "train") -> DictConfig:
     GlobalHydra.instance().clear()
-    with initialize_config_module(config_module="configs", version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
         return compose(config_name=name, overrides=overrides or [], return_hydra_config=False)
 
 
@@ -151,7 +151,7 @@ def test_synthetic_debug_is_small_and_tagged() -> None:
 
 def test_run_and_sweep_dirs_are_keyed_by_experiment_and_time() -> None:
     GlobalHydra.instance().clear()
-    with initialize_config_module(config_module="configs", version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
         cfg = compose(config_name="train", return_hydra_config=True)
     assert cfg.hydra.job.chdir is False
     assert str(cfg.hydra.run.dir).startswith("outputs/text_detection/")

@@ -6,10 +6,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_module
+from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+CONFIGS = Path(__file__).resolve().parents[3] / "configs"
 TINY = [
     "experiment=synthetic_debug",
     "data.num_workers=0",
@@ -36,7 +37,7 @@ def tiny_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
 
     def make(*overrides: str, name: str = "train") -> DictConfig:
         GlobalHydra.instance().clear()
-        with initialize_config_module(config_module="configs", version_base="1.3"):
+        with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
             cfg = compose(config_name=name, overrides=[*TINY, *overrides])
         with open_dict(cfg):
             cfg.paths.output_dir = str(tmp_path)
