@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Hashable
 
-from rich.console import RenderableType
+from rich.console import Group, RenderableType
 from rich.text import Text
 
 from tui.records import LogRecord
@@ -54,9 +54,10 @@ class LogPanel(Panel):
             text.append(f"{rec.level[:4]:<4} ", style=LEVEL_STYLE.get(rec.level, "green"))
             if len(job.ranks) > 1:
                 text.append(f"r{rec.rank} ", style="dim")
-            text.append(rec.message)
+            first, *more = rec.message.splitlines() or [""]
+            text.append(first + (" …" if more else ""))
         if not shown:
             text.append(
                 "no matching lines" if state.log_filter else "no log lines yet", style="dim"
             )
-        return text
+        return Group(text)  # rendered by Rich, so no_wrap holds: one record, one line
