@@ -46,7 +46,8 @@ class RawClient:
         self.sock.close()
 
 
-def wait_for(pred: Any, timeout: float = 5.0, interval: float = 0.005) -> None:
+def wait_for(pred: Any, timeout: float = 30.0, interval: float = 0.005) -> None:
+    """Poll until ``pred()``; generous timeout because CI CPUs are shared (success is fast)."""
     deadline = time.monotonic() + timeout
     while not pred():
         if time.monotonic() > deadline:
