@@ -163,6 +163,9 @@ async def run_headless(
                 if code is not None:
                     await asyncio.sleep(tick_s)  # let the last messages land
                     printer.tick(force=True)
+                    if code and not state.jobs:  # died before publishing: show why
+                        for line in child.tail(15):
+                            printer.say(f"[trainer] {line}")
                     printer.say(f"[ocrtop] trainer exited with code {code} (log: {child.log_path})")
                     return int(code)
             elif task.done() and (getattr(source, "done", True) or not state.jobs):

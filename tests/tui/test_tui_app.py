@@ -142,3 +142,34 @@ async def test_quit_in_attach_mode_exits_and_readonly_blocks_profile() -> None:
         await settle(pilot)
     assert not isinstance(h.app.screen_stack[-1] if h.app.screen_stack else None, ChoiceScreen)
     assert h.app.return_code == 0
+
+
+async def test_ddp_job_shows_one_row_per_rank_and_rank_key_switches() -> None:
+    state = AppState(clock=lambda: T0 + 30.0)
+    for rank in (0, 1):
+        for msg in make_stream(
+            steps=6, builder=StreamBuilder(job_id="ddp", rank=rank, world_size=2)
+        ):
+            if (
+                rank == 1
+                and msg["type"] == "metrics"
+                and "perf/step_ms" in msg["payload"]["values"]
+            ):
+                msg["payload"]["values"]["perf/step_ms"] = 900.0  # the straggler
+            state.ingest(msg, f"r{rank}")
+
+    class Fixed:
+        async def run(self) -> None:
+            return None
+
+    app = OcrtopApp(state, lambda a: Fixed(), tick_hz=20)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.1)
+        table = text_of(app, "throughput")
+        assert "rank  samples/s  wait p95  step ms" in table
+        assert "900" in table
+        assert "all ranks of 2" in str(app.dashboard.query_one("#header", HeaderBar).content)
+        await pilot.press("r", "r")
+        await pilot.pause(0.1)
+        assert state.rank is not None and state.rank.rank == 1
+        assert "rank 1 of 2" in str(app.dashboard.query_one("#header", HeaderBar).content)
