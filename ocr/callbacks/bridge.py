@@ -8,9 +8,7 @@ publisher through :func:`find_publisher` and stay log-only when there is none.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import math
 import sys
 import traceback
 from typing import TYPE_CHECKING, Any
@@ -18,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
 
-from bridge import names
 from ocr.callbacks.bridge_logging import BridgeLogHandler
 from ocr.callbacks.commands import CommandHandler, CommandRouter, stop_handler
 from ocr.callbacks.emit import Emitter, log_every_n_steps
+from ocr.callbacks.trainer_info import finite_int, logged_metrics, run_totals
 
 if TYPE_CHECKING:
     from bridge.publisher import Publisher
@@ -131,7 +129,7 @@ class BridgeCallback(Callback):
             self._handler.attach()
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._totals_cache = self._compute_totals(trainer)
+        self._totals_cache = run_totals(trainer)
         self._set_status(trainer, "train", **self._totals(trainer))
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -155,7 +153,7 @@ class BridgeCallback(Callback):
         if pub is None:
             return
         step = trainer.global_step
-        num_batches = _finite_int(trainer.num_training_batches)
+        num_batches = finite_int(trainer.num_training_batches)
         progress = {"batch_idx": batch_idx, "num_batches": num_batches}
         progress.update(epoch=trainer.current_epoch, step=step, **self._totals(trainer))
         self._emit.publish(pub, "progress", progress, step=step, epoch=trainer.current_epoch)
@@ -233,14 +231,7 @@ class BridgeCallback(Callback):
 
     def publish_logged_metrics(self, trainer: pl.Trainer) -> None:
         """Publish Lightning's scalar ``callback_metrics`` and the current learning rate."""
-        values: dict[str, float] = {}
-        for key, value in trainer.callback_metrics.items():
-            try:
-                values[key] = float(value)
-            except (TypeError, ValueError, RuntimeError):
-                continue
-        with contextlib.suppress(AttributeError, IndexError, KeyError, TypeError):
-            values[names.LR] = float(trainer.optimizers[0].param_groups[0]["lr"])
+        values = logged_metrics(trainer)
         step, epoch = trainer.global_step, trainer.current_epoch
         self._emit.metrics(self.publisher, values, step=step, epoch=epoch)
 
@@ -261,20 +252,3 @@ class BridgeCallback(Callback):
         if self._totals_cache is None:
             return {"max_epochs": trainer.max_epochs, "total_steps": None}
         return self._totals_cache
-
-    @staticmethod
-    def _compute_totals(trainer: pl.Trainer) -> dict[str, Any]:
-        """Computed once per fit: ``estimated_stepping_batches`` is not free."""
-        try:
-            total = _finite_int(trainer.estimated_stepping_batches)
-        except Exception:  # not computable before the data is set up
-            total = None
-        return {"max_epochs": trainer.max_epochs, "total_steps": total}
-
-
-def _finite_int(value: Any) -> int | None:
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    return int(f) if math.isfinite(f) else None

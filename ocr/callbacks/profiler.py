@@ -19,21 +19,20 @@ import time
 from typing import Any
 
 import pytorch_lightning as pl
-import torch
 from pytorch_lightning.callbacks import Callback
 
 from ocr.callbacks.bridge import find_bridge, find_publisher
 from ocr.callbacks.commands import CommandError
 from ocr.callbacks.emit import Emitter
 from ocr.callbacks.profile_analysis import analyze_window
-from ocr.callbacks.profile_window import ProfileWindow, WindowState
+from ocr.callbacks.profile_window import (
+    ProfilerOptions,
+    ProfileWindow,
+    WindowState,
+    command_steps,
+)
 
 log = logging.getLogger(__name__)
-MAX_COMMAND_STEPS = 10_000  # protocol limit for `profile {steps}`
-_ACTIVITIES = {
-    "cpu": torch.profiler.ProfilerActivity.CPU,
-    "cuda": torch.profiler.ProfilerActivity.CUDA,
-}
 
 
 class ProfilerCallback(Callback):
@@ -71,23 +70,15 @@ class ProfilerCallback(Callback):
         max_trace_mb: float = 100.0,
         run_dir: str | None = None,
     ) -> None:
-        unknown = set(activities) - set(_ACTIVITIES)
-        if unknown:
-            raise ValueError(f"unknown profiler activities {sorted(unknown)}; use cpu and/or cuda")
         if warmup_steps < 0 or window_steps < 1 or log_top_k_ops < 1 or max_window_steps < 1:
             raise ValueError(
                 "warmup_steps >= 0, window_steps >= 1, log_top_k_ops >= 1 and "
                 "max_window_steps >= 1 are required"
             )
+        self.options = ProfilerOptions(tuple(activities), record_shapes, profile_memory, with_stack)
         self.profile_epochs = {int(e) for e in profile_epochs}
         self.profile_steps = {int(s) for s in profile_steps}
         self.warmup_steps, self.window_steps = warmup_steps, window_steps
-        self.activities = list(activities)
-        self.record_shapes, self.profile_memory, self.with_stack = (
-            record_shapes,
-            profile_memory,
-            with_stack,
-        )
         self.output_dir, self.run_dir = output_dir, run_dir
         self.export_chrome_trace = export_chrome_trace
         self.log_top_k_ops, self.max_window_steps = log_top_k_ops, max_window_steps
@@ -107,20 +98,10 @@ class ProfilerCallback(Callback):
             bridge.register_command("profile", self._on_command)
 
     def _on_command(self, trainer: pl.Trainer, cmd: Any) -> dict[str, Any]:
-        steps = (cmd.args or {}).get("steps", self.window_steps)
-        if (
-            not isinstance(steps, int)
-            or isinstance(steps, bool)
-            or not 1 <= steps <= MAX_COMMAND_STEPS
-        ):
-            raise CommandError(
-                f"profile steps must be an integer in 1..{MAX_COMMAND_STEPS}, got {steps!r}"
-            )
-        if steps > self.max_window_steps:
-            raise CommandError(
-                f"profile steps={steps} exceeds callbacks.profiler.max_window_steps="
-                f"{self.max_window_steps} (traces grow with every step)"
-            )
+        try:
+            steps = command_steps(cmd.args, self.window_steps, self.max_window_steps)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
         if not trainer.training:
             raise CommandError(
                 "profiling needs a running training loop; the trainer is not training"
@@ -205,9 +186,9 @@ class ProfilerCallback(Callback):
         w.seen += 1
         t0 = time.perf_counter()
         w.prof.step()
-        if w.ready:
-            w.prof.stop()  # closes the last ProfilerStep scope; kineto is already disabled
+        if w.ready:  # the schedule's last step already disabled kineto
             w.on_thread_ms = (time.perf_counter() - t0) * 1e3
+            w.stop()  # closes the last ProfilerStep scope
             self._finish(w)
         self._prev_end = time.perf_counter()
 
@@ -217,28 +198,11 @@ class ProfilerCallback(Callback):
             self._end_early(w, "validation started")
 
     def _start(self, trainer: pl.Trainer, w: ProfileWindow) -> None:
-        acts = [_ACTIVITIES[a] for a in self.activities if a != "cuda" or torch.cuda.is_available()]
-        w.epoch, w.start_step = trainer.current_epoch, trainer.global_step
-
-        def on_ready(prof: Any) -> None:
-            w.ready = True
-
-        w.prof = torch.profiler.profile(
-            activities=acts,
-            schedule=torch.profiler.schedule(wait=0, warmup=w.warmup, active=w.steps, repeat=1),
-            on_trace_ready=on_ready,
-            record_shapes=self.record_shapes,
-            profile_memory=self.profile_memory,
-            with_stack=self.with_stack,
-        )
-        w.prof.start()
-        w.state = WindowState.RUNNING
+        w.begin(self.options, trainer.current_epoch, trainer.global_step)
         self._publish(w.payload("started", epoch=w.epoch, start_step=w.start_step))
 
     def _end_early(self, w: ProfileWindow, reason: str) -> None:
-        t0 = time.perf_counter()
-        w.prof.stop()
-        w.on_thread_ms = (time.perf_counter() - t0) * 1e3
+        w.stop()
         if w.ready:
             log.info(
                 "profiler: %s after %d of %d recorded steps; window cut short",
@@ -251,8 +215,6 @@ class ProfilerCallback(Callback):
             self._fail(w, f"{reason} during the warmup steps; nothing was recorded")
 
     def _finish(self, w: ProfileWindow) -> None:
-        # Stopped exactly once before this: a second stop() would disable kineto again
-        # and replace the results with an empty (and crashing) set.
         w.state = WindowState.ANALYZING
         self._thread = threading.Thread(
             target=self._analyze, args=(w,), name="ocrtop-profile-analysis", daemon=True
@@ -317,9 +279,9 @@ class ProfilerCallback(Callback):
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
     ) -> None:
         w = self.window
-        if w is not None and w.prof is not None and w.state is WindowState.RUNNING:
+        if w is not None and w.state is WindowState.RUNNING:
             try:
-                w.prof.stop()
+                w.stop()
             except Exception as exc:  # already failing: just do not leave kineto enabled
                 log.debug("profiler stop after exception failed: %s", exc)
             self._fail(w, f"training failed: {type(exception).__name__}")

@@ -180,3 +180,26 @@ def test_bad_arguments_are_rejected() -> None:
         BridgeCallback(log_level="LOUD")
     with pytest.raises(ValueError, match="metrics_every_n_steps"):
         BridgeCallback(metrics_every_n_steps=0)
+
+
+@pytest.mark.slow
+def test_stages_reopen_with_the_same_job_and_sequential_jobs_close(tmp_path: Path) -> None:
+    """Fit then test on one callback, then a second job in the same process (as multirun)."""
+    from bridge.registry import list_jobs
+
+    cb = BridgeCallback(run_dir=str(tmp_path / "job1"))
+    trainer = make_trainer(tmp_path / "job1", [cb])
+    model = ToyModule()
+    trainer.fit(model, loader(n=8))
+    first_job = cb.job_id
+    trainer.test(model, loader(n=8), verbose=False)
+    assert cb.job_id == first_job and cb.publisher is None
+    hellos = [m for m in events(tmp_path / "job1") if m.type == "hello"]
+    assert [h.payload["job_id"] for h in hellos] == [first_job, first_job]
+    statuses = [m.payload["status"] for m in events(tmp_path / "job1") if m.type == "status"]
+    assert statuses[-3:] == ["setup", "test", "done"]
+
+    cb2 = BridgeCallback(run_dir=str(tmp_path / "job2"))
+    make_trainer(tmp_path / "job2", [cb2]).fit(ToyModule(), loader(n=8))
+    assert cb2.job_id != first_job
+    assert not [j for j in list_jobs() if j.job_id in (first_job, cb2.job_id)]
