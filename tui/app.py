@@ -7,7 +7,6 @@ the widgets, screens and sources.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -23,11 +22,10 @@ from tui.screens.finished import JobFinishedScreen, summary
 from tui.screens.help import HelpScreen
 from tui.screens.picker import JobPickerScreen
 from tui.state import AppState
+from tui.supervise import Supervisor
 from tui.widgets.log_filter import LogFilter
 
 TICK_HZ = 4.0
-STOP_TERM_AFTER = 30.0
-STOP_KILL_AFTER = 45.0
 
 
 class OcrtopApp(App[int]):
@@ -64,7 +62,8 @@ class OcrtopApp(App[int]):
         picker: list[Any] | None = None,
     ) -> None:
         super().__init__()
-        self.state, self.mode, self.child = state, mode, child
+        self.state, self.mode = state, mode
+        self.supervisor = Supervisor(child, state) if child is not None else None
         self.profile_steps, self.tick_hz = profile_steps, tick_hz
         self.source = make_source(self)
         self.dashboard = DashboardScreen(profile_steps, mode, state.readonly)
@@ -90,32 +89,9 @@ class OcrtopApp(App[int]):
 
     def tick(self) -> None:
         """Redraw from the state; watch the child of ``ocrtop train``."""
-        if self.child is not None:
-            self._watch_child()
+        if self.supervisor is not None and (ended := self.supervisor.check()):
+            self.post_message(JobFinished(ended))
         self.dashboard.refresh_from(self.state)
-
-    def _watch_child(self) -> None:
-        child = self.child
-        assert child is not None
-        for job in self.state.jobs.values():
-            child.link_log(str(job.hello.get("run_dir") or ""))
-        child.escalate(time.monotonic(), STOP_TERM_AFTER, STOP_KILL_AFTER)
-        code = child.poll()
-        if code is None or self.state.notice.startswith("trainer exited"):
-            return
-        self.state.notice = f"trainer exited with code {code} (log: {child.log_path})"
-        if not self.state.jobs:
-            for line in child.tail(8):
-                self.state.add_job("trainer").rank(0).ingest(
-                    "log", time.time(), None, None, {"level": "ERROR", "message": line}
-                )
-        shown = self.state.job
-        if shown is not None:
-            job = shown
-            job.exit_code = code
-            job.connection = "closed"
-            self.post_message(JobFinished(job.key))
-        self.state.touch()
 
     def on_job_finished(self, message: JobFinished) -> None:
         """Show the final status once per job (the job on screen only)."""
@@ -126,7 +102,7 @@ class OcrtopApp(App[int]):
             or message.job_key != self.state.current
         ):
             return
-        if self.child is not None and job.exit_code is None and self.child.poll() is None:
+        if self.supervisor is not None and job.exit_code is None and self.supervisor.running:
             return  # the trainer still runs (sweep, teardown): wait for its exit code
         self.announced.add(message.job_key)
         self.push_screen(JobFinishedScreen(summary(job, self.state)), self._after_finished)
@@ -159,16 +135,19 @@ class OcrtopApp(App[int]):
         self.state.touch()
         await self.source.send("profile", rank=self.state.rank_view, steps=self.profile_steps)
 
+    def _training(self) -> bool:
+        return self.mode == "train" and self.supervisor is not None and self.supervisor.running
+
     def action_quit_dialog(self) -> None:
         """``q``: under ``ocrtop train`` ask detach/stop/cancel; elsewhere just quit."""
-        if self.mode != "train" or self.child is None or self.child.poll() is not None:
+        if not self._training():
             self._exit_with_child_code()
             return
         self.push_screen(ChoiceScreen("Leave the dashboard?", QUIT_CHOICES), self._after_choice)
 
     def action_interrupt(self) -> None:
         """Ctrl-C: confirm, then stop like the dialog's stop."""
-        if self.mode != "train" or self.child is None or self.child.poll() is not None:
+        if not self._training():
             self._exit_with_child_code()
             return
         self.push_screen(ChoiceScreen("Stop training?", STOP_CHOICES), self._after_choice)
@@ -177,26 +156,13 @@ class OcrtopApp(App[int]):
         if answer == "detach":
             self.outcome = "detach"
             self.exit(0)
-        elif answer == "stop":
-            await self.stop_training()
-
-    async def stop_training(self) -> None:
-        """Graceful stop command now; the child's group gets SIGTERM after a timeout."""
-        if self.child is not None:
-            self.child.stop_requested_at = time.monotonic()
-        self.state.notice = f"stopping… (SIGTERM after {STOP_TERM_AFTER:.0f} s)"
-        self.state.touch()
-        if self.state.readonly:
-            return
-        if not await self.source.send("stop", mode="graceful") and self.child is not None:
-            self.child.signal_group()
+        elif answer == "stop" and self.supervisor is not None:
+            self.supervisor.request_stop()
+            if not await self.source.send("stop", mode="graceful"):
+                self.supervisor.child.signal_group()  # nothing to talk to yet: signal now
 
     def _exit_with_child_code(self) -> None:
-        code = self.child.poll() if self.child is not None else None
-        job = self.state.job
-        if code is None and job is not None and job.finished:
-            code = 0 if job.status == "done" else 1
-        self.exit(code or 0)
+        self.exit(self.supervisor.exit_code() if self.supervisor else 0)
 
     def action_help(self) -> None:
         """Show the key reference."""

@@ -15,6 +15,7 @@ from tui import derive
 from tui.fmt import duration, human_bytes, num, short
 from tui.messages import CommandFailed, ConnectionChanged, JobFinished, SourceFailed
 from tui.state import AppState, JobState
+from tui.supervise import Supervisor
 
 
 def status_line(state: AppState, job: JobState) -> str:
@@ -52,6 +53,7 @@ class HeadlessPrinter:
         self.state, self.out, self.interval = state, out, interval
         self.next_status = 0.0
         self.last_notice = ""
+        self.last_line = ""
         self.alerts_seen: dict[tuple[str, int], int] = {}
         self.profiles_seen: dict[tuple[str, int], float] = {}
 
@@ -87,8 +89,11 @@ class HeadlessPrinter:
         if force or now >= self.next_status:
             self.next_status = now + self.interval
             shown = self.state.job
-            if shown is not None and shown.ranks:
-                self.say(status_line(self.state, shown))
+            line = status_line(self.state, shown) if shown is not None and shown.ranks else ""
+            if line:
+                if line != self.last_line:  # a finished job does not repeat itself
+                    self.say(line)
+                self.last_line = line
             elif self.state.notice and self.state.notice != self.last_notice:
                 self.say(f"[ocrtop] {self.state.notice}")
             self.last_notice = self.state.notice
@@ -138,15 +143,19 @@ async def run_headless(
 
     loop = asyncio.get_running_loop()
     task = asyncio.create_task(source.run())
+    sup = Supervisor(child, state) if child is not None else None
     pending: set[asyncio.Future[Any]] = set()
 
     def interrupt() -> None:
-        printer.say("[ocrtop] interrupt: asking the trainer to stop (Ctrl-C again: SIGTERM)")
-        if child is not None and child.stop_requested_at is not None:
+        if sup is None:
+            task.cancel()
+            return
+        if child.stop_requested_at is not None:
+            printer.say("[ocrtop] second interrupt: SIGTERM to the trainer's process group")
             child.signal_group(signal.SIGTERM)
             return
-        if child is not None:
-            child.stop_requested_at = time.monotonic()
+        printer.say("[ocrtop] interrupt: asking the trainer to stop (Ctrl-C again: SIGTERM)")
+        sup.request_stop()
         pending.add(asyncio.ensure_future(source.send("stop", mode="graceful")))
 
     with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -155,20 +164,19 @@ async def run_headless(
         while True:
             await asyncio.sleep(tick_s)
             printer.tick()
-            if child is not None:
-                for job in state.jobs.values():
-                    child.link_log(str(job.hello.get("run_dir") or ""))
-                child.escalate(time.monotonic(), 30.0, 45.0)
-                code = child.poll()
-                if code is not None:
+            if sup is not None:
+                published = bool(state.jobs)
+                sup.check()
+                if sup.exited is not None:
                     await asyncio.sleep(tick_s)  # let the last messages land
-                    printer.tick(force=True)
-                    if code and not state.jobs:  # died before publishing: show why
+                    if published:
+                        printer.tick(force=True)
+                    else:  # died before publishing: its log says why
                         for line in child.tail(15):
                             printer.say(f"[trainer] {line}")
-                    printer.say(f"[ocrtop] trainer exited with code {code} (log: {child.log_path})")
-                    return int(code)
-            elif task.done() and (getattr(source, "done", True) or not state.jobs):
+                    printer.say(f"[ocrtop] {state.notice}")
+                    return sup.exited
+            if sup is None and task.done() and (getattr(source, "done", True) or not state.jobs):
                 printer.tick(force=True)
                 jobs = list(state.jobs.values())
                 return 0 if jobs and all(j.status == "done" for j in jobs) else 1

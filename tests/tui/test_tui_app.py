@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tui_fixtures import T0, FakeClient, StreamBuilder, make_stream, panel_text
+from tui_fakes import FakeClient, panel_text
+from tui_fixtures import T0, StreamBuilder, make_stream
 
 from tui.app import OcrtopApp
 from tui.screens.choice import ChoiceScreen

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tui_fixtures import StreamBuilder, panel_text, step_metrics
+from tui_fakes import panel_text
+from tui_fixtures import StreamBuilder, step_metrics
 
 from bridge import names
 from bridge.publisher import Publisher

@@ -1,0 +1,68 @@
+"""Watching the trainer child of ``ocrtop train``, for the dashboard and headless mode alike.
+
+The child's exit is the one event the bridge cannot report (a trainer that dies before
+its publisher starts says nothing), so the supervisor turns it into state: the exit
+code on the job, the tail of the log when nothing was published, and the stop timeout's
+escalation to signals.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from tui.state import AppState
+
+STOP_TERM_AFTER = 30.0
+"""Seconds after a graceful stop request before the child's group gets SIGTERM."""
+STOP_KILL_AFTER = 45.0
+"""... and SIGKILL."""
+
+
+class Supervisor:
+    """Links run-dir logs, escalates stops, and records the child's exit in the state."""
+
+    def __init__(self, child: Any, state: AppState) -> None:
+        self.child, self.state = child, state
+        self.exited: int | None = None
+
+    @property
+    def running(self) -> bool:
+        """True while the child process lives."""
+        return self.child.poll() is None
+
+    def request_stop(self) -> None:
+        """Start the stop clock (the caller sends the graceful stop command)."""
+        self.child.stop_requested_at = time.monotonic()
+        self.state.notice = f"stopping… (SIGTERM after {STOP_TERM_AFTER:.0f} s)"
+        self.state.touch()
+
+    def check(self) -> str | None:
+        """One supervision step; returns the key of the job that ended with the child, once."""
+        child = self.child
+        for known in self.state.jobs.values():
+            child.link_log(str(known.hello.get("run_dir") or ""))
+        child.escalate(time.monotonic(), STOP_TERM_AFTER, STOP_KILL_AFTER)
+        code = child.poll()
+        if code is None or self.exited is not None:
+            return None
+        self.exited = code
+        self.state.notice = f"trainer exited with code {code} (log: {child.log_path})"
+        if not self.state.jobs:  # died before publishing: its log says why
+            rank = self.state.add_job("trainer").rank(0)
+            for line in child.tail(15):
+                rank.ingest("log", time.time(), None, None, {"level": "ERROR", "message": line})
+        job = self.state.job
+        self.state.touch()
+        if job is None:
+            return None
+        job.exit_code, job.connection = code, "closed"
+        return job.key
+
+    def exit_code(self) -> int:
+        """The child's exit code; a job's final status while the child's is not known."""
+        code = self.child.poll()
+        if code is not None:
+            return int(code)
+        job = self.state.job
+        return 0 if job is None or not job.finished or job.status == "done" else 1
