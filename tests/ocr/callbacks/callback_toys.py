@@ -83,6 +83,9 @@ class ToyModule(pl.LightningModule):
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         self.log("val/loss", self._loss(batch), batch_size=len(batch["image"]))
 
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        self.log("test/loss", self._loss(batch), batch_size=len(batch["image"]))
+
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.SGD(self.parameters(), lr=0.01)
 

@@ -37,7 +37,9 @@ def test_failures_are_counted_and_logged_once(caplog: pytest.LogCaptureFixture) 
 
 def test_no_publisher_and_non_finite_values_are_fine() -> None:
     logged: list[dict[str, float]] = []
-    trainer = SimpleNamespace(loggers=[SimpleNamespace(log_metrics=lambda v, step: logged.append(v))])
+    trainer = SimpleNamespace(
+        loggers=[SimpleNamespace(log_metrics=lambda v, step: logged.append(v))]
+    )
     emit = Emitter("test")
     emit.publish(None, "status", {})
     emit.metrics(None, {"x": 1.0})
