@@ -158,8 +158,9 @@ class OcrtopApp(App[int]):
             self.exit(0)
         elif answer == "stop" and self.supervisor is not None:
             self.supervisor.request_stop()
-            if not await self.source.send("stop", mode="graceful"):
-                self.supervisor.child.signal_group()  # nothing to talk to yet: signal now
+            # read-only sends no commands; with no connection there is nobody to ask either
+            if self.state.readonly or not await self.source.send("stop", mode="graceful"):
+                self.supervisor.child.signal_group()
 
     def _exit_with_child_code(self) -> None:
         self.exit(self.supervisor.exit_code() if self.supervisor else 0)
