@@ -15,7 +15,13 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Input
 
 from tui.child import Child
-from tui.messages import CommandFailed, ConnectionChanged, JobFinished, SourceFailed
+from tui.messages import (
+    CommandFailed,
+    ConnectionChanged,
+    JobFinished,
+    SnapshotLoaded,
+    SourceFailed,
+)
 from tui.screens.choice import QUIT_CHOICES, STOP_CHOICES, ChoiceScreen
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.finished import JobFinishedScreen, summary
@@ -113,6 +119,10 @@ class OcrtopApp(App[int]):
 
     def on_connection_changed(self, message: ConnectionChanged) -> None:
         """Redraw now so a lost connection shows without waiting for the next tick."""
+        self.dashboard.refresh_from(self.state)
+
+    def on_snapshot_loaded(self, message: SnapshotLoaded) -> None:
+        """A late joiner's history is in: the first full frame should not wait for a tick."""
         self.dashboard.refresh_from(self.state)
 
     def on_source_failed(self, message: SourceFailed) -> None:

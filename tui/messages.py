@@ -25,6 +25,18 @@ class ConnectionChanged(Message):
         return isinstance(message, ConnectionChanged) and message.stream == self.stream
 
 
+class SnapshotLoaded(Message):
+    """A stream's late-join snapshot is in the state: draw now rather than at the next tick."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__()
+        self.stream = stream
+
+    def can_replace(self, message: Message) -> bool:
+        """Several snapshots waiting to be drawn need one redraw."""
+        return isinstance(message, SnapshotLoaded)
+
+
 class JobFinished(Message):
     """A job reported its final status, or its process exited."""
 

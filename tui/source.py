@@ -14,8 +14,14 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from tui.messages import CommandFailed, ConnectionChanged, JobFinished, SourceFailed
-from tui.state import AppState
+from tui.messages import (
+    CommandFailed,
+    ConnectionChanged,
+    JobFinished,
+    SnapshotLoaded,
+    SourceFailed,
+)
+from tui.state import AppState, fields
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +124,8 @@ class LiveSource:
     def _ingest(self, msg: Any, stream: str) -> None:
         was = self._job_finished(stream)
         self.state.ingest(msg, stream)
+        if fields(msg)[0] == "snapshot":
+            self.post(SnapshotLoaded(stream))
         if not was and self._job_finished(stream):
             self.post(JobFinished(self.state.streams[stream][0]))
 
