@@ -103,6 +103,7 @@ class BridgeCallback(Callback):
         """Start the publisher (again, if a previous stage closed it)."""
         if self.publisher is None:
             self._start(trainer)
+        stage = str(getattr(stage, "value", stage))  # Lightning passes a TrainerFn enum
         self._set_status(trainer, "setup", stage=stage, max_epochs=trainer.max_epochs)
 
     def _start(self, trainer: pl.Trainer) -> None:
@@ -188,7 +189,7 @@ class BridgeCallback(Callback):
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         """Say how the stage ended and close; a following stage reopens with the same job id."""
         status = "stopped" if self._stop_requested or trainer.interrupted else "done"
-        self._set_status(trainer, status, exit_code=0, stage=stage)
+        self._set_status(trainer, status, exit_code=0, stage=str(getattr(stage, "value", stage)))
         self.close()
 
     def on_exception(

@@ -84,7 +84,10 @@ class ResourceMonitorCallback(Callback):
             columns = resource_columns(self._system.num_cores, self.gpu_ids)
             try:
                 self.csv = ResourceCsv(
-                    os.path.join(run_dir, "resource_logs"), columns, trainer.global_rank, stage
+                    os.path.join(run_dir, "resource_logs"),
+                    columns,
+                    trainer.global_rank,
+                    str(getattr(stage, "value", stage)),  # TrainerFn enum -> "fit"
                 )
                 listeners.append(self._write_row)
             except OSError as exc:

@@ -94,6 +94,7 @@ def test_callback_writes_csv_and_logs_sys_and_gpu_metrics(tmp_path: Path, monkey
     trainer = make_trainer(tmp_path, [cb])
     trainer.fit(ToyModule(), train_dataloaders=loader(n=64, batch_size=4, sleep_ms=10.0))
     (path,) = (tmp_path / "resource_logs").glob("*.csv")
+    assert path.name.endswith("_fit_rank0.csv")
     rows = read_csv(path)
     header, body = rows[0], rows[1:]
     assert len(body) >= 3
