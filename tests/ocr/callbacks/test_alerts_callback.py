@@ -1,0 +1,64 @@
+"""AlertsCallback wiring: values from monitors, the loss, and the stall watchdog thread."""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+from typing import Any
+
+import torch
+
+from bridge import names
+from ocr.callbacks.alerts import AlertsCallback
+
+
+class Monitor:
+    def __init__(self, values: dict[str, float]) -> None:
+        self.values = values
+
+    def latest_values(self) -> dict[str, float]:
+        return dict(self.values)
+
+
+def fake_trainer(*callbacks: Any) -> Any:
+    return SimpleNamespace(callbacks=list(callbacks), global_step=0, current_epoch=0)
+
+
+def wait_for(cond: Any, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_stall_watchdog_fires_without_steps_and_clears_on_progress() -> None:
+    cb = AlertsCallback(stall_s=0.2, eval_interval_s=1e9)
+    trainer = fake_trainer(cb)
+    cb.on_train_start(trainer, None)  # type: ignore[arg-type]
+    try:
+        assert wait_for(lambda: [a.code for a in cb.history] == ["stalled"])
+        assert cb.history[0].severity == "critical" and cb.history[0].values["seconds"] > 0.2
+        cb.on_train_batch_end(trainer, None, torch.tensor(1.0), None, 0)  # type: ignore[arg-type]
+        assert wait_for(lambda: [a.state for a in cb.history] == ["firing", "cleared"])
+    finally:
+        cb.on_train_end(trainer, None)  # type: ignore[arg-type]
+    assert cb._watchdog is None
+
+
+def test_reads_monitors_and_loss_at_the_evaluation_interval() -> None:
+    monitor = Monitor({names.THROUGHPUT_EFFICIENCY: 0.2, names.DATA_WAIT_MS_P50: 80.0})
+    cb = AlertsCallback(eval_interval_s=0.0, sustain_s=0.0, clear_s=0.0)
+    trainer = fake_trainer(monitor, cb)
+    cb.on_train_batch_end(trainer, None, {"loss": torch.tensor(float("nan"))}, None, 0)  # type: ignore[arg-type]
+    assert {(a.code, a.state) for a in cb.history} == {
+        ("data_bound", "firing"),
+        ("nonfinite_loss", "firing"),
+    }
+    monitor.values[names.THROUGHPUT_EFFICIENCY] = 0.99
+    cb.on_train_batch_end(trainer, None, {"loss": torch.tensor(0.5)}, None, 1)  # type: ignore[arg-type]
+    assert {(a.code, a.state) for a in cb.history[2:]} == {
+        ("data_bound", "cleared"),
+        ("nonfinite_loss", "cleared"),
+    }
