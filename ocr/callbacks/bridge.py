@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 import traceback
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +61,9 @@ class BridgeCallback(Callback):
         metrics_every_n_steps: Publish ``trainer.callback_metrics`` every N steps; None
             uses ``trainer.log_every_n_steps`` (reading logged tensors may sync a GPU,
             so not every step).
+        progress_max_hz: Most ``progress`` messages per second (the last batch of an
+            epoch is always sent); None sends every step. Each message costs the bridge
+            thread CPU, and a progress bar gains nothing from 100 updates a second.
     """
 
     def __init__(
@@ -72,6 +76,7 @@ class BridgeCallback(Callback):
         forward_logs: bool = True,
         log_level: str = "INFO",
         metrics_every_n_steps: int | None = None,
+        progress_max_hz: float | None = 10.0,
     ) -> None:
         level = logging.getLevelName(log_level.upper())
         if not isinstance(level, int):
@@ -84,6 +89,10 @@ class BridgeCallback(Callback):
         self.forward_logs = forward_logs
         self.log_level = level
         self.metrics_every_n_steps = metrics_every_n_steps
+        if progress_max_hz is not None and progress_max_hz <= 0:
+            raise ValueError(f"progress_max_hz must be > 0 or null, got {progress_max_hz}")
+        self._progress_interval = 1.0 / progress_max_hz if progress_max_hz else 0.0
+        self._last_progress = -float("inf")
         self.publisher: Publisher | None = None
         self.router = CommandRouter()
         self.router.register("stop", self._on_stop)
@@ -153,11 +162,14 @@ class BridgeCallback(Callback):
         pub = self.publisher
         if pub is None:
             return
-        step = trainer.global_step
+        now = time.monotonic()
         num_batches = finite_int(trainer.num_training_batches)
-        progress = {"batch_idx": batch_idx, "num_batches": num_batches}
-        progress.update(epoch=trainer.current_epoch, step=step, **self._totals(trainer))
-        self._emit.publish(pub, "progress", progress, step=step, epoch=trainer.current_epoch)
+        if now - self._last_progress >= self._progress_interval or batch_idx + 1 == num_batches:
+            self._last_progress = now
+            step, epoch = trainer.global_step, trainer.current_epoch
+            progress = {"batch_idx": batch_idx, "num_batches": num_batches}
+            progress.update(epoch=epoch, step=step, **self._totals(trainer))
+            self._emit.publish(pub, "progress", progress, step=step, epoch=epoch)
         every = log_every_n_steps(trainer, self.metrics_every_n_steps)
         if (batch_idx + 1) % every == 0:
             self.publish_logged_metrics(trainer)

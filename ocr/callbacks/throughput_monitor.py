@@ -48,9 +48,14 @@ class ThroughputMonitorCallback(Callback):
     Args:
         window_steps: Steps in the sliding window for rates and percentiles.
         log_every_n_steps: Lightning-logger cadence; None uses ``trainer.log_every_n_steps``.
-            The bridge gets every step.
         data_bound_threshold: Data wait share of step time above which the window is
             called data-bound (``perf/data_bound`` = 1).
+        publish_max_hz: Most bridge ``metrics`` messages per second; None publishes every
+            step. Every step still enters the window, so rates and percentiles cover all
+            steps; only how often they are recomputed and sent is capped. Each message
+            costs the bridge thread tens of microseconds of CPU (JSON, event log, socket),
+            which at 50+ steps/s would show in the step time; a dashboard redraws a few
+            times a second.
     """
 
     def __init__(
@@ -58,6 +63,7 @@ class ThroughputMonitorCallback(Callback):
         window_steps: int = 50,
         log_every_n_steps: int | None = None,
         data_bound_threshold: float = 0.3,
+        publish_max_hz: float | None = 10.0,
     ) -> None:
         if window_steps < 1:
             raise ValueError(f"window_steps must be >= 1, got {window_steps}")
@@ -67,8 +73,14 @@ class ThroughputMonitorCallback(Callback):
             )
         if log_every_n_steps is not None and log_every_n_steps < 1:
             raise ValueError(f"log_every_n_steps must be >= 1, got {log_every_n_steps}")
+        if publish_max_hz is not None and publish_max_hz <= 0:
+            raise ValueError(f"publish_max_hz must be > 0 or null, got {publish_max_hz}")
         self.window_steps = window_steps
         self.log_every_n_steps = log_every_n_steps
+        self._min_interval = 1.0 / publish_max_hz if publish_max_hz else 0.0
+        self._last_publish = -float("inf")
+        self._has_instances = self._has_timing = False
+        self._gpu_ms: float | None = None
         self.data_bound_threshold = data_bound_threshold
         self._window: deque[_Step] = deque(maxlen=window_steps)
         self._sums = [0.0] * len(_Step._fields)
@@ -131,23 +143,37 @@ class ThroughputMonitorCallback(Callback):
         self._push(step)
         self._epoch_samples += info.size
         self._epoch_seconds += (step.wait_ms + compute_ms) / 1e3
-        values = self._window_metrics(step, has_instances=info.instances is not None)
-        if info.timing is not None:
-            n = len(self._window)
-            values[names.LOAD_MS] = self._sums[4] / n
-            values[names.TRANSFORM_MS] = self._sums[5] / n
-            values[TARGET_MS] = self._sums[6] / n
+        self._has_instances = info.instances is not None
+        self._has_timing = info.timing is not None
         if self._cuda is not None:
             self._cuda.end()
             gpu_ms = self._cuda.resolve()
             if gpu_ms:
-                values[GPU_COMPUTE_MS] = gpu_ms[-1]
-        self._latest.update(values)
+                self._gpu_ms = gpu_ms[-1]
+        log_now = (batch_idx + 1) % log_every_n_steps(trainer, self.log_every_n_steps) == 0
+        if not log_now and now - self._last_publish < self._min_interval:
+            return  # the step is in the window; the next message will include it
+        self._last_publish = now
+        values = self.compute()
         gstep, epoch = trainer.global_step, trainer.current_epoch
         self._emit.metrics(find_publisher(trainer), values, step=gstep, epoch=epoch)
-        every = log_every_n_steps(trainer, self.log_every_n_steps)
-        if (batch_idx + 1) % every == 0:
+        if log_now:
             self._emit.log_metrics(trainer, values, step=gstep)
+
+    def compute(self) -> dict[str, float]:
+        """Window metrics as of the last step (also stored for :meth:`latest_values`)."""
+        if not self._window:
+            return {}
+        values = self._window_metrics(self._window[-1], has_instances=self._has_instances)
+        if self._has_timing:
+            n = len(self._window)
+            values[names.LOAD_MS] = self._sums[4] / n
+            values[names.TRANSFORM_MS] = self._sums[5] / n
+            values[TARGET_MS] = self._sums[6] / n
+        if self._gpu_ms is not None:
+            values[GPU_COMPUTE_MS] = self._gpu_ms
+        self._latest.update(values)
+        return values
 
     def _push(self, step: _Step) -> None:
         """Append to the window keeping per-field running sums (O(1) per step)."""
@@ -195,7 +221,7 @@ class ThroughputMonitorCallback(Callback):
             self._prev_end = _now()
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        values: dict[str, float] = {}
+        values = self.compute()  # the epoch's last steps, even if not yet published
         if self._epoch_seconds > 0:
             values[names.EPOCH_SAMPLES_PER_SECOND] = self._epoch_samples / self._epoch_seconds
         cache = _dataset_cache_bytes(trainer)

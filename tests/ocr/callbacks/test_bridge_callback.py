@@ -34,7 +34,9 @@ def events(run_dir: Path) -> list[Any]:
 
 @pytest.mark.slow
 def test_publishes_status_progress_metrics_and_logs(tmp_path: Path) -> None:
-    cb = BridgeCallback(run_dir=str(tmp_path), experiment_name="toy", arch="tiny")
+    cb = BridgeCallback(
+        run_dir=str(tmp_path), experiment_name="toy", arch="tiny", progress_max_hz=None
+    )
     trainer = make_trainer(
         tmp_path, [cb, ThroughputMonitorCallback(), SaysHello()], max_epochs=2, log_every_n_steps=2
     )
@@ -175,11 +177,24 @@ def test_log_handler_skips_bridge_records_and_never_recurses() -> None:
     assert [p["message"] for _, p in pub.published] == ["first"]
 
 
+@pytest.mark.slow
+def test_progress_rate_is_capped_but_epoch_ends_are_always_sent(tmp_path: Path) -> None:
+    cb = BridgeCallback(run_dir=str(tmp_path), progress_max_hz=2.0)
+    trainer = make_trainer(tmp_path, [cb], max_epochs=2)
+    trainer.fit(ToyModule(), loader(n=80, batch_size=4, batch_sleep_ms=20.0))  # ~1 s/epoch
+    progress = [m.payload for m in events(tmp_path) if m.type == "progress"]
+    assert 2 <= len(progress) <= 10  # 40 steps at <= 2 Hz, plus epoch ends
+    assert [p["batch_idx"] for p in progress if p["batch_idx"] == 19] == [19, 19]
+    assert progress[-1]["step"] == 40
+
+
 def test_bad_arguments_are_rejected() -> None:
     with pytest.raises(ValueError, match="log_level"):
         BridgeCallback(log_level="LOUD")
     with pytest.raises(ValueError, match="metrics_every_n_steps"):
         BridgeCallback(metrics_every_n_steps=0)
+    with pytest.raises(ValueError, match="progress_max_hz"):
+        BridgeCallback(progress_max_hz=0)
 
 
 @pytest.mark.slow

@@ -10,6 +10,7 @@ import torch
 
 from bridge import names
 from ocr.callbacks import throughput_monitor as tm
+from ocr.callbacks.bridge import BridgeCallback
 from ocr.callbacks.throughput_monitor import ThroughputMonitorCallback
 
 
@@ -149,8 +150,31 @@ def test_plain_tensor_batches_and_no_dataset_accounting(clock: Clock) -> None:
     assert names.DATASET_CACHE_BYTES not in v
 
 
+def test_publish_rate_is_capped_while_every_step_counts(clock: Clock) -> None:
+    published: list[dict[str, float]] = []
+    bridge = BridgeCallback()
+    bridge.publisher = SimpleNamespace(  # type: ignore[assignment]
+        metrics=lambda values, step, epoch: published.append(values)
+    )
+    trainer = fake_trainer(Recorder())
+    trainer.callbacks, trainer.log_every_n_steps = [bridge], 1000
+    cb = ThroughputMonitorCallback(window_steps=100, publish_max_hz=10.0)
+    module = SimpleNamespace(device=torch.device("cpu"))
+    cb.on_train_epoch_start(trainer, module)  # type: ignore[arg-type]
+    for i in range(30):  # 30 steps of 20 ms = 0.6 s -> at most 7 messages at 10 Hz
+        run_step(cb, trainer, clock, wait=5.0 if i < 29 else 105.0, compute=15.0, n=2)
+    assert 5 <= len(published) <= 7
+    cb.on_train_epoch_end(trainer, module)  # type: ignore[arg-type]
+    final = published[-1]
+    # The unpublished last step (100 ms extra wait) is in the epoch-end figures.
+    assert final[names.DATA_WAIT_MS] == pytest.approx(105.0)
+    assert final[names.DATA_WAIT_MS_AVG] == pytest.approx((29 * 5.0 + 105.0) / 30)
+
+
 def test_invalid_arguments_are_rejected() -> None:
     with pytest.raises(ValueError, match="data_bound_threshold"):
         ThroughputMonitorCallback(data_bound_threshold=1.5)
     with pytest.raises(ValueError, match="window_steps"):
         ThroughputMonitorCallback(window_steps=0)
+    with pytest.raises(ValueError, match="publish_max_hz"):
+        ThroughputMonitorCallback(publish_max_hz=0.0)
