@@ -67,3 +67,36 @@ def gpu(i: int, field: str) -> str:
     if field not in GPU_FIELDS:
         raise ValueError(f"unknown GPU field {field!r}; expected one of {GPU_FIELDS}")
     return f"gpu{i}/{field}"
+
+
+# --- DDP: cross-rank figures (ocr.callbacks.rank_stats), on rank 0's stream and logger ---
+DDP_FIELDS = (
+    "samples_per_second",
+    "data_wait_ms_p95",
+    "step_ms",
+    "own_step_ms",
+    "lateness_ms",
+    "rss_bytes",
+)
+"""Per-rank figures over the last gather interval. ``own_step_ms`` is the step time minus
+the time the rank waited for the latest-arriving rank; ``lateness_ms`` is how much later
+than the earliest rank it had its batch in hand."""
+DDP_STATS = ("min", "max", "mean")
+DDP_SLOWEST_RANK = "ddp/slowest_rank"
+"""The rank with the longest own step time: the one every other rank waits for."""
+DDP_SAMPLES_PER_SECOND_TOTAL = "ddp/samples_per_second_total"
+"""The whole job's training throughput: the sum over ranks."""
+
+
+def ddp_stat(field: str, stat: str) -> str:
+    """A cross-rank statistic, e.g. ``ddp_stat("step_ms", "max")`` -> ``ddp/step_ms_max``."""
+    if field not in DDP_FIELDS or stat not in DDP_STATS:
+        raise ValueError(f"unknown DDP figure {field!r}/{stat!r}; fields {DDP_FIELDS}")
+    return f"ddp/{field}_{stat}"
+
+
+def ddp_rank(rank: int, field: str) -> str:
+    """One rank's figure as rank 0 publishes it: ``ddp_rank(1, "step_ms")``."""
+    if field not in DDP_FIELDS:
+        raise ValueError(f"unknown DDP field {field!r}; expected one of {DDP_FIELDS}")
+    return f"ddp/rank{rank}/{field}"

@@ -22,9 +22,11 @@ Wall clocks are compared across processes: exact on one host, as good as NTP acr
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any
 
+import psutil
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Callback
@@ -34,7 +36,6 @@ from ocr.callbacks.alert_engine import Alert, AlertEngine, AlertRule, Values
 from ocr.callbacks.batch_info import inspect_batch
 from ocr.callbacks.bridge import find_publisher
 from ocr.callbacks.emit import Emitter
-from ocr.callbacks.sampling import process_tree_memory
 from ocr.callbacks.stats import median, percentile
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,35 @@ STRAGGLER = "straggler"
 
 _now = time.perf_counter  # module-level so tests can drive fake clocks
 _wall = time.time
+
+
+def rank_memory(pid: int | None = None) -> float:
+    """RSS of this rank: its process and its DataLoader workers, not the other ranks.
+
+    Lightning starts ranks > 0 as children of rank 0, so a plain process-tree sum would
+    count them into rank 0. A child that is another rank has another ``LOCAL_RANK`` in
+    its environment (forked workers inherit ours), so its subtree is skipped.
+    """
+    root = psutil.Process(pid or os.getpid())
+    own = _local_rank_env(root)
+    total, todo = 0, [root]
+    while todo:
+        proc = todo.pop()
+        try:
+            if proc is not root and _local_rank_env(proc) != own:
+                continue
+            total += proc.memory_info().rss
+            todo.extend(proc.children())
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return float(total)
+
+
+def _local_rank_env(proc: psutil.Process) -> str | None:
+    try:
+        return proc.environ().get("LOCAL_RANK")
+    except (psutil.AccessDenied, psutil.NoSuchProcess, OSError):
+        return None
 
 
 def rank_figures(rows: list[list[float]]) -> list[dict[str, float]]:
@@ -244,7 +274,7 @@ class RankStatsCallback(Callback):
         waits = sorted(self._waits)
         ready = self._ready_sum / self._steps if self._steps else 0.0
         try:
-            rss = float(process_tree_memory()[0])
+            rss = rank_memory()
         except Exception as exc:
             self._emit.failed("read process memory", exc)
             rss = 0.0
@@ -262,9 +292,7 @@ class RankStatsCallback(Callback):
         step, epoch = trainer.global_step, trainer.current_epoch
         if trainer.global_rank == 0 and self.latest:
             self._emit.metrics(find_publisher(trainer), self.latest, step=step, epoch=epoch)
-            logged = {
-                k: v for k, v in self.latest.items() if self.log_per_rank or "/rank" not in k
-            }
+            logged = {k: v for k, v in self.latest.items() if self.log_per_rank or "/rank" not in k}
             self._emit.log_metrics(trainer, logged, step=step)
         values = straggler_values(self.figures, trainer.global_rank) or {}
         for alert in self.engine.evaluate(values, _wall()):

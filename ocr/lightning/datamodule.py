@@ -8,7 +8,8 @@ Datasets are built lazily in :meth:`setup`, so ``runners/test.py`` never reads t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,9 @@ class DetectionDataModule(pl.LightningDataModule):
         persistent_workers: keep workers alive between epochs (with ``num_workers > 0``).
         root: dataset directory when the splits read files; checked up front so that a
             wrong path fails before any model is built, with the config key in the message.
+        rank_sleep_ms: debugging aid, ``{rank: ms}``: training samples of those DDP ranks
+            take that much longer to load (``+data.rank_sleep_ms={1:50}`` rehearses a
+            straggler; the DDP test uses it). Empty by default.
     """
 
     def __init__(
@@ -51,6 +55,7 @@ class DetectionDataModule(pl.LightningDataModule):
         pin_memory: bool = False,
         persistent_workers: bool = False,
         root: str | None = None,
+        rank_sleep_ms: Mapping[int | str, float] | None = None,
     ) -> None:
         super().__init__()
         if batch_size < 1:
@@ -71,6 +76,7 @@ class DetectionDataModule(pl.LightningDataModule):
         self.pin_memory = pin_memory
         self.persistent_workers = persistent_workers and num_workers > 0
         self.root = root
+        self.rank_sleep_ms = {int(k): float(v) for k, v in (rank_sleep_ms or {}).items()}
         self.datasets: dict[str, Dataset] = {}
 
     def _dataset(self, split: str) -> Dataset:
@@ -85,15 +91,19 @@ class DetectionDataModule(pl.LightningDataModule):
             self._dataset(split)
 
     def _loader(self, split: str, shuffle: bool, batch_size: int) -> DataLoader:
+        dataset = self._dataset(split)
+        rank = self.trainer.global_rank if self.trainer is not None else 0
+        if split == "train" and self.rank_sleep_ms.get(rank):
+            dataset = _SlowLoad(dataset, self.rank_sleep_ms[rank] / 1e3)
         return DataLoader(
-            self._dataset(split),
+            dataset,
             batch_size=batch_size,
             shuffle=shuffle,
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
             persistent_workers=self.persistent_workers,
             collate_fn=collate_batch,
-            drop_last=shuffle and len(self._dataset(split)) > batch_size,  # type: ignore[arg-type]
+            drop_last=shuffle and len(dataset) > batch_size,  # type: ignore[arg-type]
         )
 
     def train_dataloader(self) -> DataLoader:
@@ -107,3 +117,18 @@ class DetectionDataModule(pl.LightningDataModule):
     def test_dataloader(self) -> DataLoader:
         """Test batches in file order."""
         return self._loader("test", shuffle=False, batch_size=self.eval_batch_size)
+
+
+class _SlowLoad(Dataset):
+    """A dataset whose items take ``delay_s`` longer: a deliberate straggler (``rank_sleep_ms``)."""
+
+    def __init__(self, inner: Dataset, delay_s: float) -> None:
+        self.inner, self.delay_s = inner, delay_s
+        self.cache_nbytes = getattr(inner, "cache_nbytes", 0)
+
+    def __len__(self) -> int:
+        return len(self.inner)  # type: ignore[arg-type]
+
+    def __getitem__(self, index: int) -> Any:
+        time.sleep(self.delay_s)
+        return self.inner[index]
