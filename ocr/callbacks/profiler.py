@@ -146,7 +146,7 @@ class ProfilerCallback(Callback):
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
     ) -> None:
         w = self.window
-        if w is None and trainer.global_step in self.profile_steps:
+        if w is None and self.profile_steps and trainer.global_step in self.profile_steps:
             w = self.arm("config", self.window_steps)
         if w is None or w.state is WindowState.ANALYZING:
             return
