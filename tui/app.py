@@ -27,6 +27,7 @@ from tui.screens.dashboard import DashboardScreen
 from tui.screens.finished import JobFinishedScreen, summary
 from tui.screens.help import HelpScreen
 from tui.screens.picker import JobPickerScreen
+from tui.screens.sweep import SweepScreen
 from tui.state import AppState
 from tui.supervise import Supervisor
 from tui.widgets.log_filter import LogFilter
@@ -50,6 +51,7 @@ class OcrtopApp(App[int]):
         Binding("left_square_bracket", "job(-1)", "prev job"),
         Binding("right_square_bracket", "job(1)", "next job"),
         Binding("r", "rank", "rank"),
+        Binding("s", "sweep", "sweep", show=False),
         Binding("space", "pause", "pause", show=False),
         Binding("full_stop", "step", "step", show=False),
         Binding("plus", "speed(1)", "faster", show=False),
@@ -217,6 +219,14 @@ class OcrtopApp(App[int]):
     def action_job(self, delta: int) -> None:
         """Previous/next job of a sweep."""
         self.state.cycle_job(delta)
+
+    def action_sweep(self) -> None:
+        """The sweep table; the job picked there goes on screen."""
+        self.push_screen(SweepScreen(self.state), self._show_job)
+
+    def _show_job(self, key: str | None) -> None:
+        if key is not None:
+            self.state.show_job(key)
 
     def action_rank(self) -> None:
         """Cycle the DDP rank view."""

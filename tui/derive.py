@@ -7,9 +7,14 @@ cost does not depend on the event rate.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from bridge import names
+from tui.records import AlertRecord
 from tui.state import JobState, RankState
+
+STRAGGLER = "straggler"
+"""Alert code of a DDP rank the others wait for (``ocr.callbacks.rank_stats``)."""
 
 DATA_BOUND_SHARE = 0.2
 """Data wait above this share of the step time means the loader, not the model, sets the pace."""
@@ -103,7 +108,11 @@ def cpu_cores(rank: RankState) -> list[float]:
 
 @dataclass(frozen=True)
 class RankRow:
-    """One row of the merged DDP view."""
+    """One row of the merged DDP view.
+
+    ``own_step_ms`` and ``lateness_ms`` come from rank 0's cross-rank figures (``ddp/*``):
+    in lockstep every rank's step time looks alike, these show who the others wait for.
+    """
 
     rank: int
     samples_per_s: float | None
@@ -111,18 +120,116 @@ class RankRow:
     step_ms: float | None
     rss: float | None
     status: str
+    own_step_ms: float | None = None
+    lateness_ms: float | None = None
+    straggler: bool = False
+
+
+def _ddp_ranks(primary: RankState) -> set[int]:
+    """Ranks that rank 0's cross-rank figures mention (``ddp/rank<r>/...``)."""
+    found = set()
+    for name in primary.latest:
+        if name.startswith("ddp/rank"):
+            head = name[len("ddp/rank") :].split("/", 1)[0]
+            if head.isdigit():
+                found.add(int(head))
+    return found
+
+
+def stragglers(job: JobState) -> dict[int, AlertRecord]:
+    """Active ``straggler`` alerts by the rank they name (the rank that raised them)."""
+    out: dict[int, AlertRecord] = {}
+    for r in job.ranks.values():
+        alert = r.alerts_active.get(STRAGGLER)
+        if alert is not None:
+            named = alert.values.get("rank")
+            out[int(named) if isinstance(named, int | float) else r.rank] = alert
+    return out
 
 
 def rank_rows(job: JobState) -> list[RankRow]:
-    """Per-rank key figures, so one slow rank stands out."""
-    return [
-        RankRow(
-            r.rank,
-            r.value(names.SAMPLES_PER_SECOND),
-            r.value(names.DATA_WAIT_MS_P95),
-            r.value(names.STEP_MS),
-            r.value(names.PROC_RSS_BYTES),
-            r.status,
+    """Per-rank key figures, so one slow rank stands out.
+
+    A rank's own stream is preferred; a rank whose stream is not connected (another node)
+    still gets a row from rank 0's ``ddp/rank<r>/*`` figures.
+    """
+    primary = job.primary
+    flagged = stragglers(job)
+    rows = []
+    for rank in sorted(set(job.ranks) | _ddp_ranks(primary)):
+        own = job.ranks.get(rank)
+
+        def pick(stream_name: str, field: str, own: RankState | None = own, r: int = rank) -> Any:
+            value = own.value(stream_name) if own is not None else None
+            return value if value is not None else primary.value(names.ddp_rank(r, field))
+
+        rows.append(
+            RankRow(
+                rank,
+                pick(names.SAMPLES_PER_SECOND, "samples_per_second"),
+                pick(names.DATA_WAIT_MS_P95, "data_wait_ms_p95"),
+                pick(names.STEP_MS, "step_ms"),
+                pick(names.PROC_RSS_BYTES, "rss_bytes"),
+                own.status if own is not None else "remote",
+                primary.value(names.ddp_rank(rank, "own_step_ms")),
+                primary.value(names.ddp_rank(rank, "lateness_ms")),
+                rank in flagged,
+            )
         )
-        for _, r in sorted(job.ranks.items())
-    ]
+    return rows
+
+
+def slowest(rows: list[RankRow]) -> int | None:
+    """The rank the others wait for: a straggler, else the longest own (or plain) step."""
+    if len(rows) < 2:
+        return None
+    for row in rows:
+        if row.straggler:
+            return row.rank
+    return max(rows, key=lambda r: r.own_step_ms or r.step_ms or 0.0).rank
+
+
+@dataclass(frozen=True)
+class SweepRow:
+    """One job of a Hydra multirun, as the sweep table shows it."""
+
+    key: str
+    index: int
+    overrides: str
+    status: str
+    best_hmean: float | None
+    samples_per_s: float | None
+    duration_s: float | None
+
+
+def best_hmean(rank: RankState) -> float | None:
+    """Best validation hmean over the epochs seen so far."""
+    per_epoch = rank.per_epoch.get(names.VAL_HMEAN)
+    return max(per_epoch.values()) if per_epoch else None
+
+
+def sweep_rows(jobs: dict[str, JobState], now: float) -> list[SweepRow]:
+    """Every job of the sweep, by Hydra job number (order of appearance without one).
+
+    The job number and overrides come from the hello's meta (``sweep_job``, ``overrides``,
+    set by the trainer's bridge callback under Hydra).
+    """
+    rows = []
+    for seen, job in enumerate(jobs.values()):
+        r = job.primary
+        meta = job.hello.get("meta") or {}
+        index = meta.get("sweep_job")
+        overrides = meta.get("overrides")
+        samples = r.value(names.EPOCH_SAMPLES_PER_SECOND) or r.value(names.SAMPLES_PER_SECOND)
+        rows.append(
+            SweepRow(
+                job.key,
+                int(index) if isinstance(index, int) else seen,
+                " ".join(map(str, overrides)) if isinstance(overrides, list) else "—",
+                job.status,
+                best_hmean(r),
+                samples,
+                elapsed_seconds(r, now),
+            )
+        )
+    return sorted(rows, key=lambda row: row.index)

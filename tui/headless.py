@@ -16,6 +16,7 @@ from tui.fmt import duration, human_bytes, num, short
 from tui.messages import CommandFailed, ConnectionChanged, JobFinished, SourceFailed
 from tui.state import AppState, JobState
 from tui.supervise import Supervisor
+from tui.sweep import table_lines
 
 
 def status_line(state: AppState, job: JobState) -> str:
@@ -44,6 +45,26 @@ def status_line(state: AppState, job: JobState) -> str:
     if len(job.ranks) > 1:
         parts.append(f"{len(job.ranks)} ranks")
     return "  ".join(parts)
+
+
+def is_sweep(state: AppState) -> bool:
+    """Several jobs, or one that Hydra started as a multirun job."""
+    return len(state.jobs) > 1 or any(
+        "sweep_job" in (job.hello.get("meta") or {}) for job in state.jobs.values()
+    )
+
+
+def ranks_line(job: JobState) -> str:
+    """``[ranks] r0 4.5 sps wait p95 34ms step 443ms own 330ms | r1 ... STRAGGLER`` (DDP)."""
+    parts = []
+    for r in derive.rank_rows(job):
+        text = (
+            f"r{r.rank} {num(r.samples_per_s)} samples/s wait p95 {num(r.data_wait_p95)}ms "
+            f"step {num(r.step_ms, 0)}ms own {num(r.own_step_ms, 0)}ms "
+            f"rss {human_bytes(r.rss)}"
+        )
+        parts.append(text + (" STRAGGLER" if r.straggler else ""))
+    return "[ranks] " + " | ".join(parts)
 
 
 class HeadlessPrinter:
@@ -78,6 +99,14 @@ class HeadlessPrinter:
                 else job.primary.status_payload.get("exit_code")
             )
             self.say(f"[ocrtop] job {job.job_id} finished: {job.status} (exit code {code})")
+            if is_sweep(self.state):
+                self.sweep_table()
+
+    def sweep_table(self) -> None:
+        """The sweep so far, one ``[sweep]`` line per job (after each job finishes)."""
+        rows = derive.sweep_rows(self.state.jobs, self.state.now())
+        for line in table_lines(rows, self.state.current):
+            self.say(f"[sweep] {line}")
 
     def tick(self, force: bool = False) -> None:
         """Print what is new; the status line when the interval has passed (or forced)."""
@@ -93,6 +122,8 @@ class HeadlessPrinter:
             if line:
                 if line != self.last_line:  # a finished job does not repeat itself
                     self.say(line)
+                    if shown is not None and len(derive.rank_rows(shown)) > 1:
+                        self.say(ranks_line(shown))
                 self.last_line = line
             elif self.state.notice and self.state.notice != self.last_notice:
                 self.say(f"[ocrtop] {self.state.notice}")

@@ -197,6 +197,15 @@ class AppState:
         self.rank_view = None
         self.version += 1
 
+    def show_job(self, key: str) -> None:
+        """Put one job on screen (sweep table); following resumes only for the newest."""
+        if key not in self.jobs:
+            return
+        self.current = key
+        self.follow = key == list(self.jobs)[-1]
+        self.rank_view = None
+        self.version += 1
+
     def cycle_rank(self) -> None:
         """Step through merged view -> rank 0 -> rank 1 -> ... -> merged view."""
         job = self.job

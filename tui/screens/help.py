@@ -22,7 +22,9 @@ HELP = """\
   [b]w[/b]          history window: 1 min, 5 min, 15 min, whole run
   [b]/[/b]          filter the log tail (Enter keeps, Esc clears)
   [b][[/b] / [b]][/b]      previous / next job of a sweep
-  [b]r[/b]          cycle DDP ranks: all ranks, rank 0, rank 1, ...
+  [b]s[/b]          sweep table: every job, status, best hmean; Enter shows one
+  [b]r[/b]          cycle DDP ranks: all ranks (one row each), rank 0, rank 1, ...
+  [b]p[/b] on all ranks profiles every rank; on one rank, only that rank
   [b]space . + -[/b] replay: pause, step one event, faster, slower
 
 [b]elsewhere[/b]

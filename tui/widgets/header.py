@@ -61,6 +61,8 @@ class HeaderBar(Static):
         if job.world_size > 1:
             view = "all ranks" if state.rank_view is None else f"rank {state.rank_view}"
             top.append(f"  {view} of {job.world_size} (r)", style="dim")
+            for named in sorted(derive.stragglers(job)):
+                top.append(f"  straggler: rank {named}", style="bold red")
         prog = rank.progress
         epochs = prog.get("max_epochs") or meta.get("max_epochs")
         total = derive.total_steps(rank)
