@@ -40,6 +40,23 @@ def find_bridge(trainer: pl.Trainer) -> BridgeCallback | None:
     return None
 
 
+def hydra_job_meta() -> dict[str, Any]:
+    """Job number and overrides of a Hydra multirun job, for the dashboard's sweep table.
+
+    Empty outside a multirun (or without Hydra), so a plain run's hello is unchanged.
+    """
+    try:
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
+
+        if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+            return {}
+        job = HydraConfig.get()
+        return {"sweep_job": int(job.job.num), "overrides": [str(o) for o in job.overrides.task]}
+    except Exception:  # an unusual Hydra state must not stop the bridge
+        return {}
+
+
 def _make_publisher(**kwargs: Any) -> Publisher:
     from bridge.publisher import Publisher  # bridge loads only when used
 
@@ -125,7 +142,7 @@ class BridgeCallback(Callback):
                 world_size=trainer.world_size,
                 local_rank=trainer.local_rank,
                 command=list(sys.argv),
-                meta={k: v for k, v in self.meta.items() if v is not None},
+                meta={**{k: v for k, v in self.meta.items() if v is not None}, **hydra_job_meta()},
             )
             pub.start()
         except Exception as exc:
