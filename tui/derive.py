@@ -212,20 +212,25 @@ def sweep_rows(jobs: dict[str, JobState], now: float) -> list[SweepRow]:
     """Every job of the sweep, by Hydra job number (order of appearance without one).
 
     The job number and overrides come from the hello's meta (``sweep_job``, ``overrides``,
-    set by the trainer's bridge callback under Hydra).
+    set by the trainer's bridge callback under Hydra). Overrides every job shares (the
+    fixed part of the command line) are left out once there are several jobs, so the
+    column shows what the sweep varies.
     """
+    metas = [job.hello.get("meta") or {} for job in jobs.values()]
+    lists = [m.get("overrides") if isinstance(m.get("overrides"), list) else None for m in metas]
+    known = [set(map(str, o)) for o in lists if o is not None]
+    common = set.intersection(*known) if len(known) > 1 else set()
     rows = []
-    for seen, job in enumerate(jobs.values()):
+    for seen, (job, meta, overrides) in enumerate(zip(jobs.values(), metas, lists, strict=True)):
         r = job.primary
-        meta = job.hello.get("meta") or {}
         index = meta.get("sweep_job")
-        overrides = meta.get("overrides")
+        varied = [str(o) for o in overrides if str(o) not in common] if overrides else None
         samples = r.value(names.EPOCH_SAMPLES_PER_SECOND) or r.value(names.SAMPLES_PER_SECOND)
         rows.append(
             SweepRow(
                 job.key,
                 int(index) if isinstance(index, int) else seen,
-                " ".join(map(str, overrides)) if isinstance(overrides, list) else "—",
+                " ".join(varied) if varied else "—",
                 job.status,
                 best_hmean(r),
                 samples,

@@ -75,6 +75,7 @@ class HeadlessPrinter:
         self.next_status = 0.0
         self.last_notice = ""
         self.last_line = ""
+        self.last_sweep: list[str] = []
         self.alerts_seen: dict[tuple[str, int], int] = {}
         self.profiles_seen: dict[tuple[str, int], float] = {}
 
@@ -105,7 +106,11 @@ class HeadlessPrinter:
     def sweep_table(self) -> None:
         """The sweep so far, one ``[sweep]`` line per job (after each job finishes)."""
         rows = derive.sweep_rows(self.state.jobs, self.state.now())
-        for line in table_lines(rows, self.state.current):
+        lines = table_lines(rows, self.state.current)
+        if lines == self.last_sweep:  # a job's fit and test stages both end in "done"
+            return
+        self.last_sweep = lines
+        for line in lines:
             self.say(f"[sweep] {line}")
 
     def tick(self, force: bool = False) -> None:
@@ -202,6 +207,8 @@ async def run_headless(
                     await asyncio.sleep(tick_s)  # let the last messages land
                     if published:
                         printer.tick(force=True)
+                        if is_sweep(state):
+                            printer.sweep_table()
                     else:  # died before publishing: its log says why
                         for line in child.tail(15):
                             printer.say(f"[trainer] {line}")
