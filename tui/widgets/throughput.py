@@ -63,29 +63,28 @@ class ThroughputPanel(Panel):
         lines += [Text(r, style="cyan") for r in chart(values, width, graph_h, lo=0.0)]
         lines += [wait, line]
         if rows:
-            lines += rank_table(rows)
+            lines += rank_table(rows, width)
         return Group(*lines)
 
 
-def rank_table(rows: list[derive.RankRow]) -> list[Text]:
+def rank_table(rows: list[derive.RankRow], width: int = 80) -> list[Text]:
     """The merged DDP view: one line per rank; the straggler (or the slowest) highlighted.
 
     ``own ms`` is the step time minus the wait for the latest rank: in lockstep the plain
     step times are alike, the own times show who everybody waits for.
     """
-    lines = [Text("rank  samples/s  wait p95  step ms  own ms  late ms  rss", style="bold")]
+    lines = [Text("rank  samples/s  wait p95  step ms  own ms  rss", style="bold")]
     slowest = derive.slowest(rows)
     for r in rows:
         style = "bold red" if r.straggler else "yellow" if r.rank == slowest else ""
         text = Text(
             f"{r.rank:>4}  {num(r.samples_per_s):>9}  {num(r.data_wait_p95):>8}  "
-            f"{num(r.step_ms, 0):>7}  {num(r.own_step_ms, 0):>6}  {num(r.lateness_ms, 0):>7}  "
-            f"{human_bytes(r.rss):>6}",
+            f"{num(r.step_ms, 0):>7}  {num(r.own_step_ms, 0):>6}  {human_bytes(r.rss)}",
             style=style,
         )
         if r.straggler:
-            text.append("  ◀ straggler")
-        elif r.status == "remote":
+            text.append("  ◀ straggler" if len(text) + 13 <= width else " ◀")
+        elif r.status == "remote" and len(text) + 14 <= width:
             text.append("  (via rank 0)", style="dim")
         lines.append(text)
     return lines
