@@ -118,6 +118,12 @@ class DetectionModule(pl.LightningModule):
             self.train_seconds += now - self._epoch_start
             self._epoch_start = now
 
+    def on_validation_end(self) -> None:
+        """Restart the training clock, so mid-epoch validation (``val_check_interval``) is
+        not counted as training time either."""
+        if self._epoch_start is not None:
+            self._epoch_start = time.perf_counter()
+
     @property
     def train_samples_per_second(self) -> float | None:
         """Training samples per second of training wall time, data loading included."""

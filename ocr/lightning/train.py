@@ -13,6 +13,7 @@ from typing import Any
 import hydra
 import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.utilities import rank_zero_only
 
 from bridge import names
 from ocr.lightning.instantiate import instantiate_group
@@ -53,7 +54,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     """
     start = time.perf_counter()
     output_dir = str(cfg.paths.output_dir)
-    save_resolved_config(cfg, output_dir)
+    # DDP ranks > 0 run this too, in the same run dir: only rank 0 writes the run's files.
+    leader = rank_zero_only.rank == 0
+    if leader:
+        save_resolved_config(cfg, output_dir)
     summary: dict[str, Any] = {
         "arch": cfg.model.get("arch"),
         "experiment_name": cfg.get("experiment_name"),
@@ -89,7 +93,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             summary["train_samples_per_second"] = model.train_samples_per_second
             summary["train_samples"] = model.train_samples
         summary["wall_time_s"] = round(time.perf_counter() - start, 2)
-        write_run_summary(output_dir, summary)
+        if leader or rank_zero_only.rank == 0:  # Lightning sets the rank once DDP is up
+            write_run_summary(output_dir, summary)
+    if rank_zero_only.rank != 0:
+        return summary
     print(format_metric("val/hmean (best)", summary.get("best_val_hmean")), flush=True)
     if "test_hmean" in summary:
         print(format_metric(names.TEST_HMEAN, summary["test_hmean"]), flush=True)

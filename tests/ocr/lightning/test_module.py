@@ -64,3 +64,18 @@ def test_no_scheduler_returns_the_optimizer() -> None:
 def test_bad_interval() -> None:
     with pytest.raises(ValueError, match="scheduler_interval"):
         _module(None, interval="batch")
+
+
+def test_throughput_counts_training_time_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Samples/s excludes validation, also mid-epoch validation (val_check_interval)."""
+    clock = iter([0.0, 2.0, 4.0, 104.0, 106.0])  # epoch start, 2 batches, val end, batch
+    monkeypatch.setattr("ocr.lightning.module.time.perf_counter", lambda: next(clock))
+    module = _module(None)
+    module.on_train_epoch_start()  # t=0
+    module.train_samples = 12
+    module.on_train_batch_end(None, None, 0)  # t=2
+    module.on_train_batch_end(None, None, 1)  # t=4; then validation runs for 100 s
+    module.on_validation_end()  # t=104
+    module.on_train_batch_end(None, None, 2)  # t=106
+    assert module.train_seconds == pytest.approx(6.0)
+    assert module.train_samples_per_second == pytest.approx(2.0)
