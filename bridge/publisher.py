@@ -144,6 +144,9 @@ class Publisher:
                     self._overflowed = next(self._overflow) + 1
                 return
             buf.append((time.time(), type, dict(payload) if payload else {}, step, epoch))
+            server = self._server
+            if server is not None and server.doorbell_armed:
+                server.ring()
         except Exception:
             return
 

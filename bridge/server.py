@@ -34,8 +34,8 @@ log = logging.getLogger(__name__)
 
 __all__ = ["BridgeServer", "Command", "ServerConfig"]
 
-QUIET_S = 0.2
-"""Seconds without events after which the server polls five times less often."""
+HOUSEKEEPING_S = 0.25
+"""Longest sleep with viewers connected: lag checks, pruning and log flushes still run."""
 
 
 def _is_index(value: object) -> bool:
@@ -95,7 +95,9 @@ class BridgeServer(ClientSessions):
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ocrtop-bridge", daemon=True)
         self._last_housekeeping = 0.0
-        self._last_busy = 0.0
+        self._last_drain = 0.0
+        self.doorbell_armed = False
+        """True while the thread sleeps waiting for a publish; read by ``publish()``."""
 
     # --- lifecycle (called from the owner thread) ---
 
@@ -143,21 +145,35 @@ class BridgeServer(ClientSessions):
     def _timeout(self) -> float:
         """How long to wait for sockets before draining the publish buffer again.
 
-        Short while events flow and clients watch (latency), longer after a quiet
-        spell (an idle viewer should not cost a trainer CPU), long with no viewer.
+        Events are batched for at most ``poll_interval`` after a drain, which bounds both
+        the latency and the number of wake-ups per second under a flood. When viewers
+        are connected and nothing is queued, the server arms a doorbell and sleeps until
+        ``publish()`` rings it, so an idle viewer of a slow trainer costs no polling.
+        With no viewer, only the event log waits, at ``idle_interval``.
         """
         if len(self.source) > self.config.max_batch:
             return 0.0
-        if self.source:
-            return self.config.poll_interval
+        since = time.monotonic() - self._last_drain
+        if self.source or since < self.config.poll_interval:
+            return max(0.0, self.config.poll_interval - since)
         if not self.conns:
             return self.config.idle_interval
-        quiet = time.monotonic() - self._last_busy > QUIET_S
-        return self.config.poll_interval * (5 if quiet else 1)
+        self.doorbell_armed = True
+        if self.source:  # a publish raced the arming: it may not have rung
+            self.doorbell_armed = False
+            return 0.0
+        return HOUSEKEEPING_S
+
+    def ring(self) -> None:
+        """Wake a server that sleeps on its doorbell; called by ``publish()``."""
+        self.doorbell_armed = False
+        self.wake()
 
     def _cycle(self) -> None:
         timeout = self._timeout()
-        for key, mask in self._sel.select(timeout):
+        ready = self._sel.select(timeout)
+        self.doorbell_armed = False
+        for key, mask in ready:
             data = key.data
             if data == "wake":
                 with contextlib.suppress(OSError):
@@ -172,10 +188,9 @@ class BridgeServer(ClientSessions):
                     self._on_readable(conn)
                 if mask & selectors.EVENT_WRITE and conn.cid in self.conns:
                     self._flush(conn)
-        seq = self.seq
-        self._drain()
-        if self.seq != seq:
-            self._last_busy = time.monotonic()
+        if self.source:
+            self._last_drain = time.monotonic()
+            self._drain()
         self._send_replies()
         for conn in list(self.conns.values()):
             if conn.out or conn.lagging or conn.closing:

@@ -61,8 +61,9 @@ class ServerConfig:
 
     client_buffer_bytes: int = 4 << 20
     """Per-client outbox; past it the client lags (at least twice a max frame)."""
-    poll_interval: float = 0.002
-    """Seconds between drains while clients are connected: bounds the latency."""
+    poll_interval: float = 0.005
+    """Longest wait between a publish and its delivery while events flow: bounds the
+    latency and, under a flood, the wake-ups per second (events are batched)."""
     idle_interval: float = 0.05
     """Seconds between drains with nobody connected (only the log is waiting)."""
     max_clients: int = 64
