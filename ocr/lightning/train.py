@@ -46,6 +46,11 @@ def _best_checkpoint(trainer: pl.Trainer) -> tuple[str | None, float | None]:
     return path, (float(score) if score is not None else None)
 
 
+def _rank() -> int:
+    """This process's global rank (0 without DDP)."""
+    return int(getattr(rank_zero_only, "rank", 0) or 0)
+
+
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit, test the best checkpoint, print ``test/hmean: ...`` and write the run summary.
 
@@ -55,8 +60,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     start = time.perf_counter()
     output_dir = str(cfg.paths.output_dir)
     # DDP ranks > 0 run this too, in the same run dir: only rank 0 writes the run's files.
-    leader = rank_zero_only.rank == 0
-    if leader:
+    if _rank() == 0:  # from the environment here; Lightning sets it for sure once DDP is up
         save_resolved_config(cfg, output_dir)
     summary: dict[str, Any] = {
         "arch": cfg.model.get("arch"),
@@ -93,9 +97,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             summary["train_samples_per_second"] = model.train_samples_per_second
             summary["train_samples"] = model.train_samples
         summary["wall_time_s"] = round(time.perf_counter() - start, 2)
-        if leader or rank_zero_only.rank == 0:  # Lightning sets the rank once DDP is up
+        if _rank() == 0:
             write_run_summary(output_dir, summary)
-    if rank_zero_only.rank != 0:
+    if _rank() != 0:
         return summary
     print(format_metric("val/hmean (best)", summary.get("best_val_hmean")), flush=True)
     if "test_hmean" in summary:
