@@ -77,10 +77,13 @@ DDP_FIELDS = (
     "own_step_ms",
     "lateness_ms",
     "rss_bytes",
+    "gpu_mem_bytes",
 )
 """Per-rank figures over the last gather interval. ``own_step_ms`` is the step time minus
 the time the rank waited for the latest-arriving rank; ``lateness_ms`` is how much later
-than the earliest rank it had its batch in hand."""
+than the earliest rank it had its batch in hand. ``rss_bytes`` counts the rank's process
+and its DataLoader workers, not the other ranks; ``gpu_mem_bytes`` is what the CUDA
+caching allocator holds (0 on CPU)."""
 DDP_STATS = ("min", "max", "mean")
 DDP_SLOWEST_RANK = "ddp/slowest_rank"
 """The rank with the longest own step time: the one every other rank waits for."""

@@ -118,7 +118,7 @@ class RankRow:
     samples_per_s: float | None
     data_wait_p95: float | None
     step_ms: float | None
-    rss: float | None
+    memory: float | None
     status: str
     own_step_ms: float | None = None
     lateness_ms: float | None = None
@@ -147,6 +147,21 @@ def stragglers(job: JobState) -> dict[int, AlertRecord]:
     return out
 
 
+def memory(primary: RankState, own: RankState | None, rank: int) -> float | None:
+    """A rank's memory: GPU memory held when it trains on a GPU, else host RSS.
+
+    Rank 0's ``ddp/rank<r>/*`` figures come first: they count each rank's own processes,
+    while a process-tree RSS of rank 0 also holds the ranks Lightning started under it.
+    """
+    gpu = primary.value(names.ddp_rank(rank, "gpu_mem_bytes"))
+    if gpu:
+        return gpu
+    rss = primary.value(names.ddp_rank(rank, "rss_bytes"))
+    if rss is None and own is not None:
+        rss = own.value(names.PROC_RSS_BYTES)
+    return rss
+
+
 def rank_rows(job: JobState) -> list[RankRow]:
     """Per-rank key figures, so one slow rank stands out.
 
@@ -169,7 +184,7 @@ def rank_rows(job: JobState) -> list[RankRow]:
                 pick(names.SAMPLES_PER_SECOND, "samples_per_second"),
                 pick(names.DATA_WAIT_MS_P95, "data_wait_ms_p95"),
                 pick(names.STEP_MS, "step_ms"),
-                pick(names.PROC_RSS_BYTES, "rss_bytes"),
+                memory(primary, own, rank),
                 own.status if own is not None else "remote",
                 primary.value(names.ddp_rank(rank, "own_step_ms")),
                 primary.value(names.ddp_rank(rank, "lateness_ms")),

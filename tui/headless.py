@@ -61,7 +61,7 @@ def ranks_line(job: JobState) -> str:
         text = (
             f"r{r.rank} {num(r.samples_per_s)} samples/s wait p95 {num(r.data_wait_p95)}ms "
             f"step {num(r.step_ms, 0)}ms own {num(r.own_step_ms, 0)}ms "
-            f"rss {human_bytes(r.rss)}"
+            f"mem {human_bytes(r.memory)}"
         )
         parts.append(text + (" STRAGGLER" if r.straggler else ""))
     return "[ranks] " + " | ".join(parts)

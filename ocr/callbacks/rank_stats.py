@@ -40,7 +40,7 @@ from ocr.callbacks.stats import median, percentile
 
 log = logging.getLogger(__name__)
 
-ROW = ("steps", "samples", "step_ms_sum", "wait_ms_p95", "ready_t_mean", "rss_bytes")
+ROW = ("steps", "samples", "step_ms_sum", "wait_ms_p95", "ready_t_mean", "rss_bytes", "gpu_bytes")
 """Columns of the row every rank contributes to the all-gather (float64)."""
 STRAGGLER = "straggler"
 
@@ -88,7 +88,7 @@ def rank_figures(rows: list[list[float]]) -> list[dict[str, float]]:
     first = min(r[4] for r in valid)
     last = max(r[4] for r in valid)
     out: list[dict[str, float]] = []
-    for steps, samples, step_sum, wait_p95, ready, rss in rows:
+    for steps, samples, step_sum, wait_p95, ready, rss, gpu in rows:
         if steps <= 0:
             out.append({})
             continue
@@ -103,6 +103,7 @@ def rank_figures(rows: list[list[float]]) -> list[dict[str, float]]:
                 "own_step_ms": max(0.0, step_ms - waited),
                 "lateness_ms": lateness,
                 "rss_bytes": rss,
+                "gpu_mem_bytes": gpu,
             }
         )
     return out
@@ -270,7 +271,7 @@ class RankStatsCallback(Callback):
             self.gather(trainer, pl_module)
 
     # --- every N steps: one all-gather ---
-    def _row(self) -> list[float]:
+    def _row(self, device: torch.device) -> list[float]:
         waits = sorted(self._waits)
         ready = self._ready_sum / self._steps if self._steps else 0.0
         try:
@@ -279,11 +280,13 @@ class RankStatsCallback(Callback):
             self._emit.failed("read process memory", exc)
             rss = 0.0
         p95 = percentile(waits, 95) if waits else 0.0
-        return [float(self._steps), float(self._samples), self._step_sum, p95, ready, rss]
+        gpu = float(torch.cuda.memory_reserved(device)) if device.type == "cuda" else 0.0
+        return [float(self._steps), float(self._samples), self._step_sum, p95, ready, rss, gpu]
 
     def gather(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Exchange rows with every rank (a collective: all ranks call it at the same batch)."""
-        row = torch.tensor(self._row(), dtype=torch.float64, device=pl_module.device)
+        device = pl_module.device
+        row = torch.tensor(self._row(device), dtype=torch.float64, device=device)
         self._reset_window()
         gathered = trainer.strategy.all_gather(row)
         rows = gathered.reshape(-1, len(ROW)).cpu().tolist()

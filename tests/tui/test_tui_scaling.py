@@ -35,6 +35,7 @@ def ddp_state(straggler: bool = True) -> AppState:
         state.ingest(hello(rank, 3, "run"), f"s{rank}")
         values = {names.SAMPLES_PER_SECOND: 9.0 - rank, names.STEP_MS: 440.0}
         values[names.DATA_WAIT_MS_P95] = 30.0 + 120 * rank
+        values[names.PROC_RSS_BYTES] = 2e9  # rank 0's process tree holds rank 1 as well
         state.ingest(msg("metrics", 1, {"values": values}), f"s{rank}")
     ddp = {names.DDP_SLOWEST_RANK: 1.0}
     for rank, (own, late) in enumerate(((320.0, 0.0), (440.0, 120.0), (330.0, 5.0))):
@@ -42,6 +43,7 @@ def ddp_state(straggler: bool = True) -> AppState:
         ddp[names.ddp_rank(rank, "lateness_ms")] = late
         ddp[names.ddp_rank(rank, "samples_per_second")] = 8.0
         ddp[names.ddp_rank(rank, "step_ms")] = 441.0
+        ddp[names.ddp_rank(rank, "rss_bytes")] = 1e9
     state.ingest(msg("metrics", 2, {"values": ddp}), "s0")
     if straggler:
         alert: dict[str, Any] = {"code": "straggler", "severity": "warning", "state": "firing"}
@@ -59,6 +61,7 @@ def test_rank_rows_merge_own_streams_with_rank0s_cross_rank_figures() -> None:
     assert rows[2].samples_per_s == 8.0 and rows[2].status == "remote"
     assert (rows[1].own_step_ms, rows[1].lateness_ms) == (440.0, 120.0)
     assert [r.straggler for r in rows] == [False, True, False]
+    assert [r.memory for r in rows] == [1e9, 1e9, 1e9]  # each rank's own processes
     assert derive.slowest(rows) == 1
 
 
@@ -67,6 +70,20 @@ def test_without_an_alert_the_slowest_is_the_longest_own_step() -> None:
     assert job is not None
     rows = derive.rank_rows(job)
     assert not any(r.straggler for r in rows) and derive.slowest(rows) == 1
+
+
+def test_memory_is_gpu_memory_on_gpus_and_the_stream_rss_without_rank_stats() -> None:
+    state = ddp_state()
+    gpu = {names.ddp_rank(1, "gpu_mem_bytes"): 5e9}
+    state.ingest(msg("metrics", 3, {"values": gpu}), "s0")
+    job = state.job
+    assert job is not None
+    assert derive.memory(job.primary, job.ranks[1], 1) == 5e9
+    lone = AppState()
+    lone.ingest(hello(1, 2, "r"), "s1")
+    lone.ingest(msg("metrics", 1, {"values": {names.PROC_RSS_BYTES: 7e8}}), "s1")
+    assert lone.job is not None
+    assert derive.memory(lone.job.primary, lone.job.ranks[1], 1) == 7e8
 
 
 async def test_merged_view_names_the_straggler_and_r_shows_one_rank() -> None:

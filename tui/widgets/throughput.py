@@ -71,15 +71,16 @@ def rank_table(rows: list[derive.RankRow], width: int = 80) -> list[Text]:
     """The merged DDP view: one line per rank; the straggler (or the slowest) highlighted.
 
     ``own ms`` is the step time minus the wait for the latest rank: in lockstep the plain
-    step times are alike, the own times show who everybody waits for.
+    step times are alike, the own times show who everybody waits for. ``mem`` is GPU
+    memory on GPUs, host RSS otherwise.
     """
-    lines = [Text("rank  samples/s  wait p95  step ms  own ms  rss", style="bold")]
+    lines = [Text("rank  samples/s  wait p95  step ms  own ms  mem", style="bold")]
     slowest = derive.slowest(rows)
     for r in rows:
         style = "bold red" if r.straggler else "yellow" if r.rank == slowest else ""
         text = Text(
             f"{r.rank:>4}  {num(r.samples_per_s):>9}  {num(r.data_wait_p95):>8}  "
-            f"{num(r.step_ms, 0):>7}  {num(r.own_step_ms, 0):>6}  {human_bytes(r.rss)}",
+            f"{num(r.step_ms, 0):>7}  {num(r.own_step_ms, 0):>6}  {human_bytes(r.memory)}",
             style=style,
         )
         if r.straggler:

@@ -30,7 +30,7 @@ T0 = 1_800_000_000.0
 
 
 def row(steps: float, samples: float, step_sum: float, p95: float, ready: float) -> list[float]:
-    return [steps, samples, step_sum, p95, ready, 1e9]
+    return [steps, samples, step_sum, p95, ready, 1e9, 0.0]
 
 
 def test_lateness_is_subtracted_from_the_waiting_ranks_step_time() -> None:
