@@ -183,7 +183,8 @@ def rank_rows(job: JobState) -> list[RankRow]:
                 rank,
                 pick(names.SAMPLES_PER_SECOND, "samples_per_second"),
                 pick(names.DATA_WAIT_MS_P95, "data_wait_ms_p95"),
-                pick(names.STEP_MS, "step_ms"),
+                # the same window as own_step_ms, so the two compare; live value otherwise
+                primary.value(names.ddp_rank(rank, "step_ms")) or pick(names.STEP_MS, "step_ms"),
                 memory(primary, own, rank),
                 own.status if own is not None else "remote",
                 primary.value(names.ddp_rank(rank, "own_step_ms")),
