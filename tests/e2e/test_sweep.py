@@ -1,7 +1,8 @@
 """A Hydra multirun through ``ocrtop train --headless -m``: the sweep table and summary.
 
-Two tiny jobs (DBNet and DBNet++) run one after the other under the basic launcher. The
-headless dashboard must follow both (each job's hello carries its Hydra job number and
+Two tiny jobs (DBNet and DBNet++) run one after the other under the basic launcher, and
+side by side under ``hydra/launcher=local_parallel`` (joblib; skipped without the
+plugin). The headless dashboard must follow both (each job's hello carries its Hydra job number and
 overrides), print the sweep table with both jobs done, and the pipeline's Hydra callback
 must write ``sweep_summary.csv`` with one row per job.
 """
@@ -9,6 +10,7 @@ must write ``sweep_summary.csv`` with one row per job.
 from __future__ import annotations
 
 import csv
+import importlib.util
 import os
 import re
 import subprocess
@@ -35,10 +37,27 @@ OVERRIDES = [
 ]
 
 
-def test_two_job_sweep_table_and_summary(tmp_path: Path) -> None:
+JOBLIB = importlib.util.find_spec("hydra_plugins.hydra_joblib_launcher") is not None
+
+
+@pytest.mark.parametrize(
+    "launcher",
+    [
+        [],
+        pytest.param(
+            ["hydra/launcher=local_parallel"],
+            marks=pytest.mark.skipif(
+                not JOBLIB, reason="hydra-joblib-launcher missing (pip install -e '.[joblib]')"
+            ),
+            id="local_parallel",
+        ),
+    ],
+    ids=lambda v: "basic" if v == [] else None,
+)
+def test_two_job_sweep_table_and_summary(tmp_path: Path, launcher: list[str]) -> None:
     sweep_dir = tmp_path / "sweep"
     env = {**os.environ, "OCRTOP_RUNTIME_DIR": str(tmp_path / "rt"), "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "ocrtop", "train", "--headless", "-m", *OVERRIDES]
+    cmd = [sys.executable, "-m", "ocrtop", "train", "--headless", "-m", *launcher, *OVERRIDES]
     cmd += ["model/architectures=dbnet,dbnetpp", f"hydra.sweep.dir={sweep_dir}"]
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     out = proc.stdout

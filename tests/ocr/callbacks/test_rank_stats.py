@@ -220,6 +220,8 @@ def test_a_single_process_never_gathers(clocks: Any) -> None:
     assert sink.events == [] and sink.logged == []
 
 
+@pytest.mark.slow
+@pytest.mark.e2e
 def test_rank_memory_leaves_out_other_ranks_but_counts_workers() -> None:
     hog = "b = b'x' * 150_000_000; import time; time.sleep(30)"
     env = {k: v for k, v in os.environ.items() if k != "LOCAL_RANK"}
