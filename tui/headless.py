@@ -201,10 +201,12 @@ async def run_headless(
             await asyncio.sleep(tick_s)
             printer.tick()
             if sup is not None:
+                if child.poll() is not None and hasattr(source, "backfill"):
+                    await asyncio.sleep(tick_s)  # let the last messages land
+                    await source.backfill(set())  # jobs that ended between two polls
                 published = bool(state.jobs)
                 sup.check()
                 if sup.exited is not None:
-                    await asyncio.sleep(tick_s)  # let the last messages land
                     if published:
                         printer.tick(force=True)
                         if is_sweep(state):

@@ -12,8 +12,10 @@ import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
+from tui import backfill
 from tui.messages import (
     CommandFailed,
     ConnectionChanged,
@@ -67,6 +69,9 @@ class LiveSource:
         self.retry_s, self.poll_s = retry_s, poll_s
         self.clients: dict[str, Any] = {}
         self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.backfilled: set[str] = set()
+        self.seen: dict[str, dict[str, Any]] = {}
+        """Run dirs (and hello meta) of every registry entry of the group seen so far."""
         self.stopping = False
 
     async def run(self) -> None:
@@ -81,10 +86,38 @@ class LiveSource:
             await asyncio.gather(*(self.follow(s) for s in streams))
             return
         while not self.stopping:
-            for entry in await asyncio.to_thread(_list_group, self.group):
+            entries = await asyncio.to_thread(_list_group, self.group)
+            for entry in entries:
+                self.seen[str(entry.run_dir)] = dict(entry.meta or {})
                 if entry.job_id not in self.tasks:
                     self.tasks[entry.job_id] = asyncio.create_task(self.follow(entry.job_id))
+            await self.backfill({str(e.run_dir) for e in entries})
             await asyncio.sleep(self.poll_s)
+
+    async def backfill(self, live: set[str]) -> None:
+        """Read jobs that ended unseen from their event logs: registered jobs that ended
+        before a connection succeeded, and sweep jobs that started and ended between polls.
+        """
+        known = set(self.state.jobs) | live | self.backfilled
+        candidates = {Path(d) for d in self.seen if d not in known}
+        sweeps = backfill.sweep_dirs(self.state)
+        sweeps |= {Path(d).parent for d, meta in self.seen.items() if "sweep_job" in meta}
+        for sweep_dir in sweeps:
+            candidates.update(backfill.unseen_runs(sweep_dir, known))
+        for run_dir in sorted(candidates):
+            if (run_dir / "events.jsonl").is_file():
+                await self._read_back(run_dir)
+
+    async def _read_back(self, run_dir: Path) -> None:
+        self.backfilled.add(str(run_dir))
+        shown = self.state.current  # a job from the past must not take the screen
+        streams = set()
+        for msg, stream in await asyncio.to_thread(backfill.read_run, run_dir):
+            self._ingest(msg, stream)
+            streams.add(stream)
+        for stream in streams & set(self.state.streams):
+            self.state.set_connection(stream, "closed")
+        self.state.current = shown or self.state.current
 
     async def follow(self, stream: str) -> None:
         """One stream: connect, ingest until EOF, reconnect until the rank finished."""

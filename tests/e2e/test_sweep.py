@@ -79,11 +79,10 @@ def test_two_job_sweep_table_and_summary(tmp_path: Path, launcher: list[str]) ->
     ]
     for index, arch in ((0, "dbnet"), (1, "dbnetpp")):
         row = final[1 + index]
-        assert re.match(rf"^[ ▶]\s+{index}\s+done\s+\d\.\d{{3}}\s+\d+\.\d\s+0:\d\d:\d\d\s", row), (
-            row
-        )
+        pattern = rf"^[ ▶]\s+{index}\s+done\s+\d\.\d{{3}}\s+\d+\.\d\s+0:\d\d:\d\d\s"
+        assert re.match(pattern, row), out[-3000:]
         assert row.endswith(f"model/architectures={arch}"), row  # shared overrides left out
-    assert out.count("finished: done") >= 2  # both jobs were followed live
+    assert out.count("finished: done") >= 2  # live, or read back if it ended between polls
 
     with open(sweep_dir / "sweep_summary.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+from pathlib import Path
 from typing import Any
 
 from tui_fakes import panel_text
@@ -178,3 +180,58 @@ async def test_sweep_screen_follows_and_enter_shows_a_finished_job() -> None:
         assert not isinstance(app.screen, SweepScreen)
         assert state.current == "sweep/0_dbnet" and not state.follow
         assert "job 1/2" in str(app.dashboard.query_one("#header", HeaderBar).content)
+
+
+async def test_sweep_jobs_that_ended_between_polls_are_read_from_their_logs(
+    tmp_path: Path,
+) -> None:
+    from tui.messages import JobFinished
+    from tui.source import LiveSource
+
+    sweep = tmp_path / "sweep"
+    early, running = sweep / "0_dbnet", sweep / "1_craft"
+    early.mkdir(parents=True)
+    running.mkdir()  # started, no event log yet
+    meta0 = {"sweep_job": 0, "overrides": ["model/architectures=dbnet"]}
+    recorded = [
+        hello(0, 1, str(early), meta0),
+        msg("metrics", 1, {"values": {names.VAL_HMEAN: 0.25}}, epoch=0),
+        msg("status", 2, {"status": "done"}, t=T0 + 30),
+    ]
+    (early / "events.jsonl").write_text("".join(json.dumps(m) + "\n" for m in recorded))
+    state, posted = AppState(clock=lambda: T0 + 100), list[Any]()
+    meta1 = {"sweep_job": 1, "overrides": ["model/architectures=craft"]}
+    state.ingest(hello(0, 1, str(running), meta1), "live1")
+    source = LiveSource(state, posted.append, group="g")
+
+    await source.backfill(live={str(running)})
+    await source.backfill(live={str(running)})  # read once, not twice
+
+    rows = derive.sweep_rows(state.jobs, state.now())
+    assert [(r.index, r.status, r.best_hmean) for r in rows] == [
+        (0, "done", 0.25),
+        (1, "connecting", None),
+    ]
+    assert state.current == str(running)  # the running job keeps the screen
+    assert [m.job_key for m in posted if isinstance(m, JobFinished)] == [str(early)]
+    assert state.jobs[str(early)].connection == "closed"
+
+
+async def test_a_registered_job_that_ended_before_we_connected_is_read_back(
+    tmp_path: Path,
+) -> None:
+    from tui.source import LiveSource
+
+    run = tmp_path / "sweep" / "0_dbnet"
+    run.mkdir(parents=True)
+    meta = {"sweep_job": 0, "overrides": ["model/architectures=dbnet"]}
+    recorded = [hello(0, 1, str(run), meta), msg("status", 1, {"status": "done"}, t=T0 + 2)]
+    (run / "events.jsonl").write_text("".join(json.dumps(m) + "\n" for m in recorded))
+    state = AppState(clock=lambda: T0 + 10)
+    source = LiveSource(state, list[Any]().append, group="g")
+    source.seen[str(run)] = meta  # in the registry at one poll, gone before the connect
+
+    await source.backfill(live={str(run)})
+    assert not state.jobs  # still registered: the live connection is expected to win
+    await source.backfill(live=set())
+    assert state.job is not None and state.job.status == "done"
