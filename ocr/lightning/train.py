@@ -7,7 +7,9 @@ logic here makes it importable and testable without Hydra's command line.
 from __future__ import annotations
 
 import logging
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import hydra
@@ -46,6 +48,32 @@ def _best_checkpoint(trainer: pl.Trainer) -> tuple[str | None, float | None]:
     return path, (float(score) if score is not None else None)
 
 
+def pin_sweep_dir_for_ddp_ranks() -> None:
+    """Make DDP ranks > 0 of a multirun job write into this job's sweep directory.
+
+    Lightning starts ranks > 0 by re-running this script with ``sys.argv``, so in a
+    multirun they run the same sweep in lockstep, but ``hydra.sweep.dir`` (which holds
+    ``${now:...}``) resolves again, seconds later: their event logs would land in another
+    sweep directory, with a second sweep summary. Appending the resolved directory to
+    ``sys.argv`` before ``fit`` pins it, and the ranks' own sweep summary is dropped.
+    """
+    try:
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
+
+        if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+            return
+        hydra_cfg = HydraConfig.get()
+        depth = len(Path(str(hydra_cfg.sweep.subdir)).parts)
+        sweep_dir = Path(str(hydra_cfg.runtime.output_dir)).parents[depth - 1]
+    except Exception as exc:  # never fail a run over this
+        log.debug("cannot pin the sweep dir for DDP ranks: %s", exc)
+        return
+    drop_summary = "~hydra.callbacks.sweep_summary"
+    kept = [a for a in sys.argv if not a.startswith("hydra.sweep.dir=") and a != drop_summary]
+    sys.argv = [*kept, f'hydra.sweep.dir="{sweep_dir}"', drop_summary]
+
+
 def _rank() -> int:
     """This process's global rank (0 without DDP)."""
     return int(getattr(rank_zero_only, "rank", 0) or 0)
@@ -62,6 +90,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     # DDP ranks > 0 run this too, in the same run dir: only rank 0 writes the run's files.
     if _rank() == 0:  # from the environment here; Lightning sets it for sure once DDP is up
         save_resolved_config(cfg, output_dir)
+        pin_sweep_dir_for_ddp_ranks()
     summary: dict[str, Any] = {
         "arch": cfg.model.get("arch"),
         "experiment_name": cfg.get("experiment_name"),

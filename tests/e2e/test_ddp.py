@@ -86,3 +86,20 @@ def test_two_cpu_ranks_stream_and_the_straggler_is_named(tmp_path: Path) -> None
         rows = list(csv.DictReader(fh))
     slowest = [r["ddp/slowest_rank"] for r in rows if r.get("ddp/slowest_rank")]
     assert slowest and float(slowest[-1]) == 1.0
+
+
+def test_a_sweep_of_ddp_jobs_keeps_every_rank_in_its_job_dir(tmp_path: Path) -> None:
+    """Ranks > 0 re-run the sweep in lockstep; they must not open a sweep dir of their own."""
+    env = {**os.environ, "OCRTOP_RUNTIME_DIR": str(tmp_path / "rt"), "OMP_NUM_THREADS": "1"}
+    small = [o for o in OVERRIDES if "rank_sleep" not in o and "limit_train" not in o]
+    cmd = [sys.executable, "-m", "ocrtop", "train", "--headless", "-m", *small]
+    cmd += ["+trainer.limit_train_batches=3", "model/architectures=dbnet,dbnetpp"]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    (sweep_dir,) = (tmp_path / "multirun" / "synthetic_debug").iterdir()  # one sweep dir
+    for job in ("0_dbnet", "1_dbnetpp"):
+        for name, rank in (("events.jsonl", 0), ("events.rank1.jsonl", 1)):
+            hello = events(sweep_dir / job / name)[0]["payload"]
+            assert (hello["rank"], hello["run_dir"]) == (rank, str(sweep_dir / job))
+    with open(sweep_dir / "sweep_summary.csv", newline="") as fh:
+        assert [r["status"] for r in csv.DictReader(fh)] == ["done", "done"]
