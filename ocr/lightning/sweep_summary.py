@@ -64,11 +64,14 @@ def _job_number(name: str) -> tuple[int, str]:
     return (int(head), name) if head.isdigit() else (1 << 30, name)
 
 
-def _fmt(value: Any) -> str:
+DECIMALS = {"best_val_hmean": 4, "test_hmean": 4, "train_samples_per_second": 2, "wall_time_s": 1}
+
+
+def _fmt(value: Any, column: str) -> str:
     if value is None:
         return ""
-    if isinstance(value, float):
-        return f"{value:.4f}" if abs(value) < 10 else f"{value:.1f}"
+    if isinstance(value, int | float) and not isinstance(value, bool) and column in DECIMALS:
+        return f"{float(value):.{DECIMALS[column]}f}"
     return str(value)
 
 
@@ -79,11 +82,11 @@ def write_summary(rows: list[dict[str, Any]], sweep_dir: Path) -> tuple[Path, Pa
         writer = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: _fmt(row.get(k)) for k in COLUMNS})
+            writer.writerow({k: _fmt(row.get(k), k) for k in COLUMNS})
     md_path = sweep_dir / "sweep_summary.md"
     shown = COLUMNS[:-1]  # the run dir makes the table unreadably wide; it is in the CSV
     lines = ["| " + " | ".join(shown) + " |", "|" + "---|" * len(shown)]
-    lines += ["| " + " | ".join(_fmt(row.get(k)) for k in shown) + " |" for row in rows]
+    lines += ["| " + " | ".join(_fmt(row.get(k), k) for k in shown) + " |" for row in rows]
     md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return csv_path, md_path
 

@@ -57,7 +57,7 @@ def test_writes_one_row_per_job_in_job_order(tmp_path: Path) -> None:
     assert rows[1]["test_hmean"] == ""
     markdown = (tmp_path / "sweep_summary.md").read_text()
     assert markdown.count("\n") == 2 + 3  # header, rule, one line per job
-    assert "| 10_dbnet | dbnet | 0.5000 | 0.4000 |" in markdown
+    assert "| 10_dbnet | dbnet | 0.5000 | 0.4000 | 12.50 | 61.0 | done |" in markdown
 
 
 def test_unreadable_summary_is_reported_not_raised(tmp_path: Path) -> None:
