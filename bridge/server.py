@@ -188,10 +188,10 @@ class BridgeServer(ClientSessions):
                     self._on_readable(conn)
                 if mask & selectors.EVENT_WRITE and conn.cid in self.conns:
                     self._flush(conn)
+        self._send_replies()
         if self.source:
             self._last_drain = time.monotonic()
             self._drain()
-        self._send_replies()
         for conn in list(self.conns.values()):
             if conn.out or conn.lagging or conn.closing:
                 self._flush(conn)
@@ -204,7 +204,10 @@ class BridgeServer(ClientSessions):
         conns = [c for c in self.conns.values() if c.live]
         eventlog = self.eventlog
         state = self.state
+        replies = self.replies
         for _ in range(self.config.max_batch):
+            if replies:  # an ack goes before every event published after its reply()
+                self._send_replies()
             try:
                 t, mtype, payload, step, epoch = popleft()
             except IndexError:

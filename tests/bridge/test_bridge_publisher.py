@@ -112,6 +112,34 @@ async def test_commands_answered_with_ack_or_error(
         await client.close()
 
 
+async def test_ack_precedes_events_published_after_the_reply(
+    make_publisher: Callable[..., Publisher],
+) -> None:
+    """A viewer that stops reading at the final status must still have seen its ack."""
+    pub = make_publisher()
+    client = await BridgeClient.connect(pub.job_id)
+    try:
+        await client.recv(5)  # snapshot
+        for round_ in range(20):
+            stop = await client.send_command("stop", mode="graceful")
+            cmds: list[Command] = []
+
+            def polled(cmds: list[Command] = cmds) -> bool:
+                cmds.extend(pub.poll_commands())
+                return bool(cmds)
+
+            await asyncio.to_thread(wait_for, polled)
+            pub.reply(cmds[0], ok=True)
+            pub.publish("status", {"status": "stopped", "round": round_})
+            first = await client.recv(5)
+            second = await client.recv(5)
+            assert first is not None and second is not None
+            assert (first.type, first.payload["id"]) == ("ack", stop)
+            assert second.type == "status"
+    finally:
+        await client.close()
+
+
 def test_bad_frames_get_errors_then_disconnect(make_publisher: Callable[..., Publisher]) -> None:
     pub = make_publisher(server_config=ServerConfig(max_offences=3))
     raw = RawClient(str(pub.socket_path))
