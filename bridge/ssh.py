@@ -7,10 +7,15 @@ Unix socket to stdin/stdout, so no port is ever opened for remote viewers.
 
 from __future__ import annotations
 
+import os
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
+
+
+ENV_REMOTE_COMMAND = "OCRTOP_REMOTE_COMMAND"
+"""The remote ocrtop when it is not on the remote PATH, e.g. ``~/venv/bin/ocrtop``."""
 
 
 @dataclass(frozen=True)
@@ -27,7 +32,7 @@ class SshTarget:
     ) -> list[str]:
         """The local ssh command line that runs the relay remotely."""
         if remote_command is None:
-            remote = ["ocrtop"]
+            remote = shlex.split(os.environ.get(ENV_REMOTE_COMMAND, "") or "ocrtop")
         elif isinstance(remote_command, str):
             remote = shlex.split(remote_command)
         else:
@@ -42,7 +47,14 @@ class SshTarget:
             argv += ["-p", str(self.port)]
         if self.user:
             argv += ["-l", self.user]
-        return [*argv, "--", self.host, " ".join(shlex.quote(a) for a in remote)]
+        return [*argv, "--", self.host, " ".join(_remote_quote(a) for a in remote)]
+
+
+def _remote_quote(arg: str) -> str:
+    """Quote for the remote shell, but keep a leading ``~/`` expandable there."""
+    if arg.startswith("~/"):
+        return "~/" + shlex.quote(arg[2:])
+    return shlex.quote(arg)
 
 
 def parse_ssh_target(target: str) -> SshTarget:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -112,6 +113,12 @@ def attach_parser() -> argparse.ArgumentParser:
     p.add_argument("--headless", action="store_true", help="print status lines instead")
     p.add_argument("--readonly", action="store_true", help="never send commands")
     p.add_argument("--profile-steps", type=int, default=DEFAULT_PROFILE_STEPS)
+    p.add_argument(
+        "--remote-command",
+        metavar="CMD",
+        help="for ssh://: the remote ocrtop when it is not on the remote PATH "
+        "(e.g. ~/venv/bin/ocrtop; also env OCRTOP_REMOTE_COMMAND)",
+    )
     return p
 
 
@@ -121,6 +128,8 @@ def attach(argv: list[str]) -> int:
     from tui.source import LiveSource
 
     args = attach_parser().parse_args(argv)
+    if args.remote_command:
+        os.environ["OCRTOP_REMOTE_COMMAND"] = args.remote_command
     state = AppState(readonly=args.readonly)
     picker = None
     if args.job is None:

@@ -90,6 +90,14 @@ def test_ssh_target_parsing_and_argv() -> None:
         parse_ssh_target("ssh:///job")
 
 
+def test_remote_ocrtop_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A remote ocrtop inside a venv is named once, not on every attach."""
+    t = parse_ssh_target("ssh://gpu-box/abc123")
+    monkeypatch.setenv("OCRTOP_REMOTE_COMMAND", "~/venvs/ocr/bin/ocrtop")
+    assert t.argv(None, None)[-1] == "~/venvs/ocr/bin/ocrtop relay abc123"  # ~ expands there
+    assert t.argv("ocrtop", None)[-1] == "ocrtop relay abc123"  # an explicit one wins
+
+
 async def test_ssh_failure_reports_ssh_stderr(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
