@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-
 ENV_REMOTE_COMMAND = "OCRTOP_REMOTE_COMMAND"
 """The remote ocrtop when it is not on the remote PATH, e.g. ``~/venv/bin/ocrtop``."""
 
