@@ -26,8 +26,16 @@ def compose_with_hydra(overrides: list[str]) -> DictConfig:
         return compose(config_name="train", overrides=overrides, return_hydra_config=True)
 
 
+def plugin_installed(plugin: str) -> bool:
+    """Whether a Hydra plugin is importable (no ``hydra_plugins`` package at all: no)."""
+    try:
+        return importlib.util.find_spec(f"hydra_plugins.{plugin}") is not None
+    except ModuleNotFoundError:
+        return False
+
+
 def needs(plugin: str, extra: str) -> pytest.MarkDecorator:
-    missing = importlib.util.find_spec(f"hydra_plugins.{plugin}") is None
+    missing = not plugin_installed(plugin)
     return pytest.mark.skipif(
         missing, reason=f"{plugin} is not installed (pip install -e '.[{extra}]')"
     )

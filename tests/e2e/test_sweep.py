@@ -37,7 +37,10 @@ OVERRIDES = [
 ]
 
 
-JOBLIB = importlib.util.find_spec("hydra_plugins.hydra_joblib_launcher") is not None
+try:
+    JOBLIB = importlib.util.find_spec("hydra_plugins.hydra_joblib_launcher") is not None
+except ModuleNotFoundError:  # not even the hydra_plugins namespace
+    JOBLIB = False
 
 
 @pytest.mark.parametrize(
