@@ -14,9 +14,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## Train DBNet on the embedded synthetic default (CPU); a live dashboard in a terminal, headless otherwise.
+## Train DBNet on synthetic pages (CPU, at most 10 min), then test it: a live dashboard in a terminal, headless otherwise.
 demo: $(STAMP)
-	$(BIN)/ocrtop train experiment=synthetic_debug
+	$(BIN)/ocrtop train experiment=dbnet_cpu_10min
 
 ## The whole test suite, slow end-to-end tests included (what CI runs).
 test: $(STAMP)

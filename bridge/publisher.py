@@ -194,6 +194,24 @@ class Publisher:
         except Exception as exc:
             log.warning("bridge: cannot send the reply to %r: %s", cmd, exc)
 
+    def flush(self, timeout: float = 2.0) -> bool:
+        """Wait until everything published so far is in ``events.jsonl`` (not fsynced).
+
+        For stage boundaries: a replay or a test reading the log right after a stage
+        must see all of it, while the stream itself stays open. Returns False when the
+        server did not get there within ``timeout`` (or is not running); never raises.
+        """
+        server = self._server
+        if server is None or self._closed:
+            return False
+        try:
+            done = threading.Event()
+            server.flush_waiters.append(done)
+            server.wake()
+            return done.wait(timeout)
+        except Exception:
+            return False
+
     # --- lifecycle ---
 
     @property

@@ -98,6 +98,8 @@ class BridgeServer(ClientSessions):
         self._last_drain = 0.0
         self.doorbell_armed = False
         """True while the thread sleeps waiting for a publish; read by ``publish()``."""
+        self.flush_waiters: deque[threading.Event] = deque()
+        """``Publisher.flush()`` callers, released once the log holds all they published."""
 
     # --- lifecycle (called from the owner thread) ---
 
@@ -151,7 +153,7 @@ class BridgeServer(ClientSessions):
         ``publish()`` rings it, so an idle viewer of a slow trainer costs no polling.
         With no viewer, only the event log waits, at ``idle_interval``.
         """
-        if len(self.source) > self.config.max_batch:
+        if len(self.source) > self.config.max_batch or self.flush_waiters:
             return 0.0
         since = time.monotonic() - self._last_drain
         if self.source or since < self.config.poll_interval:
@@ -195,9 +197,21 @@ class BridgeServer(ClientSessions):
         for conn in list(self.conns.values()):
             if conn.out or conn.lagging or conn.closing:
                 self._flush(conn)
+        if self.flush_waiters and not self.source:
+            self._flush_log()
         now = time.monotonic()
         if now - self._last_housekeeping > 0.25:
             self._housekeeping(now)
+
+    def _flush_log(self) -> None:
+        """Write the event log through to the file, then release the waiting callers."""
+        try:
+            if self.eventlog is not None:
+                self.eventlog.flush()
+        except OSError as exc:
+            self._log_failed(exc)
+        while self.flush_waiters:
+            self.flush_waiters.popleft().set()
 
     def _drain(self) -> None:
         popleft = self.source.popleft

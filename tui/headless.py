@@ -103,6 +103,21 @@ class HeadlessPrinter:
             if is_sweep(self.state):
                 self.sweep_table()
 
+    def scores(self) -> None:
+        """The test scores of every job that has them, as ``train.py`` prints them.
+
+        Scripts and CI grep ``test/hmean: X``; a headless ``ocrtop train`` must end with it
+        even though the trainer's own stdout goes to its log file.
+        """
+        for job in self.state.jobs.values():
+            r = job.primary
+            hmean = r.value(names.TEST_HMEAN)
+            if hmean is None:
+                continue
+            p, rec = r.value(names.TEST_PRECISION), r.value(names.TEST_RECALL)
+            extra = f"  (precision {num(p, 4)}, recall {num(rec, 4)})" if p is not None else ""
+            self.say(f"[{job.job_id}] test/hmean: {hmean:.4f}{extra}")
+
     def sweep_table(self) -> None:
         """The sweep so far, one ``[sweep]`` line per job (after each job finishes)."""
         rows = derive.sweep_rows(self.state.jobs, self.state.now())
@@ -211,6 +226,7 @@ async def run_headless(
                         printer.tick(force=True)
                         if is_sweep(state):
                             printer.sweep_table()
+                        printer.scores()
                     else:  # died before publishing: its log says why
                         for line in child.tail(15):
                             printer.say(f"[trainer] {line}")

@@ -72,6 +72,8 @@ class LiveSource:
         self.backfilled: set[str] = set()
         self.seen: dict[str, dict[str, Any]] = {}
         """Run dirs (and hello meta) of every registry entry of the group seen so far."""
+        self.started: dict[str, float] = {}
+        """Start time of the registry entry each job's follower was started for."""
         self.stopping = False
 
     async def run(self) -> None:
@@ -89,7 +91,12 @@ class LiveSource:
             entries = await asyncio.to_thread(_list_group, self.group)
             for entry in entries:
                 self.seen[str(entry.run_dir)] = dict(entry.meta or {})
-                if entry.job_id not in self.tasks:
+                task = self.tasks.get(entry.job_id)
+                # A job's test stage reopens its publisher under the same id: follow again.
+                reopened = task is not None and task.done()
+                reopened = reopened and self.started.get(entry.job_id) != entry.start_time
+                if task is None or reopened:
+                    self.started[entry.job_id] = entry.start_time
                     self.tasks[entry.job_id] = asyncio.create_task(self.follow(entry.job_id))
             await self.backfill({str(e.run_dir) for e in entries})
             await asyncio.sleep(self.poll_s)

@@ -20,6 +20,7 @@ from pytorch_lightning.callbacks import Callback
 from ocr.callbacks.bridge_logging import BridgeLogHandler
 from ocr.callbacks.commands import CommandHandler, CommandRouter, stop_handler
 from ocr.callbacks.emit import Emitter, log_every_n_steps
+from ocr.callbacks.linger import DeferredClose
 from ocr.callbacks.trainer_info import finite_int, logged_metrics, run_totals
 
 if TYPE_CHECKING:
@@ -81,6 +82,9 @@ class BridgeCallback(Callback):
         progress_max_hz: Most ``progress`` messages per second (the last batch of an
             epoch is always sent); None sends every step. Each message costs the bridge
             thread CPU, and a progress bar gains nothing from 100 updates a second.
+        linger_s: Seconds the stream stays open after a stage ends, so that the test
+            stage that follows a fit continues the same stream without a gap (see
+            ``linger.py``); 0 closes at once.
     """
 
     def __init__(
@@ -94,6 +98,7 @@ class BridgeCallback(Callback):
         log_level: str = "INFO",
         metrics_every_n_steps: int | None = None,
         progress_max_hz: float | None = 10.0,
+        linger_s: float = 10.0,
     ) -> None:
         level = logging.getLevelName(log_level.upper())
         if not isinstance(level, int):
@@ -111,6 +116,7 @@ class BridgeCallback(Callback):
         self._progress_interval = 1.0 / progress_max_hz if progress_max_hz else 0.0
         self._last_progress = -float("inf")
         self.publisher: Publisher | None = None
+        self._linger = DeferredClose(self.close, linger_s)
         self.router = CommandRouter()
         self.router.register("stop", self._on_stop)
         self._emit = Emitter("bridge")
@@ -126,7 +132,8 @@ class BridgeCallback(Callback):
 
     # --- lifecycle ---
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        """Start the publisher (again, if a previous stage closed it)."""
+        """Start the publisher, or keep the previous stage's (same job, no gap)."""
+        self._linger.cancel()
         if self.publisher is None:
             self._start(trainer)
         stage = str(getattr(stage, "value", stage))  # Lightning passes a TrainerFn enum
@@ -216,10 +223,12 @@ class BridgeCallback(Callback):
         self.publish_logged_metrics(trainer)
 
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        """Say how the stage ended and close; a following stage reopens with the same job id."""
+        """Say how the stage ended; close after ``linger_s`` unless another stage starts."""
         status = "stopped" if self._stop_requested or trainer.interrupted else "done"
         self._set_status(trainer, status, exit_code=0, stage=str(getattr(stage, "value", stage)))
-        self.close()
+        if self.publisher is not None and self._linger.delay_s:
+            self.publisher.flush()  # the stage's events are on disk even while we linger
+        self._linger.schedule()
 
     def on_exception(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
@@ -231,6 +240,7 @@ class BridgeCallback(Callback):
             tb = "".join(traceback.format_exception(exception)[-8:])
             error = f"{type(exception).__name__}: {exception}"
             self._set_status(trainer, "failed", error=error, traceback=tb, exit_code=1)
+        self._linger.cancel()
         self.close()
 
     def close(self) -> None:

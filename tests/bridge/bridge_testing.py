@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import time
 from typing import Any
@@ -53,3 +54,8 @@ def wait_for(pred: Any, timeout: float = 30.0, interval: float = 0.005) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError("condition not met in time")
         time.sleep(interval)
+
+
+def count_fds() -> int:
+    """Open file descriptors of this process (leak checks)."""
+    return len(os.listdir("/proc/self/fd"))

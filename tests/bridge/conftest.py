@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -37,7 +36,3 @@ def make_publisher(registry_dir: Path, tmp_path: Path) -> Iterator[Callable[...,
     yield make
     for pub in made:
         pub.close()
-
-
-def count_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))

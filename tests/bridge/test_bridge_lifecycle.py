@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import count_fds
+from bridge_testing import count_fds
 
 from bridge.publisher import Publisher
 

@@ -256,6 +256,20 @@ def test_events_logged_without_clients_and_fsynced_at_close(
     assert json.loads(lines[-1])["seq"] == 1000
 
 
+def test_flush_puts_everything_published_in_the_log_while_open(
+    make_publisher: Callable[..., Publisher],
+) -> None:
+    pub = make_publisher(flush_interval=3600.0)  # no periodic flush would rescue the test
+    for i in range(500):
+        pub.metrics({"x": i}, step=i)
+    assert pub.flush(timeout=10)
+    lines = pub.events_path.read_bytes().splitlines()
+    assert len(lines) == 501 and json.loads(lines[-1])["step"] == 499
+    assert pub.started  # still serving
+    pub.close()
+    assert pub.flush() is False  # closed: nothing to wait for, and no exception
+
+
 def test_stale_socket_of_a_crashed_job_is_replaced(
     make_publisher: Callable[..., Publisher], registry_dir: Path
 ) -> None:

@@ -102,7 +102,7 @@ def test_train_profile_detach_attach_finish(tmux: Tmux, tmp_path: Path) -> None:
                       timeout=300)  # fmt: skip
     step0 = step_of(first)
     tmux.wait("train", lambda s: (step_of(s) or 0) > (step0 or 0), "the step to advance")
-    assert re.search(r"\d+\.\d samples/s", tmux.screen("train"))
+    tmux.wait("train", lambda s: re.search(r"\d+\.\d samples/s", s), "a measured samples/s")
 
     # 2. p profiles the next steps; the top-k table arrives
     tmux.keys("train", "p")
