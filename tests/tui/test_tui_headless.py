@@ -58,3 +58,17 @@ async def test_run_headless_exit_code_follows_the_final_status() -> None:
         code = await asyncio.wait_for(run_headless(state, source, printer, tick_s=0.01), 10)
         assert code == expected
         assert f"finished: {final}" in out.getvalue()
+
+
+def test_scores_line_reports_the_test_metrics_and_nothing_before_them() -> None:
+    state, out = AppState(), io.StringIO()
+    printer = HeadlessPrinter(state, out, interval=3600)
+    b = StreamBuilder()
+    feed(state, make_stream(steps=10, builder=b))
+    printer.scores()
+    assert "test/hmean" not in out.getvalue()  # no test stage yet: nothing invented
+    values = {"test/hmean": 0.8731, "test/precision": 0.9, "test/recall": 0.848}
+    feed(state, [b.msg("metrics", T0 + 40, {"values": values}, step=60)])
+    printer.scores()
+    line = out.getvalue().strip().splitlines()[-1]
+    assert line.endswith("test/hmean: 0.8731  (precision 0.9000, recall 0.8480)")
