@@ -33,8 +33,9 @@ lint: $(STAMP)
 	$(BIN)/mypy ocr bridge tui ocrtop runners
 	$(BIN)/lint-imports
 
+## Every benchmark script in turn (long: tens of minutes on 2 cores); figures in BENCHMARKS.md.
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run_all.py
+	for b in benchmarks/bench_*.py; do echo "== $$b"; OMP_NUM_THREADS=1 $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) outputs multirun
