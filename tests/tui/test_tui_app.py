@@ -98,12 +98,15 @@ async def test_job_finished_overlay_shows_exit_code() -> None:
     h = Harness(steps=10)
     async with h.app.run_test(size=h.size) as pilot:
         await settle(pilot)
+        scores = {"test/hmean": 0.8731, "test/precision": 0.9, "test/recall": 0.85}
+        h.clients[0].push(h.builder.msg("metrics", T0 + 19, {"values": scores}, step=10))
         h.clients[0].push(h.builder.msg("status", T0 + 20, {"status": "done", "exit_code": 0}))
         h.clients[0].push(None)
         await settle(pilot)
         screen = h.app.screen
         assert isinstance(screen, JobFinishedScreen)
         assert "exit code 0" in screen.text and "finished: done" in screen.text
+        assert "test/hmean 0.8731" in screen.text
         await pilot.press("escape")
         assert h.app.screen is h.app.dashboard
 

@@ -33,6 +33,9 @@ def summary(job: JobState, state: AppState) -> str:
     ]
     if hmean:
         lines.append(f"best val/hmean {max(hmean.values()):.3f}")
+    test_hmean = rank.value(names.TEST_HMEAN)
+    if test_hmean is not None:
+        lines.append(f"test/hmean {test_hmean:.4f}")
     if rank.status_payload.get("error"):
         lines.append(f"[red]{rank.status_payload['error']}[/red]")
     if rank.hello.get("run_dir"):
