@@ -2,9 +2,7 @@
 
 Text covers a small fraction of an image, so a plain MSE is dominated by background and a
 model that predicts zeros everywhere scores well. As in CRAFT's training code, each image
-keeps all its positive pixels and only the ``ratio`` x as many negatives with the largest
-error; an image without text keeps its ``empty_negatives`` worst pixels so it still
-teaches "nothing here".
+is mined separately (:func:`~ocr.losses.ohem.ohem_mean`, one row per image).
 """
 
 from __future__ import annotations
@@ -14,6 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ocr.losses.ohem import ohem_mean
 from ocr.types import DetectionOutput
 
 
@@ -40,27 +39,7 @@ def ohem_mse(
     valid = mask.reshape(n, -1) > 0.5
     pos = (gt.reshape(n, -1) >= positive_threshold) & valid
     neg = ~pos & valid
-    n_pos = pos.sum(dim=1)
-    n_neg = neg.sum(dim=1)
-    budget = torch.where(
-        n_pos > 0,
-        torch.floor(n_pos.float() * ratio).long(),
-        torch.full_like(n_pos, empty_negatives),
-    )
-    k = torch.minimum(budget, n_neg)
-    k_max = int(k.max().item())
-    pos_sum = (err * pos).sum(dim=1)
-    if k_max > 0:
-        # Non-negatives are zeroed; since every error is >= 0 and k <= n_neg, the k largest
-        # values of the zeroed row sum to the k largest negative errors.
-        top = (err * neg).topk(k_max, dim=1).values
-        rank = torch.arange(k_max, device=err.device).unsqueeze(0)
-        neg_sum = (top * (rank < k.unsqueeze(1))).sum(dim=1)
-    else:
-        neg_sum = torch.zeros_like(pos_sum)
-    count = (n_pos + k).float()
-    per_image = (pos_sum + neg_sum) / count.clamp(min=1.0)
-    return per_image.mean()
+    return ohem_mean(err, pos.float(), neg.float(), ratio, empty_negatives).mean()
 
 
 class CraftLoss(nn.Module):

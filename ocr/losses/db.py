@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ocr.losses.ohem import ohem_mean
 from ocr.types import DetectionOutput
 
 
@@ -42,7 +43,6 @@ def balanced_bce(
     mask: torch.Tensor,
     ratio: float = 3.0,
     empty_negatives: int = 1000,
-    eps: float = 1e-6,
 ) -> torch.Tensor:
     """BCE over all positives and the hardest ``ratio`` x as many negatives (batch-wide).
 
@@ -52,19 +52,11 @@ def balanced_bce(
         mask: 1 where the pixel counts, 0 for ignored regions.
         ratio: negatives kept per positive (3 in DBNet).
         empty_negatives: negatives kept when the batch has no positive pixel at all.
-        eps: guards the division.
     """
-    positive = gt * mask
-    negative = (1.0 - gt) * mask
-    n_pos = int(positive.sum().item())
-    n_neg_available = int(negative.sum().item())
-    budget = int(n_pos * ratio) if n_pos > 0 else empty_negatives
-    n_neg = min(n_neg_available, budget)
-    loss = F.binary_cross_entropy(pred, gt, reduction="none")
-    pos_loss = (loss * positive).sum()
-    neg_loss = (loss * negative).flatten()
-    neg_sum = neg_loss.topk(n_neg).values.sum() if n_neg > 0 else neg_loss.sum() * 0.0
-    return (pos_loss + neg_sum) / (n_pos + n_neg + eps)
+    loss = F.binary_cross_entropy(pred, gt, reduction="none").reshape(1, -1)
+    positive = (gt * mask).reshape(1, -1)
+    negative = ((1.0 - gt) * mask).reshape(1, -1)
+    return ohem_mean(loss, positive, negative, ratio, empty_negatives)[0]
 
 
 def dice_loss(
