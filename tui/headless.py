@@ -94,11 +94,7 @@ class HeadlessPrinter:
         elif isinstance(msg, JobFinished) and msg.job_key in self.state.jobs:
             job = self.state.jobs[msg.job_key]
             self.tick(force=True)
-            code = (
-                job.exit_code
-                if job.exit_code is not None
-                else job.primary.status_payload.get("exit_code")
-            )
+            code = job.final_exit_code
             self.say(f"[ocrtop] job {job.job_id} finished: {job.status} (exit code {code})")
             if is_sweep(self.state):
                 self.sweep_table()

@@ -75,6 +75,13 @@ class JobState:
         ranks_done = bool(self.ranks) and all(r.finished for r in self.ranks.values())
         return ranks_done or self.exit_code is not None
 
+    @property
+    def final_exit_code(self) -> int | None:
+        """The process's exit code, else the one the primary rank reported with its status."""
+        if self.exit_code is not None:
+            return self.exit_code
+        return self.primary.status_payload.get("exit_code")
+
 
 class AppState:
     """All jobs the TUI knows about, which one is shown, and the source's condition."""

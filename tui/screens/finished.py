@@ -23,7 +23,7 @@ from tui.state import AppState, JobState
 def summary(job: JobState, state: AppState) -> str:
     """A few lines on how the job ended."""
     rank = job.primary
-    code = job.exit_code if job.exit_code is not None else rank.status_payload.get("exit_code")
+    code = job.final_exit_code
     hmean: dict[int, float] = rank.per_epoch.get(names.VAL_HMEAN) or {}
     lines = [
         f"[b]job {job.job_id} finished: {job.status}[/b]",

@@ -73,11 +73,7 @@ class HeaderBar(Static):
         bottom.append(f"ETA {duration(derive.eta_seconds(rank))}  ")
         status = job.status
         bottom.append(f" {status} ", style=STATUS_STYLE.get(status, "bold"))
-        code = (
-            job.exit_code
-            if job.exit_code is not None
-            else job.primary.status_payload.get("exit_code")
-        )
+        code = job.final_exit_code
         if job.finished and code is not None:
             bottom.append(f" exit {code}", style="bold")
         conn = "replay" if state.replay_time is not None else job.connection
