@@ -66,16 +66,6 @@ def perimeter(points: np.ndarray) -> float:
     return float(np.sqrt((edges * edges).sum(axis=1)).sum())
 
 
-def is_clockwise(points: np.ndarray) -> bool:
-    """True when the polygon runs clockwise on screen (image coordinates, y down)."""
-    return signed_area(points) > 0
-
-
-def to_clockwise(points: np.ndarray) -> np.ndarray:
-    """Return the polygon with clockwise on-screen orientation (a copy when reversed)."""
-    return points if is_clockwise(points) else points[::-1].copy()
-
-
 def polygon_problem(points: np.ndarray) -> PolygonProblem | None:
     """Classify the first reason ``points`` is unusable, or None when it is a valid polygon.
 
@@ -129,11 +119,6 @@ def _largest(paths: list[np.ndarray]) -> np.ndarray | None:
 def shrink_polygon(points: np.ndarray, ratio: float = DEFAULT_SHRINK_RATIO) -> np.ndarray | None:
     """Shrink by :func:`shrink_distance`; the largest piece, or None when it vanishes."""
     return _largest(offset_polygon(points, -shrink_distance(points, ratio)))
-
-
-def dilate_polygon(points: np.ndarray, ratio: float = DEFAULT_SHRINK_RATIO) -> np.ndarray | None:
-    """Grow by the *shrink* distance: the outer edge of DBNet's threshold band."""
-    return _largest(offset_polygon(points, shrink_distance(points, ratio)))
 
 
 def unclip_polygon(points: np.ndarray, ratio: float = DEFAULT_UNCLIP_RATIO) -> np.ndarray | None:
