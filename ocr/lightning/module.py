@@ -144,7 +144,16 @@ class DetectionModule(pl.LightningModule):
         output = self.net(batch["image"])
         size = int(batch["batch_size"])
         losses = self.loss(output, batch)
-        self.log(names.VAL_LOSS, losses["loss"], on_step=False, on_epoch=True, batch_size=size)
+        # sync_dist: under DDP each rank sees a shard; the epoch mean must cover all of them.
+        # Lightning syncs an on_epoch-only value once, at the epoch end, not per batch.
+        self.log(
+            names.VAL_LOSS,
+            losses["loss"],
+            on_step=False,
+            on_epoch=True,
+            batch_size=size,
+            sync_dist=True,
+        )
         preds = self.postprocess(output, batch["meta"])
         self.val_metric.update(preds, batch["polygons"], batch["ignore"])
 
