@@ -6,7 +6,7 @@ agree on names without importing each other. See ``docs/contracts.md``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -58,4 +58,3 @@ class DetectionOutput:
     affinity_map: torch.Tensor | None = None
     """CRAFT affinity heatmap, (N, 1, H/2, W/2)."""
     stride: int = 1
-    extras: dict[str, torch.Tensor] = field(default_factory=dict)
