@@ -247,6 +247,8 @@ class RankStatsCallback(Callback):
     def on_train_batch_start(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
     ) -> None:
+        if trainer.world_size <= 1:
+            return  # nothing to gather, so nothing to record (the window would only grow)
         now = _now()
         self._ready_sum += _wall()
         self._start = self._prev_end if self._prev_end is not None else now
@@ -260,6 +262,8 @@ class RankStatsCallback(Callback):
         batch: Any,
         batch_idx: int,
     ) -> None:
+        if trainer.world_size <= 1:
+            return
         now = _now()
         if self._start is not None:
             self._step_sum += (now - self._start) * 1e3
@@ -267,7 +271,7 @@ class RankStatsCallback(Callback):
             self._samples += inspect_batch(batch).size
         self._prev_end, self._start = now, None
         self._batches += 1
-        if trainer.world_size > 1 and self._batches % self.every_n_steps == 0:
+        if self._batches % self.every_n_steps == 0:
             self.gather(trainer, pl_module)
 
     # --- every N steps: one all-gather ---

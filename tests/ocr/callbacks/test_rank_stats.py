@@ -218,6 +218,7 @@ def test_a_single_process_never_gathers(clocks: Any) -> None:
     cb = RankStatsCallback(every_n_steps=1)
     run_steps(cb, fake_trainer(0, 1, NoCollective(), sink), clocks, n=3, wait_ms=10)
     assert sink.events == [] and sink.logged == []
+    assert cb._steps == 0 and cb._waits == []  # nothing piles up between gathers that never come
 
 
 @pytest.mark.slow
