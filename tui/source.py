@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 Connect = Callable[[str], Awaitable[Any]]
 Post = Callable[[Any], Any]
+FINISHING = ("hello", "status", "snapshot")
+"""Message types that can change whether a job finished (a snapshot carries statuses)."""
 
 
 async def _bridge_connect(target: str) -> Any:
@@ -162,11 +164,14 @@ class LiveSource:
                 return
 
     def _ingest(self, msg: Any, stream: str) -> None:
-        was = self._job_finished(stream)
+        kind = fields(msg)[0]
+        # only these can finish a job: metrics, progress and logs skip the check
+        check = kind in FINISHING
+        was = check and self._job_finished(stream)
         self.state.ingest(msg, stream)
-        if fields(msg)[0] == "snapshot":
+        if kind == "snapshot":
             self.post(SnapshotLoaded(stream))
-        if not was and self._job_finished(stream):
+        if check and not was and self._job_finished(stream):
             self.post(JobFinished(self.state.streams[stream][0]))
 
     def _job_finished(self, stream: str) -> bool:
