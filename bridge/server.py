@@ -197,20 +197,23 @@ class BridgeServer(ClientSessions):
         for conn in list(self.conns.values()):
             if conn.out or conn.lagging or conn.closing:
                 self._flush(conn)
-        if self.flush_waiters and not self.source:
-            self._flush_log()
+        # Count the waiters before looking at the buffer: one that arrives later may
+        # have published events that are not drained yet.
+        waiting = len(self.flush_waiters)
+        if waiting and not self.source:
+            self._flush_log(waiting)
         now = time.monotonic()
         if now - self._last_housekeeping > 0.25:
             self._housekeeping(now)
 
-    def _flush_log(self) -> None:
-        """Write the event log through to the file, then release the waiting callers."""
+    def _flush_log(self, waiting: int) -> None:
+        """Write the event log through to the file, then release the first ``waiting`` callers."""
         try:
             if self.eventlog is not None:
                 self.eventlog.flush()
         except OSError as exc:
             self._log_failed(exc)
-        while self.flush_waiters:
+        for _ in range(waiting):
             self.flush_waiters.popleft().set()
 
     def _drain(self) -> None:
@@ -354,3 +357,5 @@ class BridgeServer(ClientSessions):
                 self.eventlog.close()
             except OSError as exc:
                 self._log_failed(exc)
+        while self.flush_waiters:  # a flush() racing close(): everything is logged now
+            self.flush_waiters.popleft().set()
