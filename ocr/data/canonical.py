@@ -36,9 +36,10 @@ from typing import Any
 
 import numpy as np
 
+from ocr.data.canvas import map_words
 from ocr.data.imageio import load_image  # also re-exported: predict reads images with it
 from ocr.data.source import PageRecord
-from ocr.geometry import apply_matrix, as_points, polygon_problem
+from ocr.geometry import as_points, polygon_problem
 from ocr.types import Word
 
 LABELS_NAME = "labels.json"
@@ -208,13 +209,5 @@ class CanonicalSource:
         """Decode page ``index`` upright, with its words rotated to match."""
         name = self.filenames[index]
         rgb, stored_size, to_upright = load_image(self.image_dir / name)
-        words = [
-            Word(
-                points=apply_matrix(to_upright, w.points),
-                text=w.text,
-                ignore=w.ignore,
-                chars=[apply_matrix(to_upright, c) for c in w.chars] if w.chars else None,
-            )
-            for w in self.words[index]
-        ]
+        words = map_words(self.words[index], to_upright)
         return PageRecord(rgb, words, name, stored_size, np.linalg.inv(to_upright))
