@@ -126,12 +126,6 @@ def throttled(v: Values) -> tuple[bool, dict[str, float]] | None:
     return bad[worst] != 0, {"gpu": float(worst), "reasons": float(bad[worst])}
 
 
-def not_throttled(v: Values) -> tuple[bool, dict[str, float]] | None:
-    """No GPU throttled for a harmful reason."""
-    verdict = throttled(v)
-    return None if verdict is None else (not verdict[0], verdict[1])
-
-
 def drop(ratio: float) -> Check:
     """Samples/s below ``ratio`` times the rolling baseline."""
 
@@ -145,17 +139,12 @@ def drop(ratio: float) -> Check:
     return check
 
 
-def nonfinite(want_bad: bool) -> Check:
-    """The training loss is NaN/Inf (``want_bad``) or finite again."""
-
-    def check(v: Values) -> tuple[bool, dict[str, float]] | None:
-        loss = v.get(LOSS_KEY)
-        if loss is None:
-            return None
-        bad = not math.isfinite(float(loss))
-        return bad == want_bad, {"loss": float(loss)}
-
-    return check
+def nonfinite(v: Values) -> tuple[bool, dict[str, float]] | None:
+    """The training loss is NaN or Inf."""
+    loss = v.get(LOSS_KEY)
+    if loss is None:
+        return None
+    return not math.isfinite(float(loss)), {"loss": float(loss)}
 
 
 def negate(check: Check) -> Check:

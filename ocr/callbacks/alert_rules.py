@@ -23,7 +23,6 @@ from ocr.callbacks.alert_checks import (
     gpu_temp,
     negate,
     nonfinite,
-    not_throttled,
     proc_fraction,
     throttled,
 )
@@ -126,7 +125,7 @@ def default_rules(th: AlertThresholds) -> list[AlertRule]:
             "gpu_throttling",
             "warning",
             throttled,
-            not_throttled,
+            negate(throttled),
             "gpu{gpu:.0f} clocks throttled (NVML reasons 0x{reasons:.0f})",
             "power or thermal limits cut the clocks: check cooling and power caps "
             "(nvidia-smi -q -d PERFORMANCE)",
@@ -145,8 +144,8 @@ def default_rules(th: AlertThresholds) -> list[AlertRule]:
         AlertRule(
             "nonfinite_loss",
             "critical",
-            nonfinite(True),
-            nonfinite(False),
+            nonfinite,
+            negate(nonfinite),
             "training loss is {loss}",
             "lower the learning rate, enable gradient clipping, or check the batch "
             "that produced it (empty targets, bad annotations)",
@@ -163,15 +162,11 @@ def stall_rule(th: AlertThresholds) -> AlertRule:
         since = v.get(SINCE_STEP_KEY)
         return None if since is None else (since > th.stall_s, {"seconds": float(since)})
 
-    def recovered(v: Values) -> tuple[bool, dict[str, float]] | None:
-        verdict = check(v)
-        return None if verdict is None else (not verdict[0], verdict[1])
-
     return AlertRule(
         "stalled",
         "critical",
         check,
-        recovered,
+        negate(check),
         "no training step for {seconds:.0f} s",
         "a DataLoader worker may hang (deadlock, network filesystem) or a "
         "collective waits for a dead rank; py-spy dump shows where",
