@@ -134,7 +134,7 @@ class AppState:
                 if seq <= self.last_seq.get(key, -1):
                     return
                 self.last_seq[key] = seq
-            self._rank_of(stream).ingest(kind, t, step, epoch, payload)
+            self.add_job(key[0]).rank(key[1]).ingest(kind, t, step, epoch, payload)
         self.version += 1
 
     def _hello(self, p: dict[str, Any], stream: str) -> None:
