@@ -48,7 +48,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     save_resolved_config(cfg, output_dir)
     if cfg.get("seed") is not None:
         pl.seed_everything(int(cfg.seed), workers=True)
-    datamodule, model, trainer = build(cfg, with_callbacks=bool(cfg.get("callbacks")))
+    datamodule, model, trainer = build(cfg)
     results = trainer.test(model, datamodule=datamodule, ckpt_path=ckpt)
     scores = results[0] if results else {}
     summary = {

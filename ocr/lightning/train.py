@@ -28,11 +28,14 @@ from ocr.lightning.summary import (
 log = logging.getLogger(__name__)
 
 
-def build(cfg: DictConfig, with_callbacks: bool = True) -> tuple[Any, Any, pl.Trainer]:
-    """Instantiate datamodule, module and trainer (with callbacks and loggers) from ``cfg``."""
+def build(cfg: DictConfig) -> tuple[Any, Any, pl.Trainer]:
+    """Instantiate datamodule, module and trainer (with callbacks and loggers) from ``cfg``.
+
+    A config without callbacks (``test.yaml``'s ``callbacks: {}``) gets none.
+    """
     datamodule = hydra.utils.instantiate(cfg.data)
     model = hydra.utils.instantiate(cfg.model)
-    callbacks = instantiate_group(cfg.get("callbacks"), "callbacks") if with_callbacks else []
+    callbacks = instantiate_group(cfg.get("callbacks"), "callbacks")
     loggers = instantiate_group(cfg.get("logger"), "logger")
     trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     hparams = OmegaConf.to_container(cfg, resolve=True)
