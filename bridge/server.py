@@ -2,12 +2,14 @@
 
 Everything happens in one thread with non-blocking sockets and a selector, so no
 lock is shared with the trainer: ``publish`` appends to a deque, and this thread
-pops from it every few milliseconds. Per event it encodes once, appends to the
-event log (before and independently of any client), updates the snapshot state
-and queues the same bytes to every live client. Client commands are validated
-here (the ``ClientSessions`` mixin, bridge/session.py); ``ping`` is answered here,
-``profile``/``stop`` are queued for the training
-thread. No exception escapes into the trainer: a failing client is disconnected,
+pops from it in batches, at most ``poll_interval`` apart while events flow. With
+viewers connected and nothing queued it sleeps until ``publish`` rings its doorbell;
+with none, only the event log waits, ``idle_interval`` at a time. Per event it
+encodes once, appends to the event log (before and independently of any client),
+updates the snapshot state and queues the same bytes to every live client. Client
+commands are validated here (the ``ClientSessions`` mixin, bridge/session.py);
+``ping`` is answered here, ``profile``/``stop`` are queued for the training thread.
+No exception escapes into the trainer: a failing client is disconnected,
 a failing cycle is logged and the loop goes on.
 """
 
@@ -203,7 +205,7 @@ class BridgeServer(ClientSessions):
         if waiting and not self.source:
             self._flush_log(waiting)
         now = time.monotonic()
-        if now - self._last_housekeeping > 0.25:
+        if now - self._last_housekeeping > HOUSEKEEPING_S:
             self._housekeeping(now)
 
     def _flush_log(self, waiting: int) -> None:

@@ -1,14 +1,38 @@
-"""The server loop on its own: flush waiters, driven one cycle at a time (no thread)."""
+"""The server loop: its doorbell, and flush waiters driven one cycle at a time."""
 
 from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+from bridge_testing import RawClient, wait_for
+
+from bridge import server as server_module
 from bridge.eventlog import EventLogWriter
+from bridge.publisher import Publisher
 from bridge.server import BridgeServer, ServerConfig
+
+
+def test_publish_rings_the_doorbell_of_an_idle_viewer(
+    make_publisher: Callable[..., Publisher], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An idle server sleeps on its doorbell; without the ring an event would wait 60 s."""
+    monkeypatch.setattr(server_module, "HOUSEKEEPING_S", 60.0)
+    pub = make_publisher()
+    server = pub._server
+    assert server is not None
+    viewer = RawClient(str(pub.socket_path), timeout=10)
+    viewer.read_until(lambda f: f["type"] == "snapshot")
+    for i in range(3):
+        wait_for(lambda: server.doorbell_armed, timeout=10)
+        pub.publish("log", {"level": "INFO", "logger": "t", "message": f"ring {i}"})
+        event = viewer.read_until(lambda f: f["type"] == "log", timeout=10)
+        assert event["payload"]["message"] == f"ring {i}"
+    viewer.close()
 
 
 class _RacingLog(EventLogWriter):
