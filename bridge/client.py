@@ -75,8 +75,9 @@ class BridgeClient:
             target: a socket path, a job id (or unique prefix; None = the only
                 running job), ``tcp://127.0.0.1:PORT?token=T`` or
                 ``ssh://[user@]host[:port]/JOB``.
-            remote_command: for ssh, the remote ocrtop (default ``ocrtop``); the
-                client appends ``relay JOB``.
+            remote_command: for ssh, the remote ocrtop (default
+                ``$OCRTOP_REMOTE_COMMAND``, else ``ocrtop``); the client appends
+                ``relay JOB``.
             ssh_options: extra arguments for ssh (``-i key``, ``-o ...``).
             timeout: seconds to wait for the hello.
 
