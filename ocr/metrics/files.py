@@ -9,49 +9,32 @@ almost always means the two files describe different splits.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from ocr.data.canonical import RawWord, parse_points, read_labels
 from ocr.metrics.matching import match_image, scores
 
-IGNORE_TEXT = "###"
 
-
-def _load(path: Path, role: str) -> dict[str, Any]:
+def _read(path: Path, role: str) -> dict[str, list[RawWord]]:
+    """The canonical reader's words, with ``role`` (ground truth or prediction) in errors."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{role} file {str(path)!r} does not exist")
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError as exc:
-        raise FileNotFoundError(f"{role} file {str(path)!r} does not exist") from exc
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{role} file {path}: not valid JSON ({exc})") from exc
-    images = data.get("images") if isinstance(data, dict) else None
-    if not isinstance(images, dict):
-        raise ValueError(f'{role} file {path}: top level must be {{"images": {{<file>: ...}}}}')
-    return images
+        return read_labels(path)
+    except ValueError as exc:  # its messages start with the path
+        raise ValueError(f"{role} file {exc}") from exc
 
 
-def _words(path: Path, filename: str, entry: Any) -> list[tuple[np.ndarray, bool]]:
-    """``(points, ignore)`` per word of one image entry, validated."""
-    words = entry.get("words", {}) if isinstance(entry, dict) else None
-    if not isinstance(words, dict):
-        raise ValueError(f'{path}: images[{filename!r}] must be {{"words": {{<id>: ...}}}}')
-    out = []
-    for word_id, word in words.items():
-        where = f"{path}: images[{filename!r}].words[{word_id!r}]"
-        if not isinstance(word, dict) or "points" not in word:
-            raise ValueError(f"{where} has no 'points'")
-        try:
-            pts = np.asarray(word["points"], dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{where}.points is not a list of [x, y] numbers ({exc})") from exc
-        if pts.ndim != 2 or pts.shape[1] != 2 or len(pts) < 3:
-            raise ValueError(f"{where}.points must be >= 3 [x, y] pairs, got shape {pts.shape}")
-        ignore = bool(word.get("ignore", False)) or word.get("text") == IGNORE_TEXT
-        out.append((pts, ignore))
-    return out
+def _points(path: Path, filename: str, raw: RawWord) -> np.ndarray:
+    pts = parse_points(raw.points)
+    if pts is None or len(pts) < 3:
+        raise ValueError(
+            f"{path}: images[{filename!r}].words[{raw.word_id!r}].points must be >= 3 "
+            f"[x, y] pairs, got {str(raw.points)[:60]}"
+        )
+    return pts
 
 
 def evaluate_files(
@@ -66,8 +49,8 @@ def evaluate_files(
         FileNotFoundError, ValueError: naming the file, image and word at fault.
     """
     gt_path, pred_path = Path(gt_json), Path(pred_json)
-    gt_images = _load(gt_path, "ground-truth")
-    pred_images = _load(pred_path, "prediction")
+    gt_images = _read(gt_path, "ground-truth")
+    pred_images = _read(pred_path, "prediction")
     unknown = sorted(set(pred_images) - set(gt_images))
     if unknown:
         raise ValueError(
@@ -75,13 +58,10 @@ def evaluate_files(
             f"{unknown[0]!r}; are both files from the same split?"
         )
     matched = num_gt = num_pred = 0
-    for filename, entry in gt_images.items():
-        gt = _words(gt_path, filename, entry)
-        pred_entry = pred_images.get(filename, {"words": {}})
-        preds = [p for p, _ in _words(pred_path, filename, pred_entry)]
-        counts = match_image(
-            [p for p, _ in gt], [f for _, f in gt], preds, iou_threshold, ignore_overlap
-        )
+    for filename, gt_words in gt_images.items():
+        gt = [_points(gt_path, filename, w) for w in gt_words]
+        preds = [_points(pred_path, filename, w) for w in pred_images.get(filename, [])]
+        counts = match_image(gt, [w.ignore for w in gt_words], preds, iou_threshold, ignore_overlap)
         matched += counts.matched
         num_gt += counts.num_gt
         num_pred += counts.num_pred
