@@ -47,7 +47,10 @@ class DeferredClose:
             timer.start()
 
     def cancel(self) -> bool:
-        """Keep the resource open; True when a close was pending."""
+        """Keep the resource open; True when a close was pending.
+
+        Returns once a close that already began has finished.
+        """
         with self._lock:
             timer, self._timer = self._timer, None
         if timer is None:
@@ -62,12 +65,15 @@ class DeferredClose:
             self._close()
 
     def _fire(self) -> None:
+        # Closing under the lock makes a concurrent cancel() wait for the close to finish:
+        # the next stage's setup then sees the resource closed and reopens it, instead of
+        # keeping one that is being closed under it.
         with self._lock:
             if self._timer is None or threading.current_thread() is not self._timer:
                 return  # cancelled, or replaced by a newer schedule
             self._timer = None
-        _PENDING.discard(self)
-        self._close()
+            _PENDING.discard(self)
+            self._close()
 
 
 _PENDING: weakref.WeakSet[DeferredClose] = weakref.WeakSet()

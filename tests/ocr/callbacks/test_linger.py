@@ -38,6 +38,21 @@ def test_rescheduling_closes_once() -> None:
     assert calls == [1]
 
 
+def test_cancel_during_a_close_waits_for_it() -> None:
+    started, release = threading.Event(), threading.Event()
+    d = DeferredClose(lambda: (started.set(), release.wait(5)), 0.01)
+    d.schedule()
+    assert started.wait(5)
+    result: list[bool] = []
+    canceller = threading.Thread(target=lambda: result.append(d.cancel()))
+    canceller.start()
+    canceller.join(0.2)
+    assert canceller.is_alive()  # a setup must not reuse what is being closed
+    release.set()
+    canceller.join(5)
+    assert result == [False]
+
+
 def test_zero_closes_at_once_and_exit_flushes_pending() -> None:
     calls: list[int] = []
     DeferredClose(lambda: calls.append(1), 0).schedule()
