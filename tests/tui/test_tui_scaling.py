@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
-from tui_fakes import panel_text
+from tui_fakes import FakeClient, panel_text
 
+import tui.source
 from bridge import names
 from tui import derive
 from tui.app import OcrtopApp
@@ -235,3 +238,40 @@ async def test_a_registered_job_that_ended_before_we_connected_is_read_back(
     assert not state.jobs  # still registered: the live connection is expected to win
     await source.backfill(live=set())
     assert state.job is not None and state.job.status == "done"
+
+
+async def test_a_job_whose_publisher_re_registered_is_followed_again(monkeypatch: Any) -> None:
+    """A later stage that reopened the publisher (no linger) is followed; a stale entry not."""
+    entry = SimpleNamespace(job_id="j", run_dir="/runs/j", start_time=T0, meta={})
+    monkeypatch.setattr(tui.source, "_list_group", lambda group: [entry])
+    clients: list[FakeClient] = []
+
+    async def connect(target: str) -> FakeClient:
+        client = FakeClient(hello(0, 1, "/runs/j"))
+        client.push(msg("status", len(clients) + 1, {"status": "done"}))
+        client.push(None)  # the stage closed its stream
+        clients.append(client)
+        return client
+
+    async def until(cond: Any) -> None:
+        for _ in range(200):
+            if cond():
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError("timed out")
+
+    state = AppState(clock=lambda: T0 + 10)
+    source = tui.source.LiveSource(state, list[Any]().append, group="g", connect=connect)
+    source.poll_s = 0.01
+    task = asyncio.create_task(source.run())
+    try:
+        await until(lambda: source.tasks.get("j") is not None and source.tasks["j"].done())
+        await asyncio.sleep(0.05)
+        assert len(clients) == 1  # the finished stage's entry is not followed twice
+        entry.start_time = T0 + 5  # the test stage registered the job again
+        await until(lambda: len(clients) == 2)
+        await until(lambda: source.tasks["j"].done())
+        assert state.jobs["/runs/j"].connection == "closed"
+    finally:
+        await source.aclose()
+        task.cancel()
