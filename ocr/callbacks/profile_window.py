@@ -88,7 +88,6 @@ class ProfileWindow:
     ready: bool = False
     stopped: bool = False
     on_thread_ms: float = 0.0
-    created: float = field(default_factory=time.time)
 
     def begin(self, opts: ProfilerOptions, epoch: int, step: int) -> None:
         """Create and start the torch profiler with the window's explicit schedule."""
