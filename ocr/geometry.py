@@ -1,8 +1,8 @@
 """Polygon geometry shared by targets, post-processing and dataset checks.
 
-Framework-free numpy (plus pyclipper and shapely) so that DataLoader workers, the
-post-processor and ``ocrtop data check`` agree on one definition of area, validity and
-the Vatti offsets that DBNet relies on.
+Framework-free numpy (plus pyclipper, shapely and OpenCV) so that DataLoader workers, the
+post-processor and ``ocrtop data check`` agree on one definition of area, validity,
+minimum-area boxes and the Vatti offsets that DBNet relies on.
 
 Coordinates are image pixels: x to the right, y **down**. In that frame a positive
 shoelace sum means the points run clockwise as seen on screen.
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from enum import Enum
 
+import cv2
 import numpy as np
 import pyclipper
 from shapely.geometry import Polygon as ShapelyPolygon
@@ -136,3 +137,12 @@ def bounding_size(points: np.ndarray) -> tuple[float, float]:
     """Width and height of the axis-aligned bounding box."""
     span = points.max(axis=0) - points.min(axis=0)
     return float(span[0]), float(span[1])
+
+
+def min_area_box(points: np.ndarray) -> tuple[np.ndarray, float]:
+    """Minimum-area rectangle ``(4, 2)`` (clockwise from top-left) and its shorter side."""
+    rect = cv2.minAreaRect(points.reshape(-1, 1, 2).astype(np.float32))
+    box = cv2.boxPoints(rect).astype(np.float64)
+    start = int(np.argmin(box.sum(axis=1)))  # the top-left-most corner first
+    box = np.roll(box, -start, axis=0)
+    return box, float(min(rect[1]))

@@ -48,15 +48,6 @@ def to_original(points: np.ndarray, stride: int, meta: dict[str, Any]) -> np.nda
     return pts
 
 
-def min_area_box(points: np.ndarray) -> tuple[np.ndarray, float]:
-    """Minimum-area rectangle ``(4, 2)`` (clockwise from top-left) and its shorter side."""
-    rect = cv2.minAreaRect(points.reshape(-1, 1, 2).astype(np.float32))
-    box = cv2.boxPoints(rect).astype(np.float64)
-    start = int(np.argmin(box.sum(axis=1)))  # the top-left-most corner first
-    box = np.roll(box, -start, axis=0)
-    return box, float(min(rect[1]))
-
-
 def mean_score(score_map: np.ndarray, polygon: np.ndarray) -> float:
     """Mean of ``score_map`` inside ``polygon`` (map pixels), computed on its bounding crop."""
     h, w = score_map.shape

@@ -13,7 +13,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ocr.postprocess.common import check_metas, maps_to_numpy, min_area_box, to_original
+from ocr.geometry import min_area_box
+from ocr.postprocess.common import check_metas, maps_to_numpy, to_original
 from ocr.types import DetectionOutput, Prediction
 
 

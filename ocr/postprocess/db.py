@@ -11,8 +11,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ocr.geometry import bounding_size, unclip_polygon
-from ocr.postprocess.common import check_metas, maps_to_numpy, mean_score, min_area_box, to_original
+from ocr.geometry import bounding_size, min_area_box, unclip_polygon
+from ocr.postprocess.common import check_metas, maps_to_numpy, mean_score, to_original
 from ocr.types import DetectionOutput, Prediction
 
 

@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from ocr.data.targets.raster import fill_polygon
-from ocr.geometry import polygon_area
+from ocr.geometry import min_area_box, polygon_area
 from ocr.types import Word
 
 
@@ -40,9 +40,7 @@ def order_quad(points: np.ndarray) -> np.ndarray:
     """Four corners of a word polygon as a quad; the minimum-area rectangle for N != 4."""
     if len(points) == 4:
         return points.astype(np.float64)
-    rect = cv2.boxPoints(cv2.minAreaRect(points.astype(np.float32)))
-    start = int(np.argmin(rect.sum(axis=1)))  # top-left-most corner first
-    return np.roll(rect, -start, axis=0).astype(np.float64)
+    return min_area_box(points)[0]
 
 
 def pseudo_char_boxes(points: np.ndarray, text: str = "") -> list[np.ndarray]:
