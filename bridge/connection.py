@@ -33,7 +33,6 @@ class Conn:
         self, sock: socket.socket, cid: int, kind: str, peer: str, limit: int, pid: int = 0
     ) -> None:
         self.sock = sock
-        self.fd = sock.fileno()
         self.cid = cid
         self.kind = kind  # "unix" or "tcp"
         self.peer = peer

@@ -41,8 +41,6 @@ class EventLogWriter:
         self._file = open(self.path, "ab", buffering=1 << 16)  # noqa: SIM115 - long-lived
         self._last_flush = time.monotonic()
         self._dirty = False
-        self.bytes_written = 0
-        self.lines_written = 0
 
     @property
     def closed(self) -> bool:
@@ -52,8 +50,6 @@ class EventLogWriter:
         """Append one newline-terminated frame (buffered)."""
         self._file.write(line)
         self._dirty = True
-        self.bytes_written += len(line)
-        self.lines_written += 1
 
     def tick(self, now: float | None = None) -> None:
         """Flush if the last flush is older than ``flush_interval``."""

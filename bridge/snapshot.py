@@ -66,13 +66,11 @@ class SnapshotState:
         self.alerts: deque[dict[str, Any]] = deque(maxlen=max_alerts)
         self.logs: deque[dict[str, Any]] = deque(maxlen=max_logs)
         self.other: dict[str, dict[str, Any]] = {}
-        self.last_seq = 0
 
     def add_metrics(
         self, seq: int, t: float, step: int | None, epoch: int | None, values: dict[str, Any]
     ) -> None:
         """Fold a ``metrics`` event in without building its message dict (hot path)."""
-        self.last_seq = seq
         point_head = (seq, t, step, epoch)
         series = self.series
         for name, value in values.items():
@@ -84,7 +82,6 @@ class SnapshotState:
     def update(self, msg: dict[str, Any]) -> None:
         """Fold one event (wire dict) into the state."""
         mtype = msg["type"]
-        self.last_seq = msg["seq"]
         payload = msg["payload"]
         if mtype == "metrics":
             values = payload.get("values")
