@@ -11,7 +11,12 @@ import pytorch_lightning as pl
 from omegaconf import DictConfig
 
 from bridge import names
-from ocr.lightning.summary import format_metric, save_resolved_config, write_run_summary
+from ocr.lightning.summary import (
+    format_metric,
+    save_resolved_config,
+    summarize_test,
+    write_run_summary,
+)
 from ocr.lightning.train import build
 
 log = logging.getLogger(__name__)
@@ -50,13 +55,10 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         pl.seed_everything(int(cfg.seed), workers=True)
     datamodule, model, trainer = build(cfg)
     results = trainer.test(model, datamodule=datamodule, ckpt_path=ckpt)
-    scores = results[0] if results else {}
     summary = {
         "arch": cfg.model.get("arch"),
         "checkpoint": ckpt,
-        "test_precision": scores.get(names.TEST_PRECISION),
-        "test_recall": scores.get(names.TEST_RECALL),
-        "test_hmean": scores.get(names.TEST_HMEAN),
+        **summarize_test(results),
         "wall_time_s": round(time.perf_counter() - start, 2),
         "status": "done",
     }

@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from bridge import names
 from ocr.lightning.sweep_summary import RUN_SUMMARY
 
 
@@ -48,6 +50,16 @@ def write_run_summary(output_dir: str | Path, summary: dict[str, Any]) -> Path:
     )
     os.replace(tmp, path)
     return path
+
+
+def summarize_test(results: Sequence[Mapping[str, float]]) -> dict[str, float | None]:
+    """The run-summary fields of ``trainer.test(...)``'s result (None where nothing ran)."""
+    scores = results[0] if results else {}
+    return {
+        "test_precision": scores.get(names.TEST_PRECISION),
+        "test_recall": scores.get(names.TEST_RECALL),
+        "test_hmean": scores.get(names.TEST_HMEAN),
+    }
 
 
 def format_metric(name: str, value: Any) -> str:

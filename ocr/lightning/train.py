@@ -22,6 +22,7 @@ from ocr.lightning.instantiate import instantiate_group
 from ocr.lightning.summary import (
     format_metric,
     save_resolved_config,
+    summarize_test,
     write_run_summary,
 )
 
@@ -118,12 +119,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             if best_path is None:
                 log.warning("no best checkpoint (validation never ran?): testing final weights")
             results = trainer.test(model, datamodule=datamodule, ckpt_path=best_path)
-            scores = results[0] if results else {}
-            summary.update(
-                test_precision=scores.get(names.TEST_PRECISION),
-                test_recall=scores.get(names.TEST_RECALL),
-                test_hmean=scores.get(names.TEST_HMEAN),
-            )
+            summary.update(summarize_test(results))
     finally:
         if model is not None:
             summary["train_samples_per_second"] = model.train_samples_per_second
