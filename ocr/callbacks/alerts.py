@@ -69,17 +69,17 @@ class AlertsCallback(Callback):
         if not 0.0 <= hysteresis < 1.0:
             raise ValueError(f"hysteresis is a fraction in [0, 1), got {hysteresis}")
         self.thresholds = AlertThresholds(
-            sustain_s,
-            clear_s,
-            hysteresis,
-            data_bound_share,
-            gpu_util_low,
-            ram_percent_high,
-            process_ram_fraction_high,
-            iowait_percent_high,
-            gpu_temp_c_high,
-            throughput_drop_fraction,
-            stall_s,
+            sustain_s=sustain_s,
+            clear_s=clear_s,
+            hysteresis=hysteresis,
+            data_bound_share=data_bound_share,
+            gpu_util_low=gpu_util_low,
+            ram_percent_high=ram_percent_high,
+            process_ram_fraction_high=process_ram_fraction_high,
+            iowait_percent_high=iowait_percent_high,
+            gpu_temp_c_high=gpu_temp_c_high,
+            throughput_drop_fraction=throughput_drop_fraction,
+            stall_s=stall_s,
         )
         self.eval_interval_s = eval_interval_s
         self.engine = AlertEngine(default_rules(self.thresholds))
