@@ -35,6 +35,17 @@ class SamePage(SyntheticPages):
         return super().load(0)
 
 
+class TurnedPage(SyntheticPages):
+    """Pages whose stored frame differs from the upright one (as an EXIF-rotated photo)."""
+
+    TO_STORED = np.array([[0.0, 1.0, 0.0], [-1.0, 0.0, 200.0], [0.0, 0.0, 1.0]])
+
+    def load(self, index: int) -> PageRecord:
+        record = super().load(index)
+        record.to_stored = self.TO_STORED
+        return record
+
+
 def pages(num: int = 4) -> SyntheticPages:
     return SyntheticPages(num=num, seed=5, width=200, height=160)
 
@@ -57,6 +68,16 @@ def test_db_sample_follows_the_contract() -> None:
     np.testing.assert_allclose(corner, [[200.0, 200.0]], atol=0.25)
     assert set(sample["timing"]) == {"load_ms", "transform_ms", "target_ms"}
     assert all(isinstance(v, float) and v >= 0 for v in sample["timing"].values())
+
+
+def test_polygons_are_in_the_stored_frame() -> None:
+    source = TurnedPage(num=1, seed=5, width=200, height=160)
+    sample = TextDetectionDataset(source, eval_transforms(128))[0]
+    words = source.load(0).words
+    for got, word in zip(sample["polygons"], words, strict=True):
+        np.testing.assert_allclose(got, apply_matrix(TurnedPage.TO_STORED, word.points))
+    corner = apply_matrix(sample["meta"]["to_original"], np.zeros((1, 2)))
+    np.testing.assert_allclose(corner, [[0.0, 200.0]])  # to_original ends in the stored frame
 
 
 def test_craft_targets_are_half_resolution_and_none_gives_images_only() -> None:
