@@ -72,8 +72,8 @@ class CraftPostProcessor:
             x0, y0 = max(x - niter, 0), max(y - niter, 0)
             x1, y1 = min(x + bw + niter + 1, w), min(y + bh + niter + 1, h)
             comp = labels[y0:y1, x0:x1] == k
-            crop_region = region[y0:y1, x0:x1]
-            if crop_region[comp].max() < self.text_threshold:
+            scores = region[y0:y1, x0:x1][comp]
+            if scores.max() < self.text_threshold:
                 continue
             seg = comp.copy()
             seg[link[y0:y1, x0:x1] & ~text[y0:y1, x0:x1]] = False  # drop pure link pixels
@@ -85,5 +85,5 @@ class CraftPostProcessor:
                 continue
             pts = np.stack([xs + x0, ys + y0], axis=1).astype(np.float64)
             box, _ = min_area_box(pts)
-            found.append((box, float(crop_region[comp].mean())))
+            found.append((box, float(scores.mean())))
         return found
