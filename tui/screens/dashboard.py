@@ -30,13 +30,17 @@ class DashboardScreen(Screen[None]):
     def __init__(self, profile_steps: int, mode: str, readonly: bool) -> None:
         super().__init__()
         self.keys = KeysBar(profile_steps, mode, readonly)
+        self.header = HeaderBar(id="header")
+        self.panels: list[Panel] = [
+            cls(id=cls.__name__.removesuffix("Panel").lower()) for cls in PANELS
+        ]
+        """The six panels in key order (built once: the timer walks them every tick)."""
 
     def compose(self) -> ComposeResult:
         """Header, panel grid, filter prompt, key bar."""
-        yield HeaderBar(id="header")
+        yield self.header
         with Grid(id="panels"):
-            for cls in PANELS:
-                yield cls(id=cls.__name__.removesuffix("Panel").lower())
+            yield from self.panels
         log_filter = LogFilter()
         log_filter.display = False
         yield log_filter
@@ -46,17 +50,11 @@ class DashboardScreen(Screen[None]):
         """Switch between the two- and three-column layouts."""
         self.set_class(event.size.width >= WIDE, "-wide")
 
-    @property
-    def panels(self) -> list[Panel]:
-        """The six panels in key order."""
-        return list(self.query(Panel))
-
     def refresh_from(self, state: AppState) -> None:
         """Redraw the header always and each visible panel when the state changed."""
-        headers = self.query(HeaderBar)
-        if not headers:
+        if not self.header.is_mounted:
             return  # not composed yet
-        headers.first().refresh_from(state)
+        self.header.refresh_from(state)
         maximized = self.maximized
         for panel in self.panels:
             if maximized is None or maximized is panel:
