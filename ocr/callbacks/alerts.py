@@ -180,15 +180,20 @@ class AlertsCallback(Callback):
     def _report(self, trainer: pl.Trainer, changes: list[Alert]) -> None:
         for alert in changes:
             self.history.append(alert)
-            if alert.state == "firing":
-                level = logging.ERROR if alert.severity == "critical" else logging.WARNING
-                log.log(level, "alert %s: %s (hint: %s)", alert.code, alert.message, alert.hint)
-            else:
-                log.info("alert %s %s", alert.code, alert.message)
-            self._emit.publish(
-                find_publisher(trainer),
-                "alert",
-                alert.payload(),
-                step=trainer.global_step,
-                epoch=trainer.current_epoch,
-            )
+            report_alert(trainer, self._emit, alert)
+
+
+def report_alert(trainer: pl.Trainer, emit: Emitter, alert: Alert) -> None:
+    """Log one alert change (firing: warning, or error when critical) and publish it."""
+    if alert.state == "firing":
+        level = logging.ERROR if alert.severity == "critical" else logging.WARNING
+        log.log(level, "alert %s: %s (hint: %s)", alert.code, alert.message, alert.hint)
+    else:
+        log.info("alert %s %s", alert.code, alert.message)
+    emit.publish(
+        find_publisher(trainer),
+        "alert",
+        alert.payload(),
+        step=trainer.global_step,
+        epoch=trainer.current_epoch,
+    )

@@ -21,7 +21,6 @@ Wall clocks are compared across processes: exact on one host, as good as NTP acr
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from typing import Any
@@ -32,13 +31,12 @@ import torch
 from pytorch_lightning.callbacks import Callback
 
 from bridge import names
-from ocr.callbacks.alert_engine import Alert, AlertEngine, AlertRule, Values
+from ocr.callbacks.alert_engine import AlertEngine, AlertRule, Values
+from ocr.callbacks.alerts import report_alert
 from ocr.callbacks.batch_info import inspect_batch
 from ocr.callbacks.bridge import find_publisher
 from ocr.callbacks.emit import Emitter
 from ocr.callbacks.stats import median, percentile
-
-log = logging.getLogger(__name__)
 
 ROW = ("steps", "samples", "step_ms_sum", "wait_ms_p95", "ready_t_mean", "rss_bytes", "gpu_bytes")
 """Columns of the row every rank contributes to the all-gather (float64)."""
@@ -303,15 +301,4 @@ class RankStatsCallback(Callback):
             self._emit.log_metrics(trainer, logged, step=step)
         values = straggler_values(self.figures, trainer.global_rank) or {}
         for alert in self.engine.evaluate(values, _wall()):
-            self._report(trainer, alert)
-
-    def _report(self, trainer: pl.Trainer, alert: Alert) -> None:
-        level = logging.WARNING if alert.state == "firing" else logging.INFO
-        log.log(level, "[alert %s] %s", alert.code, alert.message)
-        self._emit.publish(
-            find_publisher(trainer),
-            "alert",
-            alert.payload(),
-            step=trainer.global_step,
-            epoch=trainer.current_epoch,
-        )
+            report_alert(trainer, self._emit, alert)
