@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import uuid
 from collections import deque
 from collections.abc import Sequence
@@ -26,7 +25,7 @@ from bridge.protocol import (
     encode_obj,
     make_command,
 )
-from bridge.registry import find_job
+from bridge.registry import find_job, is_socket_target
 from bridge.ssh import parse_ssh_target
 
 READ_CHUNK = 256 << 10
@@ -229,8 +228,3 @@ class BridgeClient:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-
-def is_socket_target(target: str) -> bool:
-    """True when ``target`` names a socket file rather than a job id or URL."""
-    return target.startswith("unix://") or os.path.sep in target or target.endswith(".sock")

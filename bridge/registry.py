@@ -204,6 +204,11 @@ def _describe(jobs: list[JobEntry]) -> str:
     )
 
 
+def is_socket_target(target: str) -> bool:
+    """True when ``target`` names a socket file (``unix://`` optional), not a job id or URL."""
+    return target.startswith("unix://") or os.path.sep in target or target.endswith(".sock")
+
+
 def find_job(spec: str | None = None, directory: Path | None = None) -> JobEntry:
     """Resolve a job id, a unique id prefix, or None (the only live job).
 

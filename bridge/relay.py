@@ -15,7 +15,7 @@ import selectors
 import socket
 import sys
 
-from bridge.registry import RegistryError, find_job
+from bridge.registry import RegistryError, find_job, is_socket_target
 
 CHUNK = 256 << 10
 
@@ -69,8 +69,8 @@ def pump(sock: socket.socket, in_fd: int = 0, out_fd: int = 1) -> int:
 def main(job: str | None = None) -> int:
     """Relay to the job named by id/prefix (None: the only running job) or socket path."""
     try:
-        if job is not None and (os.path.sep in job or job.endswith(".sock")):
-            path = job
+        if job is not None and is_socket_target(job):
+            path = job.removeprefix("unix://")
         else:
             path = find_job(job).socket
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -66,6 +66,8 @@ def test_tail_and_relay_report_missing_job(
     assert cli.profile(None, steps=5) == 2
     err = capsys.readouterr().err
     assert "no running job matches 'nosuch'" in err and "no running ocrtop job" in err
+    assert cli.relay("unix:///nonexistent/x.sock") == 2  # a socket target, as attach takes
+    assert "cannot connect to /nonexistent/x.sock" in capsys.readouterr().err
 
 
 def test_profile_prints_the_ack(
