@@ -70,6 +70,7 @@ class Publisher:
         server_config: socket-thread tunables (buffer sizes, poll interval...).
         snapshot_points: history points per series in a late-join snapshot.
         flush_interval: seconds between event-log flushes.
+        peer_uid_check: admits a Unix-socket peer by uid (default: this process's uid).
     """
 
     def __init__(
