@@ -31,6 +31,7 @@ from ocr.callbacks.profile_window import (
     WindowState,
     command_steps,
 )
+from ocr.callbacks.trainer_info import finite_int
 
 log = logging.getLogger(__name__)
 
@@ -132,11 +133,8 @@ class ProfilerCallback(Callback):
             )
             return
         warmup, steps = self.warmup_steps, self.window_steps
-        available = trainer.num_training_batches
-        if isinstance(available, int) or (
-            isinstance(available, float) and available != float("inf")
-        ):
-            available = int(available)
+        available = finite_int(trainer.num_training_batches)
+        if available is not None:
             warmup = min(warmup, max(0, available - 1))
             steps = max(1, min(steps, available - warmup))
         self.arm("config", steps, warmup)
