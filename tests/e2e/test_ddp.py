@@ -18,27 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tiny_run import TINY_RUN
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
-OVERRIDES = [
-    "experiment=synthetic_debug",
+DDP_CPU = [
     "trainer=ddp_cpu",
-    "trainer.max_epochs=1",
-    "+trainer.limit_train_batches=12",
-    "+trainer.limit_val_batches=1",
-    "test_after_fit=false",
-    "trainer.enable_progress_bar=false",
-    "data.num_workers=0",
-    "data.persistent_workers=false",
-    "data.batch_size=2",
-    "data.train.source.width=128",
-    "data.train.source.height=128",
-    "data.train.transform.size=128",
-    "+data.rank_sleep_ms={1:100}",
     "callbacks.rank_stats.every_n_steps=2",
     "callbacks.rank_stats.straggler_sustain_s=0",
 ]
+OVERRIDES = [*TINY_RUN, *DDP_CPU, "+trainer.limit_train_batches=12", "+data.rank_sleep_ms={1:100}"]
 
 
 def events(path: Path) -> list[dict[str, Any]]:
@@ -91,8 +80,7 @@ def test_two_cpu_ranks_stream_and_the_straggler_is_named(tmp_path: Path) -> None
 def test_a_sweep_of_ddp_jobs_keeps_every_rank_in_its_job_dir(tmp_path: Path) -> None:
     """Ranks > 0 re-run the sweep in lockstep; they must not open a sweep dir of their own."""
     env = {**os.environ, "OCRTOP_RUNTIME_DIR": str(tmp_path / "rt"), "OMP_NUM_THREADS": "1"}
-    small = [o for o in OVERRIDES if "rank_sleep" not in o and "limit_train" not in o]
-    cmd = [sys.executable, "-m", "ocrtop", "train", "--headless", "-m", *small]
+    cmd = [sys.executable, "-m", "ocrtop", "train", "--headless", "-m", *TINY_RUN, *DDP_CPU]
     cmd += ["+trainer.limit_train_batches=3", "model/architectures=dbnet,dbnetpp"]
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stdout[-3000:]

@@ -18,23 +18,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from tiny_run import TINY_RUN
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
-OVERRIDES = [
-    "experiment=synthetic_debug",
-    "trainer.max_epochs=1",
-    "+trainer.limit_train_batches=3",
-    "+trainer.limit_val_batches=1",
-    "test_after_fit=false",
-    "trainer.enable_progress_bar=false",
-    "data.num_workers=0",
-    "data.persistent_workers=false",
-    "data.batch_size=2",
-    "data.train.source.width=128",
-    "data.train.source.height=128",
-    "data.train.transform.size=128",
-]
+OVERRIDES = [*TINY_RUN, "+trainer.limit_train_batches=3"]
 
 
 try:
