@@ -67,7 +67,6 @@ class FPN(nn.Module):
         self.asf = (
             AdaptiveScaleFusion(per_level, levels, asf_normalisation) if fusion == "asf" else None
         )
-        self.fusion = fusion
         self.out_channels = inner_channels
 
     def levels(self, feats: Sequence[torch.Tensor]) -> list[torch.Tensor]:
