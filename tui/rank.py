@@ -56,7 +56,6 @@ class RankState:
         self.dropped = 0
         self.first_t: float | None = None
         self.last_t = 0.0
-        self.events = 0
 
     def value(self, name: str) -> float | None:
         """Latest value of a metric, or None when it was never reported."""
@@ -65,7 +64,6 @@ class RankState:
 
     def ingest(self, kind: str, t: float, step: int | None, epoch: int | None, p: dict) -> None:
         """Apply one message (snapshots are unpacked by the caller)."""
-        self.events += 1
         if t:
             self.first_t = t if self.first_t is None else self.first_t
             self.last_t = max(self.last_t, t)

@@ -56,7 +56,6 @@ class ProfileState:
 
     state: str = "idle"
     steps: int | None = None
-    trigger: str = ""
     since: float = 0.0
     error: str = ""
     result: dict[str, Any] | None = None
@@ -71,7 +70,6 @@ class ProfileState:
         """Update from a ``profile`` message payload."""
         self.state = str(payload.get("state", "finished"))
         self.since = t
-        self.trigger = str(payload.get("trigger", self.trigger))
         if payload.get("steps") is not None:
             self.steps = int(payload["steps"])
         if self.state == "finished":
