@@ -120,6 +120,19 @@ def test_data_bound_verdict_and_percentiles(clock: Clock) -> None:
     assert v[names.DATA_BOUND] == 1.0
 
 
+def test_the_window_slides_so_old_steps_leave_the_running_sums(clock: Clock) -> None:
+    trainer = fake_trainer(Recorder())
+    cb = ThroughputMonitorCallback(window_steps=3, publish_max_hz=None)
+    module = SimpleNamespace(device=torch.device("cpu"))
+    cb.on_train_epoch_start(trainer, module)  # type: ignore[arg-type]
+    for wait, n in ((100.0, 8), (100.0, 8), (10.0, 2), (20.0, 2), (30.0, 2)):
+        run_step(cb, trainer, clock, wait=wait, compute=10.0, n=n)
+    v = cb.latest_values()
+    assert v[names.DATA_WAIT_MS_AVG] == pytest.approx(20.0)  # the last three steps only
+    assert v[names.SAMPLES_PER_SECOND] == pytest.approx(6 / 0.090)
+    assert v[names.LOAD_MS] == pytest.approx(4.0)
+
+
 def test_validation_and_epoch_start_are_not_data_wait(clock: Clock) -> None:
     trainer = fake_trainer(Recorder())
     cb = ThroughputMonitorCallback()
