@@ -15,6 +15,7 @@ from ocr.callbacks import (
     ResourceMonitorCallback,
     ThroughputMonitorCallback,
 )
+from ocr.callbacks.rank_stats import RankStatsCallback
 from ocr.lightning.instantiate import instantiate_group
 
 CONFIGS = Path(__file__).resolve().parents[3] / "configs"
@@ -54,6 +55,7 @@ def test_default_group_builds_every_monitor_enabled_and_an_idle_profiler(tmp_pat
         ResourceMonitorCallback,
         ProfilerCallback,
         AlertsCallback,
+        RankStatsCallback,
         BridgeCallback,
     ):
         assert kinds.count(kind) == 1, kind
@@ -82,7 +84,8 @@ def test_seed_command_overrides(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["throughput_monitor", "resource_monitor", "profiler", "alerts", "bridge"]
+    "name",
+    ["throughput_monitor", "resource_monitor", "profiler", "alerts", "rank_stats", "bridge"],
 )
 def test_each_callback_can_be_switched_off(tmp_path: Path, name: str) -> None:
     cfg = compose_callbacks(tmp_path, f"callbacks.{name}.enabled=false")
