@@ -118,7 +118,8 @@ class HeadlessPrinter:
         """The sweep so far, one ``[sweep]`` line per job (after each job finishes)."""
         rows = derive.sweep_rows(self.state.jobs, self.state.now())
         lines = table_lines(rows, self.state.current)
-        if lines == self.last_sweep:  # a job's fit and test stages both end in "done"
+        # fit and test of a job each end in "done", and the exit repeats the last table
+        if lines == self.last_sweep:
             return
         self.last_sweep = lines
         for line in lines:
