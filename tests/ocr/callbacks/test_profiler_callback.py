@@ -173,6 +173,17 @@ def test_profile_command_over_the_bridge_mid_training(tmp_path: Path) -> None:
     assert done["split"]["data_wait_ms"] > 10.0  # 4 items x 5 ms per batch
 
 
+@pytest.mark.parametrize(
+    ("batches", "expected"), [(4, (3, 1)), (2, (1, 1)), (float("inf"), (3, 5)), (20.0, (3, 5))]
+)
+def test_a_scheduled_window_is_clipped_to_the_epoch(batches: float, expected: Any) -> None:
+    prof = ProfilerCallback(profile_epochs=[0], warmup_steps=3, window_steps=5)
+    trainer = SimpleNamespace(current_epoch=0, num_training_batches=batches)
+    prof.on_train_epoch_start(trainer, None)  # type: ignore[arg-type]
+    assert prof.window is not None
+    assert (prof.window.warmup, prof.window.steps) == expected
+
+
 def test_invalid_settings_are_rejected() -> None:
     with pytest.raises(ValueError, match="activities"):
         ProfilerCallback(activities=["tpu"])
