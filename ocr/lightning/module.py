@@ -39,7 +39,8 @@ class DetectionModule(pl.LightningModule):
             partial because the parameters exist only once the net is built.
         scheduler: a partial of an LR scheduler, or None for a constant learning rate.
         scheduler_interval: ``"epoch"`` or ``"step"``: when the scheduler steps.
-        arch: architecture name, reported in summaries and bridge metadata.
+        arch: architecture name, kept for reference only: summaries, run names and the
+            bridge read ``model.arch`` from the config, so the steps never depend on it.
         iou_threshold: IoU for a detection to match a ground-truth word.
         predictions_dir: where the test split's predictions are written as canonical JSON
             (with scores); None writes nothing.
