@@ -109,7 +109,9 @@ class StepTimed(pl.LightningModule):
 
 
 def monitored_callbacks(run_dir: str) -> tuple[list[pl.Callback], BridgeCallback]:
-    bridge = BridgeCallback(run_dir=run_dir, experiment_name="bench", arch="toy")
+    # linger_s=0: a block is one fit with no test stage after it, and the reader (and so
+    # run_block) only returns once the stream closes.
+    bridge = BridgeCallback(run_dir=run_dir, experiment_name="bench", arch="toy", linger_s=0)
     cbs: list[pl.Callback] = [
         ThroughputMonitorCallback(),
         ResourceMonitorCallback(interval_s=1.0, run_dir=run_dir),
