@@ -21,7 +21,7 @@ from ocr.callbacks.bridge_logging import BridgeLogHandler
 from ocr.callbacks.commands import CommandHandler, CommandRouter, stop_handler
 from ocr.callbacks.emit import Emitter, log_every_n_steps
 from ocr.callbacks.linger import DeferredClose
-from ocr.callbacks.trainer_info import finite_int, logged_metrics, run_totals
+from ocr.callbacks.trainer_info import finite_int, logged_metrics, run_totals, stage_name
 
 if TYPE_CHECKING:
     from bridge.publisher import Publisher
@@ -136,8 +136,7 @@ class BridgeCallback(Callback):
         self._linger.cancel()
         if self.publisher is None:
             self._start(trainer)
-        stage = str(getattr(stage, "value", stage))  # Lightning passes a TrainerFn enum
-        self._set_status(trainer, "setup", stage=stage, max_epochs=trainer.max_epochs)
+        self._set_status(trainer, "setup", stage=stage_name(stage), max_epochs=trainer.max_epochs)
 
     def _start(self, trainer: pl.Trainer) -> None:
         run_dir = self.run_dir or trainer.default_root_dir
@@ -225,7 +224,7 @@ class BridgeCallback(Callback):
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         """Say how the stage ended; close after ``linger_s`` unless another stage starts."""
         status = "stopped" if self._stop_requested or trainer.interrupted else "done"
-        self._set_status(trainer, status, exit_code=0, stage=str(getattr(stage, "value", stage)))
+        self._set_status(trainer, status, exit_code=0, stage=stage_name(stage))
         if self.publisher is not None and self._linger.delay_s:
             self.publisher.flush()  # the stage's events are on disk even while we linger
         self._linger.schedule()

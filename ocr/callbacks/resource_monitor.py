@@ -21,6 +21,7 @@ from ocr.callbacks.emit import Emitter, log_every_n_steps
 from ocr.callbacks.nvml import NvmlGpus
 from ocr.callbacks.resource_csv import ResourceCsv, resource_columns
 from ocr.callbacks.sampling import BackgroundSampler, Sample, SystemSampler
+from ocr.callbacks.trainer_info import stage_name
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ class ResourceMonitorCallback(Callback):
                     os.path.join(run_dir, "resource_logs"),
                     columns,
                     trainer.global_rank,
-                    str(getattr(stage, "value", stage)),  # TrainerFn enum -> "fit"
+                    stage_name(stage),
                 )
                 listeners.append(self._write_row)
             except OSError as exc:

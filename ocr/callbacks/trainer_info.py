@@ -48,3 +48,8 @@ def finite_int(value: Any) -> int | None:
     except (TypeError, ValueError):
         return None
     return int(f) if math.isfinite(f) else None
+
+
+def stage_name(stage: Any) -> str:
+    """``"fit"``, ``"test"``...: Lightning passes hooks a ``TrainerFn`` enum, not a string."""
+    return str(getattr(stage, "value", stage))
