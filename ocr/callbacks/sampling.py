@@ -134,8 +134,6 @@ class BackgroundSampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self.latest: Sample = {}
-        self.latest_time: float | None = None
-        self.count = 0
         self._errors: set[str] = set()
 
     def start(self) -> None:
@@ -162,8 +160,7 @@ class BackgroundSampler:
             self._once("sample", exc)
             return
         t = time.time()
-        self.latest, self.latest_time = sample, t
-        self.count += 1
+        self.latest = sample
         for listener in self._listeners:
             try:
                 listener(t, sample)
