@@ -12,7 +12,7 @@ from omegaconf import DictConfig
 
 from bridge import names
 from ocr.lightning.summary import (
-    format_metric,
+    print_metric,
     save_resolved_config,
     summarize_test,
     write_run_summary,
@@ -63,5 +63,5 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         "status": "done",
     }
     write_run_summary(output_dir, summary)
-    print(format_metric(names.TEST_HMEAN, summary["test_hmean"]), flush=True)
+    print_metric(names.TEST_HMEAN, summary["test_hmean"])
     return summary

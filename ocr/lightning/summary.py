@@ -2,6 +2,10 @@
 
 ``run_summary.json`` is the one machine-readable result of a run; the sweep summary
 (:mod:`ocr.lightning.sweep_summary`) and the README's benchmark table are built from it.
+
+Under DDP every rank runs the runner in the same run directory, so the writers and the
+final lines run on global rank 0 only (``rank_zero_only``; the rank comes from the
+environment, so this holds before the process group is up). Elsewhere they are no-ops.
 """
 
 from __future__ import annotations
@@ -14,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.utilities import rank_zero_only
 
 from bridge import names
 from ocr.lightning.sweep_summary import RUN_SUMMARY
 
 
+@rank_zero_only
 def save_resolved_config(cfg: DictConfig, output_dir: str | Path) -> Path:
     """Write the fully resolved config as ``config_resolved.yaml`` in the run dir.
 
@@ -40,6 +46,7 @@ def _clean(value: Any) -> Any:
     return value
 
 
+@rank_zero_only
 def write_run_summary(output_dir: str | Path, summary: dict[str, Any]) -> Path:
     """Write ``run_summary.json`` atomically into ``output_dir`` and return its path."""
     path = Path(output_dir) / RUN_SUMMARY
@@ -62,7 +69,9 @@ def summarize_test(results: Sequence[Mapping[str, float]]) -> dict[str, float | 
     }
 
 
-def format_metric(name: str, value: Any) -> str:
-    """``"test/hmean: 0.8731"``: the line scripts and the TUI grep for."""
+@rank_zero_only
+def print_metric(name: str, value: Any) -> None:
+    """Print ``"test/hmean: 0.8731"``: the line scripts and the TUI grep for."""
     value = _clean(value)
-    return f"{name}: {value:.4f}" if isinstance(value, float | int) else f"{name}: n/a"
+    text = f"{value:.4f}" if isinstance(value, float | int) else "n/a"
+    print(f"{name}: {text}", flush=True)

@@ -20,7 +20,7 @@ from pytorch_lightning.utilities import rank_zero_only
 from bridge import names
 from ocr.lightning.instantiate import instantiate_group
 from ocr.lightning.summary import (
-    format_metric,
+    print_metric,
     save_resolved_config,
     summarize_test,
     write_run_summary,
@@ -52,6 +52,7 @@ def _best_checkpoint(trainer: pl.Trainer) -> tuple[str | None, float | None]:
     return path, (float(score) if score is not None else None)
 
 
+@rank_zero_only
 def pin_sweep_dir_for_ddp_ranks() -> None:
     """Make DDP ranks > 0 of a multirun job write into this job's sweep directory.
 
@@ -60,6 +61,7 @@ def pin_sweep_dir_for_ddp_ranks() -> None:
     ``${now:...}``) resolves again, seconds later: their event logs would land in another
     sweep directory, with a second sweep summary. Appending the resolved directory to
     ``sys.argv`` before ``fit`` pins it, and the ranks' own sweep summary is dropped.
+    Runs on rank 0 only: that is the process whose ``sys.argv`` Lightning re-runs.
     """
     try:
         from hydra.core.hydra_config import HydraConfig
@@ -78,11 +80,6 @@ def pin_sweep_dir_for_ddp_ranks() -> None:
     sys.argv = [*kept, f'hydra.sweep.dir="{sweep_dir}"', drop_summary]
 
 
-def _rank() -> int:
-    """This process's global rank (0 without DDP)."""
-    return int(getattr(rank_zero_only, "rank", 0) or 0)
-
-
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit, test the best checkpoint, print ``test/hmean: ...`` and write the run summary.
 
@@ -91,10 +88,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     """
     start = time.perf_counter()
     output_dir = str(cfg.paths.output_dir)
-    # DDP ranks > 0 run this too, in the same run dir: only rank 0 writes the run's files.
-    if _rank() == 0:  # from the environment here; Lightning sets it for sure once DDP is up
-        save_resolved_config(cfg, output_dir)
-        pin_sweep_dir_for_ddp_ranks()
+    # DDP ranks > 0 run this too, in the same run dir: only rank 0 writes the run's files
+    # (the summary module's writers are rank_zero_only).
+    save_resolved_config(cfg, output_dir)
+    pin_sweep_dir_for_ddp_ranks()
     summary: dict[str, Any] = {
         "arch": cfg.model.get("arch"),
         "experiment_name": cfg.get("experiment_name"),
@@ -125,11 +122,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             summary["train_samples_per_second"] = model.train_samples_per_second
             summary["train_samples"] = model.train_samples
         summary["wall_time_s"] = round(time.perf_counter() - start, 2)
-        if _rank() == 0:
-            write_run_summary(output_dir, summary)
-    if _rank() != 0:
-        return summary
-    print(format_metric("val/hmean (best)", summary.get("best_val_hmean")), flush=True)
+        write_run_summary(output_dir, summary)
+    print_metric("val/hmean (best)", summary.get("best_val_hmean"))
     if "test_hmean" in summary:
-        print(format_metric(names.TEST_HMEAN, summary["test_hmean"]), flush=True)
+        print_metric(names.TEST_HMEAN, summary["test_hmean"])
     return summary
