@@ -122,6 +122,7 @@ class BridgeCallback(Callback):
         self._emit = Emitter("bridge")
         self._handler: BridgeLogHandler | None = None
         self._stop_requested = False
+        self._next_stage: str | None = None
         self._status: str | None = None
         self._totals_cache: dict[str, Any] | None = None
 
@@ -129,6 +130,16 @@ class BridgeCallback(Callback):
     def register_command(self, name: str, handler: CommandHandler) -> None:
         """Let another callback (e.g. the profiler) answer a bridge command."""
         self.router.register(name, handler)
+
+    def continue_with(self, stage: str) -> None:
+        """Announce that ``stage`` will follow the current one in this process.
+
+        The runner knows what Lightning does not tell a callback: that ``test`` follows
+        ``fit``. The end of the current stage is then published as the next stage's
+        ``setup``, so viewers see the job end once (with its test scores), not twice.
+        An interrupted stage still ends the job.
+        """
+        self._next_stage = stage
 
     # --- lifecycle ---
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
@@ -223,8 +234,12 @@ class BridgeCallback(Callback):
 
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         """Say how the stage ended; close after ``linger_s`` unless another stage starts."""
-        status = "stopped" if self._stop_requested or trainer.interrupted else "done"
-        self._set_status(trainer, status, exit_code=0, stage=stage_name(stage))
+        next_stage, self._next_stage = self._next_stage, None
+        if next_stage is not None and not trainer.interrupted:
+            self._set_status(trainer, "setup", stage=next_stage, after=stage_name(stage))
+        else:
+            status = "stopped" if self._stop_requested or trainer.interrupted else "done"
+            self._set_status(trainer, status, exit_code=0, stage=stage_name(stage))
         if self.publisher is not None and self._linger.delay_s:
             self.publisher.flush()  # the stage's events are on disk even while we linger
         self._linger.schedule()

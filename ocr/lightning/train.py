@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities import rank_zero_only
 
 from bridge import names
+from ocr.callbacks.bridge import find_bridge
 from ocr.lightning.instantiate import instantiate_group
 from ocr.lightning.summary import (
     print_metric,
@@ -103,6 +104,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     model = None
     try:
         datamodule, model, trainer = build(cfg)
+        bridge = find_bridge(trainer)
+        if bridge is not None and cfg.get("test_after_fit", True):
+            bridge.continue_with("test")  # one job end for viewers, after the test scores
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
         best_path, best_score = _best_checkpoint(trainer)
         summary.update(

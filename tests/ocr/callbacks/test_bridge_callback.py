@@ -217,6 +217,7 @@ def test_fit_then_test_is_one_stream_without_a_gap_and_sequential_jobs_close(
     cb = BridgeCallback(run_dir=str(tmp_path / "job1"), linger_s=0.5)
     trainer = make_trainer(tmp_path / "job1", [cb])
     model = ToyModule()
+    cb.continue_with("test")  # what runners/train.py announces when it tests after fit
     trainer.fit(model, loader(n=8))
     first_job, first_pub = cb.job_id, cb.publisher
     assert first_pub is not None
@@ -230,9 +231,14 @@ def test_fit_then_test_is_one_stream_without_a_gap_and_sequential_jobs_close(
     hellos = [m for m in events(tmp_path / "job1") if m.type == "hello"]
     assert [h.payload["job_id"] for h in hellos] == [first_job]
     statuses = [m.payload["status"] for m in events(tmp_path / "job1") if m.type == "status"]
-    assert "done" in statuses[:-3] and statuses[-3:] == ["setup", "test", "done"]
+    assert statuses.count("done") == 1 and statuses[-1] == "done"  # the job ends once
+    fit_end = next(m.payload for m in events(tmp_path / "job1") if m.payload.get("after"))
+    assert (fit_end["status"], fit_end["stage"], fit_end["after"]) == ("setup", "test", "fit")
+    assert statuses[-2:] == ["test", "done"]
 
     cb2 = BridgeCallback(run_dir=str(tmp_path / "job2"), linger_s=0)
     make_trainer(tmp_path / "job2", [cb2]).fit(ToyModule(), loader(n=8))
     assert cb2.job_id != first_job and cb2.publisher is None
+    job2 = [m.payload["status"] for m in events(tmp_path / "job2") if m.type == "status"]
+    assert job2[-1] == "done"  # nothing announced: a fit alone ends the job
     assert not [j for j in list_jobs() if j.job_id in (first_job, cb2.job_id)]
