@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bridge.eventlog import EVENTS_FILE
 from tui.state import AppState
 
 
@@ -31,7 +32,7 @@ def unseen_runs(sweep_dir: Path, known: set[str]) -> list[Path]:
         children = sorted(p for p in sweep_dir.iterdir() if p.is_dir())
     except OSError:
         return []
-    return [d for d in children if str(d) not in known and (d / "events.jsonl").is_file()]
+    return [d for d in children if str(d) not in known and (d / EVENTS_FILE).is_file()]
 
 
 def read_run(run_dir: Path) -> list[tuple[Any, str]]:

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from bridge.ssh import ENV_REMOTE_COMMAND
 from tui.child import Child, make_child
 from tui.headless import HeadlessPrinter, run_headless
 from tui.state import AppState
@@ -129,7 +130,7 @@ def attach(argv: list[str]) -> int:
 
     args = attach_parser().parse_args(argv)
     if args.remote_command:
-        os.environ["OCRTOP_REMOTE_COMMAND"] = args.remote_command
+        os.environ[ENV_REMOTE_COMMAND] = args.remote_command  # read by bridge.ssh
     state = AppState(readonly=args.readonly)
     picker = None
     if args.job is None:

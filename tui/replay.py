@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from bridge.eventlog import EVENTS_FILE
 from tui.messages import ConnectionChanged, JobFinished, SourceFailed
 from tui.source import Post
 from tui.state import AppState, fields
@@ -25,7 +26,7 @@ def rank_files(run_dir: Path) -> list[Path]:
     """``events.jsonl`` and ``events.rank<N>.jsonl`` of a run dir (or the file itself)."""
     if run_dir.is_file():
         return [run_dir]
-    return sorted(run_dir.glob("events*.jsonl"), key=lambda p: (p.name != "events.jsonl", p.name))
+    return sorted(run_dir.glob("events*.jsonl"), key=lambda p: (p.name != EVENTS_FILE, p.name))
 
 
 def merged(files: list[Path]) -> Iterator[tuple[Any, str]]:

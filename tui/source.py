@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from bridge.eventlog import EVENTS_FILE
 from tui import backfill
 from tui.messages import (
     CommandFailed,
@@ -114,7 +115,7 @@ class LiveSource:
         for sweep_dir in sweeps:
             candidates.update(backfill.unseen_runs(sweep_dir, known))
         for run_dir in sorted(candidates):
-            if (run_dir / "events.jsonl").is_file():
+            if (run_dir / EVENTS_FILE).is_file():
                 await self._read_back(run_dir)
 
     async def _read_back(self, run_dir: Path) -> None:

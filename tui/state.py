@@ -15,13 +15,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from bridge.protocol import EVENT_TYPES
 from tui.rank import FINISHED, RankState, fields
 
 __all__ = ["FINISHED", "WINDOWS", "AppState", "JobState", "RankState", "fields"]
 
 WINDOWS: tuple[float | None, ...] = (60.0, 300.0, 900.0, None)
 """Selectable spans of the history graphs; None is the whole run."""
-EVENT_TYPES = ("metrics", "status", "progress", "alert", "profile", "log")
 """Types that carry a publisher-wide ``seq``; session types (ack, dropped...) do not."""
 
 

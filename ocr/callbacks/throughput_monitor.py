@@ -25,11 +25,7 @@ from ocr.callbacks.emit import Emitter, log_every_n_steps
 from ocr.callbacks.sampling import process_tree_memory
 from ocr.callbacks.stats import percentile
 
-GPU_COMPUTE_MS = "perf/gpu_compute_ms"
-"""GPU time between batch start and end, from CUDA events (absent on CPU)."""
 _now = time.perf_counter  # module-level so tests can drive a fake clock
-TARGET_MS = "perf/target_ms"
-"""Worker time spent building targets per batch (sum over its samples)."""
 
 
 class _Step(NamedTuple):
@@ -169,9 +165,9 @@ class ThroughputMonitorCallback(Callback):
             n = len(self._window)
             values[names.LOAD_MS] = self._sums[4] / n
             values[names.TRANSFORM_MS] = self._sums[5] / n
-            values[TARGET_MS] = self._sums[6] / n
+            values[names.TARGET_MS] = self._sums[6] / n
         if self._gpu_ms is not None:
-            values[GPU_COMPUTE_MS] = self._gpu_ms
+            values[names.GPU_COMPUTE_MS] = self._gpu_ms
         self._latest.update(values)
         return values
 
