@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
+from collections.abc import Iterator
+
+import pytest
 
 _RUNTIME = tempfile.mkdtemp(prefix="ocrt-")
 os.chmod(_RUNTIME, 0o700)
@@ -22,3 +26,17 @@ os.environ.setdefault("HYDRA_FULL_ERROR", "1")
 def pytest_sessionfinish(session: object, exitstatus: int) -> None:
     """Remove the session's runtime directory."""
     shutil.rmtree(_RUNTIME, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _close_lingering_bridges() -> Iterator[None]:
+    """Close bridge streams that a test's trainer left lingering (``linger_s``).
+
+    In a real run they close at exit; in one pytest process they would stay registered
+    for seconds into the next tests. Only acts when the callbacks were imported, so tests
+    that never touch torch stay torch-free.
+    """
+    yield
+    linger = sys.modules.get("ocr.callbacks.linger")
+    if linger is not None:
+        linger._close_pending()

@@ -217,10 +217,13 @@ def test_frozen_client_does_not_slow_the_publisher(
 
 
 def test_publish_never_raises_and_close_is_idempotent(tmp_path: Path, registry_dir: Path) -> None:
+    before = set(threading.enumerate())  # other tests' lingering publishers are not ours
     pub = Publisher(tmp_path, queue_size=10)
     pub.publish("metrics", {"values": {"early": 1}})  # before start: buffered
     pub.start()
     pub.start()  # idempotent
+    ours = [t for t in threading.enumerate() if t.name == "ocrtop-bridge" and t not in before]
+    assert len(ours) == 1
     pub.publish("metrics", {"values": {"obj": object()}})  # unencodable -> str
     pub.publish(123, {"x": 1})  # type: ignore[arg-type]  # bad type -> counted
     pub.publish("ack", {"x": 1})  # session types are not events
@@ -241,7 +244,7 @@ def test_publish_never_raises_and_close_is_idempotent(tmp_path: Path, registry_d
     assert pub.stats()["bad_events"] >= 3
     assert pub.dropped > 0  # the queue of 10 overflowed, counted, and said so in the log
     assert any("publish buffer full" in m.payload.get("message", "") for m in msgs)
-    assert not any(t.name == "ocrtop-bridge" for t in threading.enumerate())
+    assert not ours[0].is_alive()
 
 
 def test_events_logged_without_clients_and_fsynced_at_close(
