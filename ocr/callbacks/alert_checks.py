@@ -91,14 +91,18 @@ def below(key: str, limit: float, label: str) -> Check:
 
 
 def proc_fraction(limit: float) -> Check:
-    """Process-tree RSS above ``limit`` of total RAM."""
+    """Process-tree PSS above ``limit`` of total RAM.
+
+    PSS, not RSS: summed RSS counts the pages forked workers share with the trainer once
+    per worker and raised false alarms. Where the OS gives no PSS the rule stays silent.
+    """
 
     def check(v: Values) -> tuple[bool, dict[str, float]] | None:
-        rss, total = v.get(names.PROC_RSS_BYTES), v.get(names.RAM_TOTAL_BYTES)
-        if rss is None or not total:
+        pss, total = v.get(names.PROC_PSS_BYTES), v.get(names.RAM_TOTAL_BYTES)
+        if pss is None or not total:
             return None
-        frac = float(rss) / float(total)
-        return frac > limit, {"fraction": frac, "rss_gib": float(rss) / 2**30}
+        frac = float(pss) / float(total)
+        return frac > limit, {"fraction": frac, "pss_gib": float(pss) / 2**30}
 
     return check
 

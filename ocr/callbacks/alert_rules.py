@@ -97,7 +97,7 @@ def default_rules(th: AlertThresholds) -> list[AlertRule]:
             "warning",
             proc_fraction(th.process_ram_fraction_high),
             negate(proc_fraction(th.process_ram_fraction_high * inner)),
-            "training process tree holds {fraction:.0%} of RAM ({rss_gib:.1f} GiB)",
+            "training process tree holds {fraction:.0%} of RAM (PSS {pss_gib:.1f} GiB)",
             "each DataLoader worker copies the dataset: reduce num_workers or the cache, "
             "or keep annotations in numpy arrays rather than Python lists",
             **common,

@@ -36,6 +36,7 @@ from ocr.callbacks.alerts import report_alert
 from ocr.callbacks.batch_info import inspect_batch
 from ocr.callbacks.bridge import find_publisher
 from ocr.callbacks.emit import Emitter
+from ocr.callbacks.sampling import tree_memory
 from ocr.callbacks.stats import median, percentile
 
 ROW = ("steps", "samples", "step_ms_sum", "wait_ms_p95", "ready_t_mean", "rss_bytes", "gpu_bytes")
@@ -47,25 +48,17 @@ _wall = time.time
 
 
 def rank_memory(pid: int | None = None) -> float:
-    """RSS of this rank: its process and its DataLoader workers, not the other ranks.
+    """Memory of this rank: its process and its DataLoader workers, not the other ranks.
 
-    Lightning starts ranks > 0 as children of rank 0, so a plain process-tree sum would
-    count them into rank 0. A child that is another rank has another ``LOCAL_RANK`` in
-    its environment (forked workers inherit ours), so its subtree is skipped.
+    Summed PSS (pages shared with the forked workers count once), summed RSS where the
+    OS gives no PSS. Lightning starts ranks > 0 as children of rank 0, so a plain
+    process-tree sum would count them into rank 0. A child that is another rank has
+    another ``LOCAL_RANK`` in its environment (forked workers inherit ours), so its
+    subtree is skipped.
     """
-    root = psutil.Process(pid or os.getpid())
-    own = _local_rank_env(root)
-    total, todo = 0, [root]
-    while todo:
-        proc = todo.pop()
-        try:
-            if proc is not root and _local_rank_env(proc) != own:
-                continue
-            total += proc.memory_info().rss
-            todo.extend(proc.children())
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return float(total)
+    own = _local_rank_env(psutil.Process(pid or os.getpid()))
+    mem = tree_memory(pid, prune=lambda proc: _local_rank_env(proc) != own)
+    return float(mem.pss if mem.pss is not None else mem.rss)
 
 
 def _local_rank_env(proc: psutil.Process) -> str | None:

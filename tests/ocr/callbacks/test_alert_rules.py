@@ -79,8 +79,8 @@ def test_firing_alert_carries_numbers_message_and_hint() -> None:
         ),
         (
             "process_memory_pressure",
-            {names.PROC_RSS_BYTES: 9e9, names.RAM_TOTAL_BYTES: 10e9},
-            {names.PROC_RSS_BYTES: 1e9, names.RAM_TOTAL_BYTES: 10e9},
+            {names.PROC_PSS_BYTES: 9e9, names.RAM_TOTAL_BYTES: 10e9},
+            {names.PROC_PSS_BYTES: 1e9, names.RAM_TOTAL_BYTES: 10e9},
         ),
         (
             "gpu_underutilized",
@@ -108,6 +108,15 @@ def test_benign_throttle_reasons_and_missing_inputs_never_fire() -> None:
     idle = {names.gpu(0, "throttle"): float(0x1 | 0x2 | 0x100)}
     assert run(engine, [(float(t), idle) for t in range(30)]) == []
     assert run(engine, [(float(t), {}) for t in range(30, 60)]) == []
+
+
+def test_process_memory_alert_reads_pss_not_the_summed_rss() -> None:
+    # Forked workers sharing the trainer's pages: RSS sums to 3x what the tree holds.
+    engine = AlertEngine(default_rules(TH))
+    shared = {names.PROC_RSS_BYTES: 9e9, names.PROC_PSS_BYTES: 3e9, names.RAM_TOTAL_BYTES: 10e9}
+    assert run(engine, [(float(t), shared) for t in range(30)]) == []
+    rss_only = {names.PROC_RSS_BYTES: 9e9, names.RAM_TOTAL_BYTES: 10e9}
+    assert run(engine, [(float(t), rss_only) for t in range(30, 60)]) == []
 
 
 def test_nonfinite_loss_fires_immediately_and_clears() -> None:
