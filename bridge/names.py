@@ -44,6 +44,9 @@ GPU_COMPUTE_MS = "perf/gpu_compute_ms"
 """GPU time between batch start and end, from CUDA events (absent on CPU)."""
 THROUGHPUT_EFFICIENCY = "perf/throughput_efficiency"
 DATA_BOUND = "perf/data_bound"
+"""1 when the window's data wait share (1 - throughput efficiency) exceeds the threshold."""
+DATA_BOUND_THRESHOLD = "perf/data_bound_threshold"
+"""The share the throughput monitor judges ``perf/data_bound`` against, so viewers quote it."""
 DATASET_CACHE_BYTES = "perf/dataset_cache_bytes"
 
 # --- resource monitor ---
@@ -88,13 +91,14 @@ DDP_FIELDS = (
     "step_ms",
     "own_step_ms",
     "lateness_ms",
-    "rss_bytes",
+    "pss_bytes",
     "gpu_mem_bytes",
 )
 """Per-rank figures over the last gather interval. ``own_step_ms`` is the step time minus
 the time the rank waited for the latest-arriving rank; ``lateness_ms`` is how much later
-than the earliest rank it had its batch in hand. ``rss_bytes`` counts the rank's process
-and its DataLoader workers, not the other ranks; ``gpu_mem_bytes`` is what the CUDA
+than the earliest rank it had its batch in hand. ``pss_bytes`` is the summed PSS of the
+rank's process and its DataLoader workers, not the other ranks (summed RSS where the OS
+gives no PSS; runs recorded before it have ``rss_bytes``); ``gpu_mem_bytes`` is what the CUDA
 caching allocator holds (0 on CPU)."""
 DDP_STATS = ("min", "max", "mean")
 DDP_SLOWEST_RANK = "ddp/slowest_rank"

@@ -16,10 +16,6 @@ from tui.state import JobState, RankState
 STRAGGLER = "straggler"
 """Alert code of a DDP rank the others wait for (``ocr.callbacks.rank_stats``)."""
 
-DATA_BOUND_SHARE = 0.2
-"""Data wait above this share of the step time means the loader, not the model, sets the pace."""
-
-
 def step_rate(rank: RankState) -> float | None:
     """Optimizer steps per second over the recent progress messages."""
     if len(rank.steps) < 2:
@@ -54,11 +50,19 @@ def elapsed_seconds(rank: RankState, now: float) -> float | None:
     return max(0.0, end - float(start))
 
 
+def reported_efficiency(rank: RankState) -> float | None:
+    """The trainer's window efficiency (compute share of step time), as a fraction."""
+    reported = rank.value(names.THROUGHPUT_EFFICIENCY)
+    if reported is None:
+        return None
+    return reported / 100.0 if reported > 1.0 else reported
+
+
 def efficiency(rank: RankState) -> float | None:
     """Fraction of step time spent computing (1.0 = never waiting for data)."""
-    reported = rank.value(names.THROUGHPUT_EFFICIENCY)
+    reported = reported_efficiency(rank)
     if reported is not None:
-        return reported / 100.0 if reported > 1.0 else reported
+        return reported
     wait, compute = rank.value(names.DATA_WAIT_MS_P50), rank.value(names.COMPUTE_MS_P50)
     if wait is None or compute is None or wait + compute <= 0:
         return None
@@ -74,18 +78,39 @@ class Verdict:
 
 
 def verdict(rank: RankState) -> Verdict | None:
-    """Who sets the pace: the data loader or the model. None until there are numbers."""
-    wait = rank.value(names.DATA_WAIT_MS_P50)
-    step = rank.value(names.STEP_MS)
+    """Who sets the pace, as the trainer judged it: the data loader or the model.
+
+    The label is the trainer's own ``perf/data_bound`` flag; the reason quotes the
+    statistic it judged (the window's data wait share, 1 - ``perf/throughput_efficiency``)
+    and its threshold (``perf/data_bound_threshold``). Nothing is recomputed here with a
+    threshold of our own, so the dashboard cannot disagree with the trainer's alert
+    inputs. None until the trainer has judged a window.
+    """
     flag = rank.value(names.DATA_BOUND)
-    if wait is None or step is None or step <= 0:
-        if flag is None:
-            return None
-        return Verdict("data-bound" if flag >= 0.5 else "compute-bound", "reported by trainer")
-    share = wait / step
-    bound = flag >= 0.5 if flag is not None else share > DATA_BOUND_SHARE
-    reason = f"data wait {wait:.1f} ms = {share:.0%} of {step:.1f} ms step"
-    return Verdict("data-bound" if bound else "compute-bound", reason)
+    if flag is None:
+        return None
+    label = "data-bound" if flag >= 0.5 else "compute-bound"
+    eff = reported_efficiency(rank)
+    if eff is None:
+        return Verdict(label, "reported by trainer")
+    reason = f"data wait {1.0 - eff:.0%} of step time"
+    threshold = rank.value(names.DATA_BOUND_THRESHOLD)
+    if threshold is not None:
+        reason += f" ({'>' if flag >= 0.5 else '≤'} {threshold:.0%} threshold)"
+    return Verdict(label, reason)
+
+
+def host_memory(rank: RankState) -> tuple[str, float | None]:
+    """``("pss", bytes)`` of the training process tree, or ``("rss", ...)`` without PSS.
+
+    Summed PSS counts pages the DataLoader workers share with the trainer once; summed
+    RSS (non-Linux trainers, runs recorded before PSS) counts them once per process, so
+    the label says which one is shown.
+    """
+    pss = rank.value(names.PROC_PSS_BYTES)
+    if pss is not None:
+        return "pss", pss
+    return "rss", rank.value(names.PROC_RSS_BYTES)
 
 
 def gpu_indices(rank: RankState) -> list[int]:
@@ -148,18 +173,20 @@ def stragglers(job: JobState) -> dict[int, AlertRecord]:
 
 
 def memory(primary: RankState, own: RankState | None, rank: int) -> float | None:
-    """A rank's memory: GPU memory held when it trains on a GPU, else host RSS.
+    """A rank's memory: GPU memory held when it trains on a GPU, else host memory (PSS).
 
     Rank 0's ``ddp/rank<r>/*`` figures come first: they count each rank's own processes,
-    while a process-tree RSS of rank 0 also holds the ranks Lightning started under it.
+    while a process-tree sum of rank 0 also holds the ranks Lightning started under it.
     """
     gpu = primary.value(names.ddp_rank(rank, "gpu_mem_bytes"))
     if gpu:
         return gpu
-    rss = primary.value(names.ddp_rank(rank, "rss_bytes"))
-    if rss is None and own is not None:
-        rss = own.value(names.PROC_RSS_BYTES)
-    return rss
+    host = primary.value(names.ddp_rank(rank, "pss_bytes"))
+    if host is None:  # runs recorded before PSS
+        host = primary.value(f"ddp/rank{rank}/rss_bytes")
+    if host is None and own is not None:
+        host = host_memory(own)[1]
+    return host
 
 
 def rank_rows(job: JobState) -> list[RankRow]:

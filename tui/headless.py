@@ -35,7 +35,8 @@ def status_line(state: AppState, job: JobState) -> str:
     if hmean:
         parts.append(f"val/hmean {list(hmean.values())[-1]:.3f}")
     parts.append(f"cpu {num(r.value(names.CPU_PERCENT), 0)}%")
-    parts.append(f"rss {human_bytes(r.value(names.PROC_RSS_BYTES))}")
+    label, held = derive.host_memory(r)
+    parts.append(f"{label} {human_bytes(held)}")
     for i in derive.gpu_indices(r):
         parts.append(f"gpu{i} {num(r.value(names.gpu(i, 'util')), 0)}%")
     verdict = derive.verdict(r)

@@ -39,7 +39,7 @@ from ocr.callbacks.emit import Emitter
 from ocr.callbacks.sampling import tree_memory
 from ocr.callbacks.stats import median, percentile
 
-ROW = ("steps", "samples", "step_ms_sum", "wait_ms_p95", "ready_t_mean", "rss_bytes", "gpu_bytes")
+ROW = ("steps", "samples", "step_ms_sum", "wait_ms_p95", "ready_t_mean", "pss_bytes", "gpu_bytes")
 """Columns of the row every rank contributes to the all-gather (float64)."""
 STRAGGLER = "straggler"
 
@@ -79,7 +79,7 @@ def rank_figures(rows: list[list[float]]) -> list[dict[str, float]]:
     first = min(r[4] for r in valid)
     last = max(r[4] for r in valid)
     out: list[dict[str, float]] = []
-    for steps, samples, step_sum, wait_p95, ready, rss, gpu in rows:
+    for steps, samples, step_sum, wait_p95, ready, mem, gpu in rows:
         if steps <= 0:
             out.append({})
             continue
@@ -93,7 +93,7 @@ def rank_figures(rows: list[list[float]]) -> list[dict[str, float]]:
                 "step_ms": step_ms,
                 "own_step_ms": max(0.0, step_ms - waited),
                 "lateness_ms": lateness,
-                "rss_bytes": rss,
+                "pss_bytes": mem,
                 "gpu_mem_bytes": gpu,
             }
         )

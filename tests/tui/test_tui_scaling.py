@@ -40,7 +40,7 @@ def ddp_state(straggler: bool = True) -> AppState:
         state.ingest(hello(rank, 3, "run"), f"s{rank}")
         values = {names.SAMPLES_PER_SECOND: 9.0 - rank, names.STEP_MS: 440.0}
         values[names.DATA_WAIT_MS_P95] = 30.0 + 120 * rank
-        values[names.PROC_RSS_BYTES] = 2e9  # rank 0's process tree holds rank 1 as well
+        values[names.PROC_PSS_BYTES] = 2e9  # rank 0's process tree holds rank 1 as well
         state.ingest(msg("metrics", 1, {"values": values}), f"s{rank}")
     ddp = {names.DDP_SLOWEST_RANK: 1.0}
     for rank, (own, late) in enumerate(((320.0, 0.0), (440.0, 120.0), (330.0, 5.0))):
@@ -48,7 +48,7 @@ def ddp_state(straggler: bool = True) -> AppState:
         ddp[names.ddp_rank(rank, "lateness_ms")] = late
         ddp[names.ddp_rank(rank, "samples_per_second")] = 8.0
         ddp[names.ddp_rank(rank, "step_ms")] = 441.0
-        ddp[names.ddp_rank(rank, "rss_bytes")] = 1e9
+        ddp[names.ddp_rank(rank, "pss_bytes")] = 1e9
     state.ingest(msg("metrics", 2, {"values": ddp}), "s0")
     if straggler:
         alert: dict[str, Any] = {"code": "straggler", "severity": "warning", "state": "firing"}
@@ -88,7 +88,17 @@ def test_memory_is_gpu_memory_on_gpus_and_the_stream_rss_without_rank_stats() ->
     lone.ingest(hello(1, 2, "r"), "s1")
     lone.ingest(msg("metrics", 1, {"values": {names.PROC_RSS_BYTES: 7e8}}), "s1")
     assert lone.job is not None
-    assert derive.memory(lone.job.primary, lone.job.ranks[1], 1) == 7e8
+    assert derive.memory(lone.job.primary, lone.job.ranks[1], 1) == 7e8  # old runs: RSS
+    lone.ingest(msg("metrics", 2, {"values": {names.PROC_PSS_BYTES: 3e8}}), "s1")
+    assert derive.memory(lone.job.primary, lone.job.ranks[1], 1) == 3e8  # PSS when published
+
+
+def test_recordings_from_before_pss_keep_their_rank_memory() -> None:
+    state = AppState()
+    state.ingest(hello(0, 2, "r"), "s0")
+    state.ingest(msg("metrics", 1, {"values": {"ddp/rank1/rss_bytes": 6e8}}), "s0")
+    assert state.job is not None
+    assert derive.memory(state.job.primary, None, 1) == 6e8
 
 
 async def test_merged_view_names_the_straggler_and_r_shows_one_rank() -> None:

@@ -1,4 +1,4 @@
-"""Resources panel: per-core CPU bars, RAM, process-tree RSS, disk I/O and one row per GPU.
+"""Resources panel: per-core CPU bars, RAM, process-tree PSS, disk I/O and one row per GPU.
 
 Cores are packed several per line so that a 64-core box still fits a 24-line terminal.
 """
@@ -97,7 +97,8 @@ class ResourcesPanel(Panel):
             bar(frac, max(4, width - 30)), style=_load_style(None if frac is None else frac * 100)
         )
         ram.append(f" {human_bytes(used)}/{human_bytes(total)}")
-        ram.append(f"  rss {human_bytes(rank.value(names.PROC_RSS_BYTES))}", style="bold")
+        label, held = derive.host_memory(rank)
+        ram.append(f"  {label} {human_bytes(held)}", style="bold")
         disk = Text(
             f"disk r {human_bytes(rank.value(names.DISK_READ_BPS))}/s"
             f"  w {human_bytes(rank.value(names.DISK_WRITE_BPS))}/s"
