@@ -15,12 +15,15 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from bridge.protocol import Message, ProtocolError
 
 log = logging.getLogger(__name__)
 
 EVENTS_FILE = "events.jsonl"
+EVENTS_MODE = 0o600
+"""Owner-only, like the socket: the log holds the command line, log lines and commands."""
 
 
 def events_filename(rank: int = 0) -> str:
@@ -38,7 +41,7 @@ class EventLogWriter:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.flush_interval = flush_interval
-        self._file = open(self.path, "ab", buffering=1 << 16)  # noqa: SIM115 - long-lived
+        self._file = _open_private(self.path)
         self._last_flush = time.monotonic()
         self._dirty = False
 
@@ -72,6 +75,24 @@ class EventLogWriter:
             os.fsync(self._file.fileno())
         finally:
             self._file.close()
+
+
+def _open_private(path: Path) -> BinaryIO:
+    """Open ``path`` for appending, created 0600 whatever the umask, and kept 0600.
+
+    The mode is given to ``open(2)`` so the file never exists with wider permissions,
+    then set again with ``fchmod``: ``open`` applies the umask (which only removes
+    bits) and leaves an existing file's mode alone (a resumed run's older log).
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags, EVENTS_MODE)
+    try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, EVENTS_MODE)
+        return os.fdopen(fd, "ab", buffering=1 << 16)
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def resolve_events_path(path: str | os.PathLike[str]) -> Path:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,3 +60,30 @@ def test_buffered_until_flush_interval(tmp_path: Path) -> None:
 def test_rank_files() -> None:
     assert events_filename(0) == "events.jsonl"
     assert events_filename(3) == "events.rank3.jsonl"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
+@pytest.mark.parametrize("umask", [0o000, 0o022, 0o077])
+def test_the_log_is_owner_only_whatever_the_umask(tmp_path: Path, umask: int) -> None:
+    old = os.umask(umask)
+    try:
+        w = EventLogWriter(tmp_path / "run" / "events.jsonl")
+        w.write(_messages(1)[0].encode())
+        w.close()
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "run" / "events.jsonl").stat().st_mode) == 0o600
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
+def test_an_older_world_readable_log_is_made_private_when_appended_to(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    first = _messages(1)[0]
+    path.write_bytes(first.encode())
+    path.chmod(0o644)
+    w = EventLogWriter(path)
+    second = Message("metrics", 9.0, 2, 1, 0, {"values": {"x": 1}})
+    w.write(second.encode())
+    w.close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert list(read_events(path)) == [first, second]  # appended, not truncated
