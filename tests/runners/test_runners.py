@@ -77,6 +77,7 @@ def test_train_then_test_then_predict(tmp_path: Path, dataset: Path) -> None:
         "config_resolved.yaml",
         ".hydra/config.yaml",
         "csv/metrics.csv",
+        "checkpoints/best.ckpt",
         "checkpoints/last.ckpt",
         "predictions/test_predictions.json",
         "run_summary.json",
@@ -95,7 +96,7 @@ def test_train_then_test_then_predict(tmp_path: Path, dataset: Path) -> None:
     output = tmp_path / "preds.json"
     proc = run(
         "predict",
-        f"ckpt_path={run_dir / 'checkpoints' / 'last.ckpt'}",
+        f"ckpt_path={run_dir / 'checkpoints' / 'best.ckpt'}",  # as README and predict.py say
         f"input_dir={dataset / 'train' / 'images'}",
         f"output={output}",
         "data.train.transform.size=128",

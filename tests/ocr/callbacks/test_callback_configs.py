@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
+from callback_toys import ToyModule, loader, make_trainer
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
+from pytorch_lightning.callbacks import ModelCheckpoint
 
 from ocr.callbacks import (
     AlertsCallback,
@@ -93,3 +96,34 @@ def test_each_callback_can_be_switched_off(tmp_path: Path, name: str) -> None:
     target = cfg.callbacks[name]._target_.rsplit(".", 1)[1]
     assert target not in {type(cb).__name__ for cb in built}
     assert len(built) >= 4
+
+
+class ScoredModule(ToyModule):
+    """Logs a scripted ``val/hmean`` per epoch: the best epoch is known in advance."""
+
+    def __init__(self, scores: list[float]) -> None:
+        super().__init__()
+        self.scores = scores
+
+    def on_validation_epoch_end(self) -> None:
+        self.log("val/hmean", self.scores[self.current_epoch])
+
+
+@pytest.mark.slow
+def test_the_best_checkpoint_is_checkpoints_best_ckpt(tmp_path: Path) -> None:
+    cfg = compose_callbacks(tmp_path)
+    (checkpoint,) = [
+        cb
+        for cb in instantiate_group(cfg.callbacks, "callbacks")
+        if isinstance(cb, ModelCheckpoint)
+    ]
+    trainer = make_trainer(
+        tmp_path, [checkpoint], max_epochs=3, enable_checkpointing=True, limit_val_batches=1
+    )
+    trainer.fit(ScoredModule([0.2, 0.6, 0.4]), loader(n=8), loader(n=4))
+    ckpts = tmp_path / "checkpoints"
+    assert sorted(p.name for p in ckpts.iterdir()) == ["best.ckpt", "last.ckpt"]
+    assert Path(checkpoint.best_model_path) == ckpts / "best.ckpt"
+    best = torch.load(ckpts / "best.ckpt", map_location="cpu", weights_only=False)
+    assert best["epoch"] == 1  # the 0.6 epoch, not the latest
+    assert float(checkpoint.best_model_score) == pytest.approx(0.6)
