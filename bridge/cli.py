@@ -154,30 +154,124 @@ def tail(job: str | None = None, json_out: bool = False, follow: bool = False) -
         return 2
 
 
-async def _profile(job: str | None, steps: int) -> int:
+PROFILE_WAIT_S = 1800.0
+"""Default wait for the window's result after the ack: N steps plus any validation between."""
+FINAL_STATUSES = ("done", "failed", "stopped")
+
+
+async def _profile(job: str | None, steps: int, json_out: bool, wait: bool, timeout: float) -> int:
     client = await BridgeClient.connect(job)
     try:
         cmd_id = await client.send_command("profile", steps=steps)
-        deadline = time.monotonic() + PROFILE_ACK_TIMEOUT_S
-        while True:
-            msg = await client.recv(timeout=max(deadline - time.monotonic(), 0.01))
-            if msg is None:
-                print("ocrtop profile: the job closed the connection", file=sys.stderr)
-                return 2
-            if msg.type == "ack" and msg.payload.get("id") == cmd_id:
-                print(json.dumps(msg.payload))
-                return 0 if msg.payload.get("ok") else 1
+        ack = await _await_ack(client, cmd_id)
+        if ack is None:
+            return 2
+        if not wait or not ack.payload.get("ok"):
+            print(json.dumps(ack.payload))
+            return 0 if ack.payload.get("ok") else 1
+        print(
+            f"ocrtop profile: {steps} steps armed on {client.hello.get('job_id', job)}; "
+            "waiting for the window...",
+            file=sys.stderr,
+            flush=True,
+        )
+        return await _await_result(client, json_out, timeout)
     finally:
         await client.close()
 
 
-def profile(job: str | None = None, steps: int = 20) -> int:
-    """Ask a job to profile ``steps`` training steps; print the ack as JSON."""
+async def _await_ack(client: BridgeClient, cmd_id: str) -> Message | None:
+    deadline = time.monotonic() + PROFILE_ACK_TIMEOUT_S
+    while True:
+        msg = await client.recv(timeout=max(deadline - time.monotonic(), 0.01))
+        if msg is None:
+            print("ocrtop profile: the job closed the connection", file=sys.stderr)
+            return None
+        if msg.type == "ack" and msg.payload.get("id") == cmd_id:
+            return msg
+
+
+async def _await_result(client: BridgeClient, json_out: bool, timeout: float) -> int:
+    """Wait for the first command-triggered window to finish after our ack.
+
+    Only events that arrive after the ack count: the snapshot sent on connect carries
+    the last profile result, which is an older window's.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        msg = await client.recv(timeout=left)
+        if msg is None:
+            print("ocrtop profile: the job closed the connection", file=sys.stderr)
+            return 2
+        p = msg.payload
+        if msg.type == "status" and p.get("status") in FINAL_STATUSES:
+            print(
+                f"ocrtop profile: the job ended ({p.get('status')}) before the window finished",
+                file=sys.stderr,
+            )
+            return 1
+        if msg.type != "profile" or p.get("trigger", "command") != "command":
+            continue
+        if p.get("state") == "error":
+            print(f"ocrtop profile: {p.get('error') or 'the window failed'}", file=sys.stderr)
+            return 1
+        if p.get("state") == "finished":
+            if json_out:
+                print(json.dumps(p))
+            else:
+                print("\n".join(profile_lines(p)))
+            return 0
+
+
+def profile_lines(result: dict[str, Any]) -> list[str]:
+    """The window's top-k ops as a table, then its summary and trace path."""
+    lines = [f"profiled {result.get('steps')} steps"]
+    top = result.get("top_k") or []
+    if top:
+        lines.append(f"{'self cpu ms':>12} {'self cuda ms':>12} {'calls':>7}  op")
+        for op in top:
+            lines.append(
+                f"{_ms(op.get('self_cpu_ms')):>12} {_ms(op.get('self_cuda_ms')):>12} "
+                f"{op.get('calls', ''):>7}  {op.get('name')}"
+            )
+    if result.get("summary"):
+        lines.append(str(result["summary"]))
+    if result.get("trace_path"):
+        lines.append(f"trace: {result['trace_path']}")
+    return lines
+
+
+def _ms(v: Any) -> str:
+    return f"{v:.2f}" if isinstance(v, int | float) else "-"
+
+
+def profile(
+    job: str | None = None,
+    steps: int = 20,
+    json_out: bool = False,
+    wait: bool = True,
+    timeout: float = PROFILE_WAIT_S,
+) -> int:
+    """Ask a job to profile ``steps`` training steps, wait for the window, print the top-k.
+
+    With ``wait=False`` only the ack is printed (as JSON) as soon as the job arms the
+    window; ``json_out`` prints the finished ``profile`` event's payload as JSON.
+    """
     try:
-        return asyncio.run(_profile(job, steps))
+        return asyncio.run(_profile(job, steps, json_out, wait, timeout))
     except (asyncio.TimeoutError, TimeoutError):
-        print(f"ocrtop profile: no ack within {PROFILE_ACK_TIMEOUT_S:.0f} s", file=sys.stderr)
+        print(
+            f"ocrtop profile: no answer in time (ack within {PROFILE_ACK_TIMEOUT_S:.0f} s, "
+            f"the window within {timeout:.0f} s)",
+            file=sys.stderr,
+        )
         return 2
+    except KeyboardInterrupt:
+        print("ocrtop profile: interrupted (the window still runs in the job)", file=sys.stderr)
+        return 130
     except (RegistryError, ProtocolError, ConnectionError, OSError) as exc:
         print(f"ocrtop profile: {exc}", file=sys.stderr)
         return 2

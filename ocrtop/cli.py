@@ -71,8 +71,16 @@ def _profile(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="ocrtop profile", description="Profile N steps of a job.")
     p.add_argument("job", nargs="?", help="job id or prefix (default: the only running job)")
     p.add_argument("--steps", type=int, default=20, help="steps to profile (default 20)")
+    p.add_argument("--json", action="store_true", help="print the window's result as JSON")
+    p.add_argument("--no-wait", action="store_true", help="print the ack and return at once")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=cli.PROFILE_WAIT_S,
+        help=f"seconds to wait for the window (default {cli.PROFILE_WAIT_S:.0f})",
+    )
     args = p.parse_args(argv)
-    return cli.profile(args.job, args.steps)
+    return cli.profile(args.job, args.steps, args.json, not args.no_wait, args.timeout)
 
 
 def _relay(argv: list[str]) -> int:

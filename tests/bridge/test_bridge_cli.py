@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -70,32 +71,120 @@ def test_tail_and_relay_report_missing_job(
     assert "cannot connect to /nonexistent/x.sock" in capsys.readouterr().err
 
 
-def test_profile_prints_the_ack(
+class FakeProfiler:
+    """The training thread of a job with a profiler: arms at a step boundary, then runs
+    the window and publishes its ``profile`` events, as ``ProfilerCallback`` does."""
+
+    def __init__(self, pub: Publisher, outcome: str = "finished", max_steps: int = 100) -> None:
+        self.pub, self.outcome, self.max_steps = pub, outcome, max_steps
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run)
+
+    def __enter__(self) -> FakeProfiler:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.01):
+            for cmd in self.pub.poll_commands():
+                steps = cmd.args["steps"]
+                if steps > self.max_steps:
+                    self.pub.reply(cmd, ok=False, error="window too long for this epoch")
+                    continue
+                self.pub.reply(cmd, ok=True, result={"state": "armed", "steps": steps})
+                self._window(steps)
+
+    def _window(self, steps: int) -> None:
+        base = {"trigger": "command", "steps": steps}
+        self.pub.publish("profile", {**base, "state": "armed"})
+        self.stop.wait(0.2)  # the warm-up and the window's steps
+        self.pub.publish("profile", {**base, "state": "started"})
+        self.stop.wait(0.3)
+        if self.outcome == "error":
+            self.pub.publish("profile", {**base, "state": "error", "error": "validation started"})
+        elif self.outcome == "ended":
+            self.pub.publish("status", {"status": "done", "exit_code": 0})
+        else:
+            top = [{"name": "aten::conv2d", "self_cpu_ms": 41.5, "self_cuda_ms": 0.0, "calls": 40}]
+            result = {**base, "state": "finished", "top_k": top, "summary": "data wait 3%"}
+            self.pub.publish("profile", {**result, "trace_path": "/run/profiler_traces/t.json"})
+
+
+def stale_result(pub: Publisher) -> None:
+    """An older window's result: the snapshot on connect carries it."""
+    old = [{"name": "aten::OLD_WINDOW", "self_cpu_ms": 1.0, "calls": 1}]
+    pub.publish("profile", {"trigger": "command", "state": "finished", "steps": 3, "top_k": old})
+
+
+def test_profile_waits_for_the_window_and_prints_the_top_k(
     make_publisher: Callable[..., Publisher], capsys: pytest.CaptureFixture[str]
 ) -> None:
     pub = make_publisher()
-    stop = threading.Event()
-
-    def trainer() -> None:  # the training thread polling at step boundaries
-        while not stop.wait(0.01):
-            for cmd in pub.poll_commands():
-                if cmd.args["steps"] > 100:
-                    pub.reply(cmd, ok=False, error="window too long for this epoch")
-                else:
-                    pub.reply(cmd, ok=True, result={"state": "armed", "steps": cmd.args["steps"]})
-
-    t = threading.Thread(target=trainer)
-    t.start()
-    try:
+    stale_result(pub)
+    with FakeProfiler(pub):
+        t0 = time.monotonic()
         assert cli.profile(pub.job_id, steps=7) == 0
+        waited = time.monotonic() - t0
+        captured = capsys.readouterr()
+    assert waited >= 0.45  # it returned after the window, not at the ack
+    lines = captured.out.splitlines()
+    assert lines[0] == "profiled 7 steps"
+    assert "self cpu ms" in lines[1] and "aten::conv2d" in lines[2] and "41.50" in lines[2]
+    assert "data wait 3%" in captured.out and "trace: /run/profiler_traces/t.json" in captured.out
+    assert "OLD_WINDOW" not in captured.out
+    assert "7 steps armed" in captured.err
+
+
+def test_profile_json_prints_the_finished_event(
+    make_publisher: Callable[..., Publisher], capsys: pytest.CaptureFixture[str]
+) -> None:
+    pub = make_publisher()
+    stale_result(pub)
+    with FakeProfiler(pub):
+        assert cli.profile(pub.job_id, steps=5, json_out=True) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["state"] == "finished" and result["steps"] == 5
+    assert result["top_k"][0]["name"] == "aten::conv2d"
+
+
+def test_profile_no_wait_prints_the_ack_and_errors_exit_nonzero(
+    make_publisher: Callable[..., Publisher], capsys: pytest.CaptureFixture[str]
+) -> None:
+    pub = make_publisher()
+    with FakeProfiler(pub):
+        assert cli.profile(pub.job_id, steps=7, wait=False) == 0
         ack = json.loads(capsys.readouterr().out)
         assert ack["ok"] is True and ack["result"] == {"state": "armed", "steps": 7}
         assert cli.profile(pub.job_id, steps=500) == 1
         assert "too long" in capsys.readouterr().out
         assert cli.profile(pub.job_id, steps=0) == 2  # rejected before sending
-    finally:
-        stop.set()
-        t.join()
+
+
+@pytest.mark.parametrize(("outcome", "said"), [("error", "validation started"), ("ended", "done")])
+def test_profile_reports_a_window_that_never_finishes(
+    make_publisher: Callable[..., Publisher],
+    capsys: pytest.CaptureFixture[str],
+    outcome: str,
+    said: str,
+) -> None:
+    pub = make_publisher()
+    with FakeProfiler(pub, outcome=outcome):
+        assert cli.profile(pub.job_id, steps=4) == 1
+    captured = capsys.readouterr()
+    assert said in captured.err and captured.out == ""
+
+
+def test_profile_times_out_with_exit_code_2(
+    make_publisher: Callable[..., Publisher], capsys: pytest.CaptureFixture[str]
+) -> None:
+    pub = make_publisher()
+    with FakeProfiler(pub):
+        assert cli.profile(pub.job_id, steps=4, timeout=0.1) == 2
+    assert "no answer in time" in capsys.readouterr().err
 
 
 def test_relay_pipes_the_socket_to_stdio(make_publisher: Callable[..., Publisher]) -> None:

@@ -60,8 +60,8 @@ def test_job_commands_go_to_the_bridge(monkeypatch: pytest.MonkeyPatch) -> None:
     cli.main(["tail", "abc", "-f"])
     cli.main(["profile", "abc", "--steps", "5"])
     cli.main(["relay", "abc"])
-    assert calls == [("ps", (True,)), ("tail", ("abc", False, True)), ("profile", ("abc", 5)),
-                     ("relay", ("abc",))]  # fmt: skip
+    assert calls == [("ps", (True,)), ("tail", ("abc", False, True)),
+                     ("profile", ("abc", 5, False, True, 1800.0)), ("relay", ("abc",))]  # fmt: skip
 
 
 @pytest.mark.slow
