@@ -24,8 +24,9 @@ LR = "lr"
 
 # --- throughput monitor ---
 SAMPLES_PER_SECOND = "perf/samples_per_second"
+"""Training images per second (a sample is one page image; older runs also logged the
+same figure as ``perf/images_per_second``)."""
 BATCHES_PER_SECOND = "perf/batches_per_second"
-IMAGES_PER_SECOND = "perf/images_per_second"
 INSTANCES_PER_SECOND = "perf/instances_per_second"
 EPOCH_SAMPLES_PER_SECOND = "perf/epoch_samples_per_second"
 STEP_MS = "perf/step_ms"

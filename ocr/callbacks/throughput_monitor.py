@@ -202,13 +202,13 @@ class ThroughputMonitorCallback(Callback):
         }
         if seconds > 0:
             values[names.SAMPLES_PER_SECOND] = samples / seconds
-            values[names.IMAGES_PER_SECOND] = samples / seconds
             values[names.BATCHES_PER_SECOND] = len(win) / seconds
             if has_instances:
                 values[names.INSTANCES_PER_SECOND] = instances / seconds
             efficiency = compute_total / (compute_total + wait_total)
             values[names.THROUGHPUT_EFFICIENCY] = efficiency
             values[names.DATA_BOUND] = float(1.0 - efficiency > self.data_bound_threshold)
+            values[names.DATA_BOUND_THRESHOLD] = self.data_bound_threshold
         return values
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

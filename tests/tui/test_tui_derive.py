@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import json
+from pathlib import Path
 
 from rich.console import Console, RenderableType
 from tui_fixtures import T0, StreamBuilder, make_stream
 
 from bridge import names
 from tui import derive
-from tui.headless import status_line
+from tui.headless import HeadlessPrinter, run_headless, status_line
+from tui.replay import ReplaySource
 from tui.state import AppState
 from tui.widgets.resources import ResourcesPanel
 from tui.widgets.throughput import ThroughputPanel
@@ -110,3 +114,29 @@ def test_memory_is_labelled_pss_and_rss_only_without_pss() -> None:
     assert old.rank is not None and old.job is not None
     assert derive.host_memory(old.rank) == ("rss", 2 * 2**30)
     assert "rss 2.0G" in status_line(old, old.job)
+
+
+async def test_a_recording_from_before_pss_and_without_images_per_second_replays(
+    tmp_path: Path,
+) -> None:
+    # what runs logged before: the same rate twice under two names, RSS, no threshold
+    b = StreamBuilder()
+    old = {
+        names.SAMPLES_PER_SECOND: 12.0,
+        "perf/images_per_second": 12.0,
+        names.PROC_RSS_BYTES: 3 * 2**30,
+        names.DATA_BOUND: 1.0,
+        names.THROUGHPUT_EFFICIENCY: 0.5,
+    }
+    msgs = [b.hello(T0), b.msg("metrics", T0 + 1, {"values": old}, 1)]
+    msgs.append(b.msg("status", T0 + 2, {"status": "done", "exit_code": 0}))
+    (tmp_path / "events.jsonl").write_text("".join(json.dumps(m) + "\n" for m in msgs))
+    state, out = AppState(), io.StringIO()
+    printer = HeadlessPrinter(state, out, interval=0.0)
+    source = ReplaySource(state, printer.on_message, run_dir=tmp_path, speed=1e6)
+    assert await asyncio.wait_for(run_headless(state, source, printer, tick_s=0.01), 10) == 0
+    text_out = out.getvalue()
+    assert "12.0 samples/s" in text_out and "rss 3.0G" in text_out and "data-bound" in text_out
+    assert state.rank is not None
+    v = derive.verdict(state.rank)
+    assert v is not None and v.reason == "data wait 50% of step time"  # no threshold then
