@@ -16,6 +16,7 @@ from tui.state import JobState, RankState
 STRAGGLER = "straggler"
 """Alert code of a DDP rank the others wait for (``ocr.callbacks.rank_stats``)."""
 
+
 def step_rate(rank: RankState) -> float | None:
     """Optimizer steps per second over the recent progress messages."""
     if len(rank.steps) < 2:

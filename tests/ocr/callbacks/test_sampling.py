@@ -177,4 +177,3 @@ def test_disk_rates_are_bytes_per_second_not_cumulative_bytes(
     third = sampler.sample()
     assert third[names.DISK_READ_BPS] == 0.0 and third[names.DISK_WRITE_BPS] == 0.0
     assert second[names.PROC_PSS_BYTES] == 50.0 and second[names.PROC_RSS_BYTES] == 100.0
-
