@@ -1,7 +1,8 @@
 """ResourceMonitorCallback: what the machine is doing while the model trains.
 
-A background thread samples CPU (total, per core, iowait), system and process-tree
-memory, process-tree disk rates and, through NVML, every visible GPU, at about 1 Hz.
+A background thread samples CPU (total, per core, iowait), system memory, the process
+tree's memory (summed PSS and the workers' USS; summed RSS as a diagnostic), process-tree
+disk rates and, through NVML, every visible GPU, at about 1 Hz.
 Each sample goes to the bridge (from the sampler thread, at full rate) and to a CSV
 under ``<run_dir>/resource_logs/``; batch hooks only note the step and, every N steps,
 hand the latest sample to the Lightning loggers (which are not thread-safe).
@@ -35,6 +36,8 @@ class ResourceMonitorCallback(Callback):
         run_dir: Run directory for ``resource_logs/``; defaults to the trainer's log dir.
         write_csv: Write the CSV time series.
         gpu: Read GPUs through NVML (off: no NVML call at all).
+        pss_interval_s: Seconds between process-tree PSS readings (each costs several
+            ms of CPU per process; RSS is read every sample). 0: every sample.
     """
 
     def __init__(
@@ -44,9 +47,12 @@ class ResourceMonitorCallback(Callback):
         run_dir: str | None = None,
         write_csv: bool = True,
         gpu: bool = True,
+        pss_interval_s: float = 5.0,
     ) -> None:
         if interval_s <= 0:
             raise ValueError(f"interval_s must be > 0, got {interval_s}")
+        if pss_interval_s < 0:
+            raise ValueError(f"pss_interval_s must be >= 0, got {pss_interval_s}")
         if log_every_n_steps is not None and log_every_n_steps < 1:
             raise ValueError(f"log_every_n_steps must be >= 1, got {log_every_n_steps}")
         self.interval_s = interval_s
@@ -54,6 +60,7 @@ class ResourceMonitorCallback(Callback):
         self.run_dir = run_dir
         self.write_csv = write_csv
         self.gpu = gpu
+        self.pss_interval_s = pss_interval_s
         self.csv: ResourceCsv | None = None
         self._sampler: BackgroundSampler | None = None
         self._system: SystemSampler | None = None
@@ -77,7 +84,7 @@ class ResourceMonitorCallback(Callback):
         if self._sampler is not None:
             return
         self._trainer = trainer
-        self._system = SystemSampler()
+        self._system = SystemSampler(pss_interval_s=self.pss_interval_s)
         self._gpus = NvmlGpus.open() if self.gpu else None
         listeners = [self._publish]
         if self.write_csv:

@@ -108,7 +108,7 @@ def test_system_sampler_publishes_pss_and_workers_uss() -> None:
 
 def test_without_pss_only_rss_is_published(monkeypatch: pytest.MonkeyPatch) -> None:
     # macOS and Windows: memory_full_info has uss but no pss
-    def no_pss(proc: psutil.Process) -> Any:
+    def no_pss(proc: psutil.Process, full: bool = True) -> Any:
         return SimpleNamespace(rss=proc.memory_info().rss, uss=1)
 
     monkeypatch.setattr(sampling, "read_memory", no_pss)
@@ -141,6 +141,8 @@ class FakeProc:
     def __init__(self) -> None:
         self.pid = 4242
         self.read_bytes = self.write_bytes = 0
+        self.pss = 50
+        self.full_reads = 0
 
     def children(self, recursive: bool = False) -> list[Any]:
         return []
@@ -149,8 +151,12 @@ class FakeProc:
     def oneshot(self) -> Iterator[None]:
         yield
 
+    def memory_info(self) -> Any:
+        return SimpleNamespace(rss=100)
+
     def memory_full_info(self) -> Any:
-        return SimpleNamespace(rss=100, pss=50, uss=40)
+        self.full_reads += 1
+        return SimpleNamespace(rss=100, pss=self.pss, uss=40)
 
     def io_counters(self) -> Any:
         return SimpleNamespace(read_bytes=self.read_bytes, write_bytes=self.write_bytes)
@@ -161,7 +167,7 @@ def test_disk_rates_are_bytes_per_second_not_cumulative_bytes(
 ) -> None:
     clock = [100.0]
     monkeypatch.setattr(sampling, "_now", lambda: clock[0])
-    sampler = SystemSampler()
+    sampler = SystemSampler(pss_interval_s=0.0)
     proc = FakeProc()
     proc.read_bytes, proc.write_bytes = 7_000_000, 1_000_000  # history before the first sample
     monkeypatch.setattr(sampler, "_root", proc)
@@ -177,3 +183,20 @@ def test_disk_rates_are_bytes_per_second_not_cumulative_bytes(
     third = sampler.sample()
     assert third[names.DISK_READ_BPS] == 0.0 and third[names.DISK_WRITE_BPS] == 0.0
     assert second[names.PROC_PSS_BYTES] == 50.0 and second[names.PROC_RSS_BYTES] == 100.0
+
+
+def test_pss_is_read_every_pss_interval_and_carried_in_between(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [0.0]
+    monkeypatch.setattr(sampling, "_now", lambda: clock[0])
+    sampler = SystemSampler(pss_interval_s=5.0)
+    proc = FakeProc()
+    monkeypatch.setattr(sampler, "_root", proc)
+    seen = []
+    for second in range(12):  # the 1 Hz sampler
+        clock[0] = float(second)
+        proc.pss = 50 + second
+        seen.append(sampler.sample()[names.PROC_PSS_BYTES])
+    assert proc.full_reads == 3  # at 0, 5 and 10 s: the costly walk, not every second
+    assert seen == [50.0] * 5 + [55.0] * 5 + [60.0] * 2  # every sample carries the latest

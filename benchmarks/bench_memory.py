@@ -1,0 +1,174 @@
+"""Process-tree memory of a real tiny training run with 2 DataLoader workers: PSS vs RSS.
+
+Run: ``python benchmarks/bench_memory.py [--epochs 2] [--num 48] [--interval 0.5]``
+
+It starts ``runners/train.py`` (synthetic pages, 2 persistent workers, CPU) and, from this
+process, samples the trainer's process tree while the workers are alive:
+
+- summed RSS (what ocrtop used to show and alert on),
+- summed PSS through ``ocr.callbacks.sampling.tree_memory`` (psutil), and
+- summed PSS parsed here straight from ``/proc/<pid>/smaps_rollup`` (the reference),
+  read right after the psutil reading, so the two agree only if the walker is right.
+
+Then it prints what the trainer itself published (the resource CSV) and the cost of one
+reading per process: ``memory_info`` (RSS only) vs ``memory_full_info`` (RSS+PSS+USS) vs
+a direct ``smaps_rollup`` parse, in the benchmark process after importing torch.
+Linux only (PSS comes from ``smaps_rollup``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from bridge import names
+from ocr.callbacks.sampling import tree_memory, tree_processes
+
+ROOT = Path(__file__).resolve().parents[1]
+MIB = 2**20
+
+
+def rollup_pss(pid: int) -> int:
+    """PSS of one process from ``/proc/<pid>/smaps_rollup`` (bytes), parsed here."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) * 1024
+    raise ValueError(f"/proc/{pid}/smaps_rollup: no Pss line")
+
+
+def reference_pss(pid: int) -> tuple[int, int]:
+    """Summed PSS of ``pid``'s tree by direct parse, and how many processes were read."""
+    total = count = 0
+    for proc in tree_processes(psutil.Process(pid)):
+        try:
+            total += rollup_pss(proc.pid)
+            count += 1
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total, count
+
+
+def train_command(run_dir: Path, epochs: int, num: int) -> list[str]:
+    return [
+        sys.executable,
+        "runners/train.py",
+        "experiment=synthetic_debug",
+        f"data.train.source.num={num}",
+        "data.train.source.width=256",
+        "data.train.source.height=256",
+        "data.val.source.num=4",
+        "data.test.source.num=4",
+        "data.num_workers=2",
+        "data.persistent_workers=true",
+        f"trainer.max_epochs={epochs}",
+        "trainer.accelerator=cpu",
+        "trainer.enable_progress_bar=false",
+        "callbacks.resource_monitor.interval_s=0.5",
+        f"hydra.run.dir={run_dir}",
+    ]
+
+
+def sample_run(run_dir: Path, epochs: int, num: int, interval: float) -> list[dict[str, float]]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    log = open(run_dir.parent / "train.log", "w")  # noqa: SIM115 - closed below
+    child = subprocess.Popen(
+        train_command(run_dir, epochs, num), cwd=ROOT, env=env, stdout=log, stderr=log
+    )
+    rows: list[dict[str, float]] = []
+    try:
+        while child.poll() is None:
+            time.sleep(interval)
+            try:
+                mem = tree_memory(child.pid)
+                ref, ref_count = reference_pss(child.pid)
+            except psutil.NoSuchProcess:
+                break
+            if mem.processes >= 3 and ref_count == mem.processes and mem.pss is not None:
+                rows.append(
+                    {
+                        "procs": mem.processes,
+                        "rss": mem.rss,
+                        "pss": mem.pss,
+                        "ref": ref,
+                        "uss": mem.workers_uss or 0,
+                    }
+                )
+    finally:
+        code = child.wait()
+        log.close()
+    if code != 0:
+        raise SystemExit(f"training failed (exit {code}); see {run_dir.parent / 'train.log'}")
+    return rows
+
+
+def published(run_dir: Path) -> dict[str, float]:
+    """Medians of what the trainer's resource monitor wrote, over rows with PSS."""
+    (path,) = sorted((run_dir / "resource_logs").glob("*_fit_rank0.csv"))
+    with open(path, newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r.get(names.PROC_PSS_BYTES)]
+    keys = (names.PROC_RSS_BYTES, names.PROC_PSS_BYTES, names.WORKERS_USS_BYTES)
+    return {k: statistics.median(float(r[k]) for r in rows) for k in keys} | {"rows": len(rows)}
+
+
+def cost_us(fn: object, n: int = 300) -> float:
+    call = fn  # type: ignore[assignment]
+    t0 = time.perf_counter()
+    for _ in range(n):
+        call()  # type: ignore[operator]
+    return (time.perf_counter() - t0) / n * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--num", type=int, default=48, help="training pages per epoch")
+    parser.add_argument("--interval", type=float, default=0.5, help="seconds between samples")
+    args = parser.parse_args()
+    if not Path(f"/proc/{os.getpid()}/smaps_rollup").exists():
+        raise SystemExit("bench_memory: needs Linux /proc/<pid>/smaps_rollup")
+    print(f"load before: {Path('/proc/loadavg').read_text().strip()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        run_dir = Path(tmp) / "run"
+        t0 = time.perf_counter()
+        rows = sample_run(run_dir, args.epochs, args.num, args.interval)
+        wall = time.perf_counter() - t0
+        pub = published(run_dir)
+    if not rows:
+        raise SystemExit("bench_memory: no sample while the 2 workers were alive")
+    med = {k: statistics.median(r[k] for r in rows) for k in ("rss", "pss", "ref", "uss")}
+    worst = max(abs(r["pss"] - r["ref"]) / r["ref"] for r in rows)
+    print(f"training run: {wall:.0f} s, {len(rows)} samples with trainer + 2 workers")
+    print(f"  summed RSS          {med['rss'] / MIB:8.0f} MiB   (double counts shared pages)")
+    print(f"  summed PSS (ocrtop) {med['pss'] / MIB:8.0f} MiB   RSS/PSS = {med['rss'] / med['pss']:.2f}")
+    print(f"  summed PSS (/proc)  {med['ref'] / MIB:8.0f} MiB   max |ocrtop - /proc| = {worst:.2%}")
+    print(f"  workers' USS        {med['uss'] / MIB:8.0f} MiB   (their private pages)")
+    print(
+        f"trainer published (median of {pub['rows']:.0f} CSV rows): "
+        f"rss {pub[names.PROC_RSS_BYTES] / MIB:.0f} MiB, pss {pub[names.PROC_PSS_BYTES] / MIB:.0f}"
+        f" MiB, workers uss {pub[names.WORKERS_USS_BYTES] / MIB:.0f} MiB"
+    )
+    import torch  # noqa: F401 - a realistic mapped size for the cost of one reading
+
+    me = psutil.Process()
+    rss_us = cost_us(me.memory_info)
+    full_us = cost_us(me.memory_full_info)
+    direct_us = cost_us(lambda: rollup_pss(me.pid))
+    print(
+        f"cost per process reading (this process, {me.memory_info().rss / MIB:.0f} MiB RSS): "
+        f"memory_info {rss_us:.0f} us, memory_full_info {full_us:.0f} us, "
+        f"smaps_rollup parse {direct_us:.0f} us"
+    )
+    print(f"load after: {Path('/proc/loadavg').read_text().strip()}")
+
+
+if __name__ == "__main__":
+    main()
