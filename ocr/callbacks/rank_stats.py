@@ -36,7 +36,8 @@ from ocr.callbacks.alerts import report_alert
 from ocr.callbacks.batch_info import inspect_batch
 from ocr.callbacks.bridge import find_publisher
 from ocr.callbacks.emit import Emitter
-from ocr.callbacks.sampling import tree_memory
+from ocr.callbacks.resource_monitor import ResourceMonitorCallback
+from ocr.callbacks.sampling import other_ranks, tree_memory
 from ocr.callbacks.stats import median, percentile
 
 ROW = ("steps", "samples", "step_ms_sum", "wait_ms_p95", "ready_t_mean", "pss_bytes", "gpu_bytes")
@@ -51,21 +52,22 @@ def rank_memory(pid: int | None = None) -> float:
     """Memory of this rank: its process and its DataLoader workers, not the other ranks.
 
     Summed PSS (pages shared with the forked workers count once), summed RSS where the
-    OS gives no PSS. Lightning starts ranks > 0 as children of rank 0, so a plain
-    process-tree sum would count them into rank 0. A child that is another rank has
-    another ``LOCAL_RANK`` in its environment (forked workers inherit ours), so its
-    subtree is skipped.
+    OS gives no PSS; other ranks' subtrees are left out (``sampling.other_ranks``).
+    Reading PSS costs milliseconds per process, so the callback takes the resource
+    monitor's latest reading of the same tree when there is one.
     """
-    own = _local_rank_env(psutil.Process(pid or os.getpid()))
-    mem = tree_memory(pid, prune=lambda proc: _local_rank_env(proc) != own)
+    root = psutil.Process(pid or os.getpid())
+    mem = tree_memory(root.pid, prune=other_ranks(root))
     return float(mem.pss if mem.pss is not None else mem.rss)
 
 
-def _local_rank_env(proc: psutil.Process) -> str | None:
-    try:
-        return proc.environ().get("LOCAL_RANK")
-    except (psutil.AccessDenied, psutil.NoSuchProcess, OSError):
-        return None
+def sampled_memory(trainer: pl.Trainer) -> float | None:
+    """This rank's PSS from the resource monitor's background sampler, if it runs."""
+    for cb in getattr(trainer, "callbacks", ()):
+        if isinstance(cb, ResourceMonitorCallback):
+            value = cb.latest_values().get(names.PROC_PSS_BYTES)
+            return float(value) if value is not None else None
+    return None
 
 
 def rank_figures(rows: list[list[float]]) -> list[dict[str, float]]:
@@ -266,22 +268,23 @@ class RankStatsCallback(Callback):
             self.gather(trainer, pl_module)
 
     # --- every N steps: one all-gather ---
-    def _row(self, device: torch.device) -> list[float]:
+    def _row(self, device: torch.device, trainer: pl.Trainer | None = None) -> list[float]:
         waits = sorted(self._waits)
         ready = self._ready_sum / self._steps if self._steps else 0.0
-        try:
-            rss = rank_memory()
+        try:  # the sampler's reading when it has one: no /proc walk on the training thread
+            mem = sampled_memory(trainer) if trainer is not None else None
+            mem = rank_memory() if mem is None else mem
         except Exception as exc:
             self._emit.failed("read process memory", exc)
-            rss = 0.0
+            mem = 0.0
         p95 = percentile(waits, 95) if waits else 0.0
         gpu = float(torch.cuda.memory_reserved(device)) if device.type == "cuda" else 0.0
-        return [float(self._steps), float(self._samples), self._step_sum, p95, ready, rss, gpu]
+        return [float(self._steps), float(self._samples), self._step_sum, p95, ready, mem, gpu]
 
     def gather(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Exchange rows with every rank (a collective: all ranks call it at the same batch)."""
         device = pl_module.device
-        row = torch.tensor(self._row(device), dtype=torch.float64, device=device)
+        row = torch.tensor(self._row(device, trainer), dtype=torch.float64, device=device)
         self._reset_window()
         gathered = trainer.strategy.all_gather(row)
         rows = gathered.reshape(-1, len(ROW)).cpu().tolist()

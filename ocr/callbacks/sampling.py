@@ -94,6 +94,33 @@ def tree_processes(
     return [root, *(p for p in children if kept(p))]
 
 
+def local_rank_env(proc: psutil.Process) -> str | None:
+    """The ``LOCAL_RANK`` a process was started with (None: not set, or not readable)."""
+    try:
+        return proc.environ().get("LOCAL_RANK")
+    except (psutil.AccessDenied, psutil.NoSuchProcess, OSError):
+        return None
+
+
+def other_ranks(root: psutil.Process) -> Callable[[psutil.Process], bool]:
+    """A ``prune`` for :func:`tree_processes`: descendants that are other DDP ranks.
+
+    Lightning starts ranks > 0 as children of rank 0, so a plain tree sum of rank 0 would
+    hold every rank. Forked DataLoader workers inherit their rank's ``LOCAL_RANK``; a
+    child with another one is another rank. Verdicts are cached by pid (an environment
+    does not change), so a 1 Hz sampler reads each ``/proc/<pid>/environ`` once.
+    """
+    own = local_rank_env(root)
+    seen: dict[int, bool] = {}
+
+    def prune(proc: psutil.Process) -> bool:
+        if proc.pid not in seen:
+            seen[proc.pid] = local_rank_env(proc) != own
+        return seen[proc.pid]
+
+    return prune
+
+
 def read_memory(proc: psutil.Process, full: bool = True) -> Any:
     """One process's RSS, PSS and USS (``memory_full_info``); RSS alone if that is denied.
 
@@ -162,9 +189,11 @@ class SystemSampler:
     samples; a worker that appears contributes its whole I/O history once, a worker
     that exits simply stops contributing (rates never go negative).
 
-    RSS is read every sample; PSS and USS (the costly ``smaps_rollup`` walk, see
-    :func:`read_memory`) at most every ``pss_interval_s``, and every sample in between
-    carries the latest PSS reading, so alert rules that need a sustained value see one.
+    The tree is this rank's: other DDP ranks started under it are left out
+    (:func:`other_ranks`). RSS is read every sample; PSS and USS (the costly
+    ``smaps_rollup`` walk, see :func:`read_memory`) at most every ``pss_interval_s``, and
+    every sample in between carries the latest PSS reading, so alert rules that need a
+    sustained value see one.
 
     Args:
         pid: Root of the process tree (default: this process).
@@ -178,6 +207,7 @@ class SystemSampler:
         self._pss: Sample = {}
         self._pss_time: float | None = None
         self._root = psutil.Process(pid or os.getpid())
+        self._prune = other_ranks(self._root)
         self._procs: dict[int, psutil.Process] = {}
         self._io: dict[int, tuple[int, int]] = {}
         self._last_time: float | None = None
@@ -209,7 +239,7 @@ class SystemSampler:
     def _process_tree(self) -> Sample:
         now = _now()
         alive = {self._root.pid: self._root}
-        for child in tree_processes(self._root)[1:]:
+        for child in tree_processes(self._root, self._prune)[1:]:
             alive[child.pid] = self._procs.get(child.pid, child)
         self._procs = alive
         full = self._pss_time is None or now - self._pss_time >= self.pss_interval_s
