@@ -47,7 +47,7 @@ class ResourceMonitorCallback(Callback):
         run_dir: str | None = None,
         write_csv: bool = True,
         gpu: bool = True,
-        pss_interval_s: float = 5.0,
+        pss_interval_s: float = 10.0,
     ) -> None:
         if interval_s <= 0:
             raise ValueError(f"interval_s must be > 0, got {interval_s}")

@@ -200,7 +200,7 @@ class SystemSampler:
         pss_interval_s: Seconds between PSS readings; 0 reads PSS every sample.
     """
 
-    def __init__(self, pid: int | None = None, pss_interval_s: float = 5.0) -> None:
+    def __init__(self, pid: int | None = None, pss_interval_s: float = 10.0) -> None:
         if pss_interval_s < 0:
             raise ValueError(f"pss_interval_s must be >= 0, got {pss_interval_s}")
         self.pss_interval_s = pss_interval_s
