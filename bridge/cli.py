@@ -237,6 +237,9 @@ def profile_lines(result: dict[str, Any]) -> list[str]:
                 f"{_ms(op.get('self_cpu_ms')):>12} {_ms(op.get('self_cuda_ms')):>12} "
                 f"{op.get('calls', ''):>7}  {op.get('name')}"
             )
+    split = result.get("split")
+    if isinstance(split, dict) and split:
+        lines.append("step split: " + ", ".join(f"{k} {_ms(v)}" for k, v in split.items()))
     if result.get("summary"):
         lines.append(str(result["summary"]))
     if result.get("trace_path"):

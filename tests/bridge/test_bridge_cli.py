@@ -110,7 +110,9 @@ class FakeProfiler:
             self.pub.publish("status", {"status": "done", "exit_code": 0})
         else:
             top = [{"name": "aten::conv2d", "self_cpu_ms": 41.5, "self_cuda_ms": 0.0, "calls": 40}]
+            split = {"data_wait_ms": 1.5, "forward_backward_ms": 40.25, "optimizer_ms": 3.0}
             result = {**base, "state": "finished", "top_k": top, "summary": "data wait 3%"}
+            result["split"] = split
             self.pub.publish("profile", {**result, "trace_path": "/run/profiler_traces/t.json"})
 
 
@@ -134,6 +136,7 @@ def test_profile_waits_for_the_window_and_prints_the_top_k(
     lines = captured.out.splitlines()
     assert lines[0] == "profiled 7 steps"
     assert "self cpu ms" in lines[1] and "aten::conv2d" in lines[2] and "41.50" in lines[2]
+    assert "step split: data_wait_ms 1.50, forward_backward_ms 40.25" in captured.out
     assert "data wait 3%" in captured.out and "trace: /run/profiler_traces/t.json" in captured.out
     assert "OLD_WINDOW" not in captured.out
     assert "7 steps armed" in captured.err
