@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -126,11 +127,11 @@ def published(run_dir: Path) -> dict[str, float]:
     return {k: statistics.median(float(r[k]) for r in rows) for k in keys} | {"rows": len(rows)}
 
 
-def cost_us(fn: object, n: int = 300) -> float:
-    call = fn  # type: ignore[assignment]
+def cost_us(call: Callable[[], object], n: int = 300) -> float:
+    """Mean wall time of one call, microseconds."""
     t0 = time.perf_counter()
     for _ in range(n):
-        call()  # type: ignore[operator]
+        call()
     return (time.perf_counter() - t0) / n * 1e6
 
 

@@ -57,7 +57,7 @@ async def test_panels_fill_from_the_stream() -> None:
         await settle(pilot)
         assert "samples/s" in text_of(h.app, "throughput")
         assert "wait p50 55.0 p95 92.0 p99 130.0 ms" in text_of(h.app, "throughput")
-        assert "gpu0" in text_of(h.app, "resources") and "rss" in text_of(h.app, "resources")
+        assert "gpu0" in text_of(h.app, "resources") and "pss" in text_of(h.app, "resources")
         assert "loss" in text_of(h.app, "training") and "e1:0.450" in text_of(h.app, "training")
         assert "val/hmean" in text_of(h.app, "training")
         assert "epoch 0: val/hmean=0.200" in text_of(h.app, "log")
