@@ -70,6 +70,7 @@ def test_two_cpu_ranks_stream_and_the_straggler_is_named(tmp_path: Path) -> None
     # rank 0 publishes and logs the cross-rank figures, naming rank 1 as the slowest
     ddp = [e["payload"]["values"] for e in rank0 if "ddp/slowest_rank" in str(e["payload"])]
     assert ddp and ddp[-1]["ddp/slowest_rank"] == 1.0
+    assert ddp[-1]["ddp/rank0/pss_bytes"] > 0 and ddp[-1]["ddp/rank1/pss_bytes"] > 0
     assert ddp[-1]["ddp/rank1/lateness_ms"] > ddp[-1]["ddp/rank0/lateness_ms"]
     with open(run_dir / "csv" / "metrics.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
