@@ -66,6 +66,10 @@ def test_system_sample_has_cpu_memory_process_and_disk_rates() -> None:
     if sys.platform == "linux":
         assert second[names.DISK_READ_BPS] >= 0 and second[names.DISK_WRITE_BPS] >= 0
         assert names.CPU_IOWAIT in second
+        # PSS is read on the first sample and carried by the next (pss_interval_s)
+        assert 0 < second[names.PROC_PSS_BYTES] <= second[names.PROC_RSS_BYTES]
+        assert second[names.PROC_PSS_PEAK_BYTES] >= second[names.PROC_PSS_BYTES]
+        assert names.WORKERS_USS_BYTES in second
     assert second[names.PROC_RSS_PEAK_BYTES] >= second[names.PROC_RSS_BYTES] > 0
     rss, procs = process_tree_memory()
     assert rss > 0 and procs >= 1
@@ -101,6 +105,8 @@ def test_callback_writes_csv_and_logs_sys_and_gpu_metrics(tmp_path: Path, monkey
     util = [r[header.index(names.gpu(0, "util"))] for r in body]
     assert set(util) == {"10.0"}
     assert any(r[header.index("step")] not in ("", "0") for r in body)
+    if sys.platform == "linux":  # every row carries the latest PSS reading
+        assert all(float(r[header.index(names.PROC_PSS_BYTES)]) > 0 for r in body)
     with open(Path(str(trainer.log_dir)) / "metrics.csv") as fh:
         logged = next(csv.reader(fh))
     assert names.CPU_PERCENT in logged and names.gpu(0, "util") in logged
