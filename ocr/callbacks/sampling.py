@@ -1,8 +1,8 @@
 """psutil sampling of the machine and of the training process tree, on its own thread.
 
-psutil calls cost tens to hundreds of microseconds each, and walking the process tree
-(main process plus DataLoader workers) costs more, so none of this runs in a batch
-hook: a daemon thread samples at about 1 Hz and publishes the latest sample by
+psutil calls cost tens to hundreds of microseconds each, walking the process tree
+(main process plus DataLoader workers) costs more, and a PSS reading costs milliseconds
+per process, so none of this runs in a batch hook: a daemon thread samples at about 1 Hz and publishes the latest sample by
 swapping one reference, which batch hooks read without locking.
 """
 
@@ -32,7 +32,8 @@ class TreeMemory:
     """Memory of a process tree (the trainer and its DataLoader workers), in bytes.
 
     Forked workers share the parent's pages copy-on-write, so summed RSS counts every
-    shared page once per process: two idle forks of a 1.2 GiB trainer read 3.6 GiB.
+    shared page once per process: three times for a trainer with two workers
+    (``benchmarks/bench_memory.py``: 2.9x the summed PSS for a real run).
     PSS (proportional set size) charges a page shared by n processes 1/n to each, so the
     summed PSS of a tree is what the tree really holds. USS is a process's private part,
     what the kernel would free if it exited.
