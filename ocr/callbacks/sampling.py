@@ -2,8 +2,9 @@
 
 psutil calls cost tens to hundreds of microseconds each, walking the process tree
 (main process plus DataLoader workers) costs more, and a PSS reading costs milliseconds
-per process, so none of this runs in a batch hook: a daemon thread samples at about 1 Hz and publishes the latest sample by
-swapping one reference, which batch hooks read without locking.
+per process, so none of this runs in a batch hook: a daemon thread samples at about
+1 Hz and publishes the latest sample by swapping one reference, which batch hooks read
+without locking.
 """
 
 from __future__ import annotations
