@@ -53,8 +53,8 @@ def callbacks(
     """
     if not enabled:
         return []
-    from ocrtop.compat import NAMESPACES, imported_namespaces
     from ocr.callbacks.console import install_console_fallback
+    from ocrtop.compat import NAMESPACES, imported_namespaces
     from ocrtop.monitor import build
 
     if lightning == "auto":

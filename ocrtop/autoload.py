@@ -44,7 +44,9 @@ def _factory(namespace: str) -> list[Any]:
         install_console_fallback()
         return build({}, namespaces=(namespace,), auto=True)
     except Exception as exc:  # the user's training matters more than our monitor
-        log.warning("%s=1: ocrtop's monitor could not be added (%s: %s)", ENV, type(exc).__name__, exc)
+        log.warning(
+            "%s=1: ocrtop's monitor could not be added (%s: %s)", ENV, type(exc).__name__, exc
+        )
         return []
 
 

@@ -53,6 +53,15 @@ def is_own_monitor(callback: Any) -> bool:
     return module.startswith("ocr.callbacks") and not getattr(callback, "_ocrtop_auto", False)
 
 
+def _stands_aside(callback: Any, callbacks: list[Any]) -> bool:
+    """The trainer has monitors of its own, or an earlier auto copy of this one (ocrtop's
+    factory registered twice, e.g. by a stale second installation)."""
+    if any(is_own_monitor(cb) for cb in callbacks):
+        return True
+    mine = callbacks.index(callback) if callback in callbacks else len(callbacks)
+    return any(type(cb) is type(callback) for cb in callbacks[:mine])
+
+
 def adapt(cls: type, namespaces: tuple[str, ...] = (), auto: bool = False) -> type:
     """``cls``, or a subclass that is also a Callback of each of ``namespaces`` (and auto)."""
     extra = tuple(
@@ -113,11 +122,11 @@ def _inert_guards(cls: type) -> dict[str, Callable[..., Any]]:
 
         if name == "setup":
 
-            def guard(  # noqa: F811 - setup decides, then runs like the others
+            def guard(
                 self: Any, trainer: Any, *args: Any, _original: Any = original, **kwargs: Any
             ) -> Any:
-                callbacks = getattr(trainer, "callbacks", None) or ()
-                self._ocrtop_inert = any(is_own_monitor(cb) for cb in callbacks)
+                callbacks = list(getattr(trainer, "callbacks", None) or ())
+                self._ocrtop_inert = _stands_aside(self, callbacks)
                 if self._ocrtop_inert:
                     return None
                 return _original(self, trainer, *args, **kwargs)

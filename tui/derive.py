@@ -289,7 +289,9 @@ def loss_name(rank: RankState) -> str | None:
     candidates = [
         n
         for n in rank.latest
-        if _is_loss(n) and (n.startswith(TRAIN_PREFIXES) or n == "loss") and n not in LOSS_COMPONENTS
+        if _is_loss(n)
+        and (n.startswith(TRAIN_PREFIXES) or n == "loss")
+        and n not in LOSS_COMPONENTS
     ]
     return min(candidates, key=len) if candidates else None
 
