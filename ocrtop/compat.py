@@ -44,7 +44,7 @@ def callback_base(namespace: str) -> type:
     """``<namespace>.callbacks.Callback``."""
     if namespace not in NAMESPACES:
         raise ValueError(f"unknown Lightning namespace {namespace!r} (one of {NAMESPACES})")
-    return importlib.import_module(f"{namespace}.callbacks").Callback  # type: ignore[no-any-return]
+    return importlib.import_module(f"{namespace}.callbacks").Callback
 
 
 def is_own_monitor(callback: Any) -> bool:
@@ -87,7 +87,7 @@ def adapt(cls: type, namespaces: tuple[str, ...] = (), auto: bool = False) -> ty
 
 
 def _rebuild(cls: type, namespaces: tuple[str, ...], auto: bool) -> Any:
-    adapted = adapt(cls, namespaces, auto)
+    adapted: Any = adapt(cls, namespaces, auto)
     return adapted.__new__(adapted)
 
 
@@ -106,6 +106,27 @@ def _hook_names() -> list[str]:
     ]
 
 
+def _hook_guard(original: Callable[..., Any]) -> Callable[..., Any]:
+    def guard(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if self._ocrtop_inert:
+            return None
+        return original(self, *args, **kwargs)
+
+    return guard
+
+
+def _setup_guard(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``setup`` decides whether to stand aside, then runs like the other hooks."""
+
+    def guard(self: Any, trainer: Any, *args: Any, **kwargs: Any) -> Any:
+        self._ocrtop_inert = _stands_aside(self, list(getattr(trainer, "callbacks", None) or ()))
+        if self._ocrtop_inert:
+            return None
+        return original(self, trainer, *args, **kwargs)
+
+    return guard
+
+
 def _inert_guards(cls: type) -> dict[str, Callable[..., Any]]:
     """Hook overrides that return at once when the instance stood aside at ``setup``."""
     base = callback_base(PL)
@@ -115,21 +136,6 @@ def _inert_guards(cls: type) -> dict[str, Callable[..., Any]]:
         if name != "setup" and original is getattr(base, name):
             continue  # not overridden: Lightning's no-op stays
 
-        def guard(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
-            if self._ocrtop_inert:
-                return None
-            return _original(self, *args, **kwargs)
-
-        if name == "setup":
-
-            def guard(
-                self: Any, trainer: Any, *args: Any, _original: Any = original, **kwargs: Any
-            ) -> Any:
-                callbacks = list(getattr(trainer, "callbacks", None) or ())
-                self._ocrtop_inert = _stands_aside(self, callbacks)
-                if self._ocrtop_inert:
-                    return None
-                return _original(self, trainer, *args, **kwargs)
-
+        guard = _setup_guard(original) if name == "setup" else _hook_guard(original)
         guards[name] = functools.wraps(original)(guard)
     return guards

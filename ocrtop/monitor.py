@@ -61,7 +61,7 @@ def yaml_defaults(name: str) -> dict[str, Any]:
 
 def _import_target(path: str) -> type:
     module, _, attr = path.rpartition(".")
-    return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), attr)
 
 
 def _check_keys(name: str, target: type, options: Mapping[str, Any]) -> None:

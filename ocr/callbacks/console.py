@@ -25,7 +25,7 @@ def user_has_logging() -> bool:
     return any(not isinstance(h, BridgeLogHandler) for h in logging.getLogger().handlers)
 
 
-class ConsoleFallbackHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class ConsoleFallbackHandler(logging.StreamHandler):
     """Writes to the current ``sys.stderr`` while :func:`user_has_logging` is False."""
 
     def __init__(self) -> None:
