@@ -23,17 +23,17 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ocrtop"))
-from ocrtop_testing import entry_points_dir, env_with  # noqa: E402
+from ocrtop_testing import entry_points_dir, env_with
 
-from bridge import names  # noqa: E402
-from bridge.eventlog import read_events  # noqa: E402
+from bridge import names
+from bridge.eventlog import read_events
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 BATCH, SLEEP_MS, STEPS = 8, 20.0, 120
 
 USER_SCRIPT = '''
-"""my_train.py: somebody's Lightning script. It knows nothing about ocrtop (unless --form import)."""
+"""my_train.py: somebody's Lightning script; it knows nothing of ocrtop (but --form import)."""
 import argparse, dataclasses, time
 import torch
 from torch.utils.data import DataLoader, Dataset
