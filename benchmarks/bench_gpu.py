@@ -56,7 +56,8 @@ class Sink:
     """Print each record as a JSON line and keep them for ``--out``."""
 
     def __init__(self, out: Path | None) -> None:
-        self.out, self.rows = out, []
+        self.out = out
+        self.rows: list[dict[str, Any]] = []
 
     def emit(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
@@ -199,7 +200,7 @@ def nvml_vs_smi(args: argparse.Namespace) -> dict[str, Any]:
 
     def load() -> None:  # keep the GPU busy while both read
         while not stop.is_set():
-            x @ x  # noqa: B018 - the work is the point
+            x @ x  # the work is the point
             torch.cuda.synchronize()
 
     worker = threading.Thread(target=load, daemon=True)
@@ -286,7 +287,9 @@ def monitor_overhead(args: argparse.Namespace, device: str, budget: Budget) -> d
                 latest.update(cb.latest_values())
         return n * args.overhead_steps / wall, latest
 
-    plain, monitored, figures = [], [], {}
+    plain: list[float] = []
+    monitored: list[float] = []
+    figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for rep in range(args.overhead_reps):
             if budget.left() <= 0:

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from ocr.losses import ohem  # noqa: E402
+from ocr.losses import ohem
 
 
 def timed(fn, repeats: int, device: str) -> float:
@@ -51,7 +51,7 @@ def main() -> None:
     negative = 1 - positive
     results = {}
     for name, free in (("topk_with_host_read", False), ("sort_sync_free", True)):
-        ohem.sync_free = lambda t, free=free: free  # type: ignore[assignment]
+        ohem.sync_free = lambda t, free=free: free  # type: ignore[misc]
         results[name] = timed(
             lambda: ohem.ohem_mean(loss, positive, negative, 3.0, 100), args.repeats, device
         )

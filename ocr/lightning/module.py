@@ -97,7 +97,7 @@ class DetectionModule(pl.LightningModule):
         """Memory format and compilation, once, before Lightning moves the module to its
         device (``.to(device)`` keeps the memory format) and builds the optimizer."""
         if self.channels_last:
-            self.net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+            self.net.to(memory_format=torch.channels_last)
         if self.compile_options is not None and not self._compiled:
             self.net.compile(**self.compile_options)
             self._compiled = True
