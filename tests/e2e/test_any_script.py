@@ -7,8 +7,9 @@ returned, not logged; ``fit()`` then ``test()``) to a temp dir and runs it
   child, the entry points of this checkout on its path), with ``pytorch_lightning``;
 - import form: ``python user_train.py --form import`` with ``lightning.pytorch``.
 
-Each run must be listed by ``ocrtop ps``, be attachable headless, and show its loss,
-samples/s, data wait and resources, with one job end for fit + test. The collate sleeps a
+Each run must be listed by ``ocrtop ps``, answer a profile request (what the dashboard's
+``p`` sends), be attachable headless, and show its loss, samples/s, data wait, resources
+and the profile, with one job end for fit + test. The collate sleeps a
 known time per batch: the reference for data wait and the ceiling of samples/s.
 """
 
@@ -179,6 +180,8 @@ def check_events(root: Path, wall_samples_per_s: float) -> None:
 
 def attach_and_finish(root: Path, env: dict[str, str], proc: subprocess.Popen) -> str:
     job = wait_for_job(root, env, proc)
+    armed = ocrtop("profile", job, "--steps", "5", env=env)  # what the `p` key sends
+    assert armed.returncode == 0 and '"ok": true' in armed.stdout, armed.stdout + armed.stderr
     attach = ocrtop("attach", "--headless", job, env=env, timeout=90)
     out, _ = proc.communicate(timeout=90)
     assert proc.returncode == 0, out[-3000:]
@@ -189,6 +192,7 @@ def attach_and_finish(root: Path, env: dict[str, str], proc: subprocess.Popen) -
     for shown in ("done", "samples/s", "wait p95", "cpu", "rss"):
         assert shown in line, line
     assert "loss —" not in line and "loss " in line, line
+    assert "[profile] rank 0: 5 steps" in attach.stdout, attach.stdout[-3000:]
     check_events(root, float((root / "wall_samples_per_s.txt").read_text()))
     return out
 
