@@ -16,6 +16,8 @@ usage: ocrtop <command> [args...]
 training
   train [--headless] [--readonly] [--profile-steps N] [hydra overrides...]
                       start runners/train.py with a live dashboard (-m for sweeps)
+  train [--headless] --script my_train.py [args...]
+                      run any Lightning script under the dashboard (OCRTOP=1 in its env)
   attach [JOB | ssh://host/JOB] [--headless] [--readonly]
                       open the dashboard of a running job (a picker when several)
   replay RUN_DIR [--speed X] [--headless]

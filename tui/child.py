@@ -49,8 +49,12 @@ def new_group() -> str:
 class Child:
     """A started trainer process and its log file."""
 
-    def __init__(self, argv: list[str], log_path: Path, group: str) -> None:
+    def __init__(
+        self, argv: list[str], log_path: Path, group: str, env: dict[str, str] | None = None
+    ) -> None:
         self.argv, self.log_path, self.group = argv, log_path, group
+        self.env = dict(env or {})
+        """Extra environment of the child (``OCRTOP=1`` for a user's script)."""
         self.proc: subprocess.Popen[bytes] | None = None
         self.stop_requested_at: float | None = None
         self.linked: set[str] = set()
@@ -58,7 +62,7 @@ class Child:
     def start(self) -> None:
         """Spawn the child with ``OCRTOP_GROUP`` set and stdout/stderr in the log file."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, ENV_GROUP: self.group, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, **self.env, ENV_GROUP: self.group, "PYTHONUNBUFFERED": "1"}
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 self.argv,
@@ -120,8 +124,27 @@ class Child:
             return []
 
 
-def make_child(overrides: list[str], outputs: Path = Path("outputs")) -> Child:
-    """The child for ``ocrtop train <overrides>`` with its log under ``outputs/.ocrtop/<group>``."""
+ENV_MONITOR = "OCRTOP"
+"""Set to 1 in a user script's environment: Lightning's entry points add the monitor
+(``ocrtop.autoload``; this module may not import it, it lives above ``tui``)."""
+
+
+def make_child(
+    overrides: list[str], outputs: Path = Path("outputs"), script: str | None = None
+) -> Child:
+    """The child for ``ocrtop train <overrides>`` with its log under ``outputs/.ocrtop/<group>``.
+
+    With ``script``, the child is ``python SCRIPT <overrides>``: any Lightning script,
+    monitored through the callback-factory entry points (``OCRTOP=1``).
+
+    Raises:
+        FileNotFoundError: ``script`` is not a file.
+    """
     group = new_group()
-    argv = [sys.executable, str(train_script()), *overrides]
-    return Child(argv, outputs / ".ocrtop" / group / "train.log", group)
+    log_path = outputs / ".ocrtop" / group / "train.log"
+    if script is None:
+        return Child([sys.executable, str(train_script()), *overrides], log_path, group)
+    if not Path(script).is_file():
+        raise FileNotFoundError(f"ocrtop train --script: {script}: no such file")
+    argv = [sys.executable, str(script), *overrides]
+    return Child(argv, log_path, group, env={ENV_MONITOR: "1"})

@@ -38,11 +38,21 @@ def split_train_args(argv: list[str]) -> tuple[dict[str, Any], list[str]]:
         "headless": False,
         "readonly": False,
         "profile_steps": DEFAULT_PROFILE_STEPS,
+        "script": None,
     }
     rest: list[str] = []
     it = iter(argv)
     for arg in it:
-        if arg in OWN_FLAGS:
+        if opts["script"] is not None:
+            rest.append(arg)  # after --script SCRIPT, everything is the script's
+        elif arg == "--script" or arg.startswith("--script="):
+            value = arg.split("=", 1)[1] if "=" in arg else next(it, "")
+            if not value:
+                raise SystemExit(
+                    "ocrtop train: --script needs a path (ocrtop train --script my_train.py)"
+                )
+            opts["script"] = value
+        elif arg in OWN_FLAGS:
             opts[arg.removeprefix("--")] = True
         elif arg == "--profile-steps" or arg.startswith("--profile-steps="):
             value = arg.split("=", 1)[1] if "=" in arg else next(it, "")
@@ -75,11 +85,16 @@ def run_dashboard(
 
 
 def train(argv: list[str]) -> int:
-    """Start ``runners/train.py <overrides>`` as a child and show (or print) it live."""
+    """Start ``runners/train.py <overrides>`` (or ``--script SCRIPT [args]``, any Lightning
+    script) as a child and show (or print) it live."""
     from tui.source import LiveSource
 
     opts, overrides = split_train_args(argv)
-    child = make_child(overrides)
+    try:
+        child = make_child(overrides, script=opts["script"])
+    except FileNotFoundError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     child.start()
     state = AppState(readonly=opts["readonly"])
     state.notice = f"starting trainer (pid {child.pid}, log {child.log_path})"

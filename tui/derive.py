@@ -282,3 +282,85 @@ def sweep_rows(jobs: dict[str, JobState], now: float) -> list[SweepRow]:
             )
         )
     return sorted(rows, key=lambda row: row.index)
+
+
+# --- training: the user's own loss and metrics, the detector's when present ---
+
+LOSS_COMPONENTS = (
+    names.TRAIN_LOSS_PROB,
+    names.TRAIN_LOSS_THRESH,
+    names.TRAIN_LOSS_BINARY,
+    names.TRAIN_LOSS_REGION,
+    names.TRAIN_LOSS_AFFINITY,
+)
+"""The detector's loss parts (DB: prob/thresh/binary; CRAFT: region/affinity)."""
+
+TRAIN_PREFIXES = ("train/", "train_")
+VAL_PREFIXES = ("val/", "val_", "valid/", "valid_", "validation/", "validation_")
+
+
+def _is_loss(name: str) -> bool:
+    return "loss" in name.rsplit("/", 1)[-1]
+
+
+def lower_is_better(name: str) -> bool:
+    """Losses and errors fall as a model learns; accuracy, hmean, F1 ... rise."""
+    leaf = name.rsplit("/", 1)[-1].lower()
+    return any(word in leaf for word in ("loss", "err", "mse", "mae", "perplexity", "cer", "wer"))
+
+
+def loss_name(rank: RankState) -> str | None:
+    """The training loss to show: ``train/loss`` (the trainer publishes the step's returned
+    loss under it when the job logs none), else the first loss-like name the job logs."""
+    if names.TRAIN_LOSS in rank.latest:
+        return names.TRAIN_LOSS
+    candidates = [
+        n
+        for n in rank.latest
+        if _is_loss(n)
+        and (n.startswith(TRAIN_PREFIXES) or n == "loss")
+        and n not in LOSS_COMPONENTS
+    ]
+    return min(candidates, key=len) if candidates else None
+
+
+def train_metrics(rank: RankState, limit: int = 4) -> list[tuple[str, float]]:
+    """Other training scalars the job logs (accuracy, ...), not the loss or its parts."""
+    shown = {loss_name(rank), *LOSS_COMPONENTS}
+    out = []
+    for name in sorted(rank.latest):
+        if name in shown or not name.startswith(TRAIN_PREFIXES) or name == names.LR:
+            continue
+        value = rank.value(name)
+        if value is not None and not (_is_loss(name) and name.endswith(("_step", "_epoch"))):
+            out.append((name, value))
+    return out[:limit]
+
+
+def val_metric(rank: RankState) -> str | None:
+    """The validation figure to follow per epoch: ``val/hmean`` for a detector, else the
+    job's first non-loss validation metric (accuracy, F1, ...), else its validation loss."""
+    if names.VAL_HMEAN in rank.per_epoch or names.VAL_HMEAN in rank.latest:
+        return names.VAL_HMEAN
+    logged = [n for n in (*rank.per_epoch, *rank.latest) if n.startswith(VAL_PREFIXES)]
+    if not logged:
+        return None
+    scores = [n for n in logged if not lower_is_better(n)]
+    return (scores or logged)[0]
+
+
+def val_history(rank: RankState, name: str) -> dict[int, float]:
+    """``{epoch: value}`` of a validation metric (the latest value alone when no epoch came)."""
+    table = rank.per_epoch.get(name)
+    if table:
+        return dict(table)
+    value, _, _ = rank.latest.get(name, (None, None, None))
+    return {} if value is None else {-1: value}
+
+
+def best_epoch(name: str, per_epoch: dict[int, float]) -> int | None:
+    """The epoch with the best value (lowest for a loss or error, highest otherwise)."""
+    if not per_epoch:
+        return None
+    pick = min if lower_is_better(name) else max
+    return pick(per_epoch, key=lambda e: per_epoch[e])

@@ -29,11 +29,12 @@ def status_line(state: AppState, job: JobState) -> str:
         f"step {prog.get('step', '—')}/{total or '?'}",
         f"{num(r.value(names.SAMPLES_PER_SECOND))} samples/s",
         f"wait p95 {num(r.value(names.DATA_WAIT_MS_P95))}ms",
-        f"loss {short(r.value(names.TRAIN_LOSS))}",
+        f"loss {short(r.value(loss) if (loss := derive.loss_name(r)) else None)}",
     ]
-    hmean = r.per_epoch.get(names.VAL_HMEAN)
-    if hmean:
-        parts.append(f"val/hmean {list(hmean.values())[-1]:.3f}")
+    val = derive.val_metric(r)
+    val_values = derive.val_history(r, val) if val else {}
+    if val and val_values:
+        parts.append(f"{val} {list(val_values.values())[-1]:.3f}")
     parts.append(f"cpu {num(r.value(names.CPU_PERCENT), 0)}%")
     label, held = derive.host_memory(r)
     parts.append(f"{label} {human_bytes(held)}")

@@ -14,6 +14,8 @@ from tui.ring import History
 
 MAX_SERIES = 256
 """Metric names with a history graph per rank; further names keep only their latest value."""
+EPOCH_PREFIXES = ("val/", "test/", "val_", "test_", "valid")
+"""Metrics kept per epoch: ours (``val/hmean``) and the ``val_acc`` style of user scripts."""
 MAX_EPOCHS = 1000
 FINISHED = ("done", "failed", "stopped")
 
@@ -107,7 +109,7 @@ class RankState:
                 series = self.history[name] = History()
             if series is not None:
                 series.append(t, value)
-            if epoch is not None and name.startswith(("val/", "test/")):
+            if epoch is not None and name.startswith(EPOCH_PREFIXES):
                 table = self.per_epoch.setdefault(name, OrderedDict())
                 table[int(epoch)] = value
                 while len(table) > MAX_EPOCHS:

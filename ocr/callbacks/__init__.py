@@ -8,6 +8,7 @@ into training because of a monitoring failure.
 from ocr.callbacks.alerts import AlertsCallback
 from ocr.callbacks.bridge import BridgeCallback, find_publisher
 from ocr.callbacks.profiler import ProfilerCallback
+from ocr.callbacks.rank_stats import RankStatsCallback
 from ocr.callbacks.resource_monitor import ResourceMonitorCallback
 from ocr.callbacks.throughput_monitor import ThroughputMonitorCallback
 
@@ -15,6 +16,7 @@ __all__ = [
     "AlertsCallback",
     "BridgeCallback",
     "ProfilerCallback",
+    "RankStatsCallback",
     "ResourceMonitorCallback",
     "ThroughputMonitorCallback",
     "find_publisher",

@@ -34,6 +34,7 @@ __all__ = [
     "SINCE_STEP_KEY",
     "AlertThresholds",
     "default_rules",
+    "hint",
     "stall_rule",
 ]
 
@@ -55,8 +56,19 @@ class AlertThresholds:
     stall_s: float = 300.0
 
 
-def default_rules(th: AlertThresholds) -> list[AlertRule]:
-    """Every rule except the stall watchdog's (see :func:`stall_rule`)."""
+def hint(generic: str, own: bool, config_keys: str) -> str:
+    """A hint in the user's own terms (DataLoader arguments), plus ocrtop's config keys
+    when the job is ours (``runners/train.py``), where those are the knobs to turn."""
+    return f"{generic} (ocrtop config: {config_keys})" if own else generic
+
+
+def default_rules(th: AlertThresholds, own: bool = False) -> list[AlertRule]:
+    """Every rule except the stall watchdog's (see :func:`stall_rule`).
+
+    Args:
+        th: The thresholds.
+        own: The job is ocrtop's own trainer: hints also name its config keys.
+    """
     inner = 1.0 - th.hysteresis
     common = {"sustain_s": th.sustain_s, "clear_s": th.clear_s}
 
@@ -68,8 +80,12 @@ def default_rules(th: AlertThresholds) -> list[AlertRule]:
             data_bound(share),
             negate(data_bound(share * inner)),
             "data wait is {data_wait_share:.0%} of step time (p50 {data_wait_ms_p50:.1f} ms)",
-            "raise data.num_workers, enable the dataset cache or persistent_workers, or "
-            "move augmentation work off the critical path",
+            hint(
+                "raise the DataLoader's num_workers, set persistent_workers=True, cache "
+                "decoded samples, or move augmentation work off the critical path",
+                own,
+                "data.num_workers, data.persistent_workers, data.train.cache_images",
+            ),
             **common,
         ),
         AlertRule(
@@ -78,8 +94,12 @@ def default_rules(th: AlertThresholds) -> list[AlertRule]:
             gpu_idle(util, share, False),
             gpu_idle(util / inner, share * inner, True),
             "GPU utilisation {gpu_util:.0f}% while data wait is {data_wait_share:.0%}",
-            "the GPU starves for input: more DataLoader workers, pin_memory, a cache, "
-            "or a larger batch size",
+            hint(
+                "the GPU starves for input: raise the DataLoader's num_workers, set "
+                "pin_memory=True, cache decoded samples, or use a larger batch size",
+                own,
+                "data.num_workers, data.pin_memory, data.batch_size",
+            ),
             **common,
         ),
         AlertRule(
@@ -88,8 +108,12 @@ def default_rules(th: AlertThresholds) -> list[AlertRule]:
             above(names.RAM_PERCENT, th.ram_percent_high, "ram_percent"),
             below(names.RAM_PERCENT, th.ram_percent_high * inner, "ram_percent"),
             "system RAM {ram_percent:.0f}% used",
-            "fewer DataLoader workers, a smaller dataset cache or prefetch_factor; "
-            "other processes may be using the memory",
+            hint(
+                "lower the DataLoader's num_workers or prefetch_factor, or cache fewer "
+                "samples in memory; other processes may be using the memory",
+                own,
+                "data.num_workers, data.train.cache_images",
+            ),
             **common,
         ),
         AlertRule(
@@ -98,8 +122,12 @@ def default_rules(th: AlertThresholds) -> list[AlertRule]:
             proc_fraction(th.process_ram_fraction_high),
             negate(proc_fraction(th.process_ram_fraction_high * inner)),
             "training process tree holds {fraction:.0%} of RAM (PSS {pss_gib:.1f} GiB)",
-            "each DataLoader worker copies the dataset: reduce num_workers or the cache, "
-            "or keep annotations in numpy arrays rather than Python lists",
+            hint(
+                "each DataLoader worker copies the dataset: lower num_workers, cache less, "
+                "or keep annotations in numpy arrays rather than Python lists",
+                own,
+                "data.num_workers, data.train.cache_images",
+            ),
             **common,
         ),
         AlertRule(
@@ -108,8 +136,12 @@ def default_rules(th: AlertThresholds) -> list[AlertRule]:
             above(names.CPU_IOWAIT, th.iowait_percent_high, "iowait"),
             below(names.CPU_IOWAIT, th.iowait_percent_high * inner, "iowait"),
             "CPU iowait {iowait:.0f}%",
-            "the disk is the bottleneck: cache decoded images, use local SSD, or "
-            "pre-resize the dataset",
+            hint(
+                "the disk is the bottleneck: cache decoded samples, read from a local SSD, "
+                "or pre-resize the dataset",
+                own,
+                "data.train.cache_images",
+            ),
             **common,
         ),
         AlertRule(

@@ -35,6 +35,11 @@ from ocr.callbacks.emit import Emitter
 log = logging.getLogger(__name__)
 
 
+def is_own_job(pl_module: Any) -> bool:
+    """The module is ocrtop's own detector (``runners/train.py``), not a user's model."""
+    return type(pl_module).__module__.startswith("ocr.lightning")
+
+
 class AlertsCallback(Callback):
     """Evaluate the default alert rules during training.
 
@@ -82,6 +87,7 @@ class AlertsCallback(Callback):
             stall_s=stall_s,
         )
         self.eval_interval_s = eval_interval_s
+        self._own_job = False
         self.engine = AlertEngine(default_rules(self.thresholds))
         self.stall_engine = AlertEngine([stall_rule(self.thresholds)])
         self.baseline = RollingBaseline(baseline_window_s, baseline_min_span_s)
@@ -97,6 +103,9 @@ class AlertsCallback(Callback):
     # --- training-thread hooks ---
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._trainer = trainer
+        if is_own_job(pl_module) != self._own_job:  # hints also name our config keys
+            self._own_job = not self._own_job
+            self.engine = AlertEngine(default_rules(self.thresholds, self._own_job))
         self._last_progress = time.monotonic()
         self._stop.clear()
         self._watchdog = threading.Thread(

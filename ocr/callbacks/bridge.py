@@ -8,6 +8,7 @@ publisher through :func:`find_publisher` and stay log-only when there is none.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import sys
 import time
@@ -21,6 +22,7 @@ from ocr.callbacks.bridge_logging import BridgeLogHandler
 from ocr.callbacks.commands import CommandHandler, CommandRouter, stop_handler
 from ocr.callbacks.emit import Emitter, log_every_n_steps
 from ocr.callbacks.linger import DeferredClose
+from ocr.callbacks.step_loss import StepLoss
 from ocr.callbacks.trainer_info import finite_int, logged_metrics, run_totals, stage_name
 
 if TYPE_CHECKING:
@@ -125,6 +127,8 @@ class BridgeCallback(Callback):
         self._next_stage: str | None = None
         self._status: str | None = None
         self._totals_cache: dict[str, Any] | None = None
+        self._step_loss = StepLoss()
+        self._final: tuple[dict[str, Any], int, int] | None = None
 
     # --- public API for other callbacks ---
     def register_command(self, name: str, handler: CommandHandler) -> None:
@@ -145,6 +149,7 @@ class BridgeCallback(Callback):
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         """Start the publisher, or keep the previous stage's (same job, no gap)."""
         self._linger.cancel()
+        self._final = None  # another stage follows: the job goes on
         if self.publisher is None:
             self._start(trainer)
         self._set_status(trainer, "setup", stage=stage_name(stage), max_epochs=trainer.max_epochs)
@@ -166,6 +171,9 @@ class BridgeCallback(Callback):
             self._emit.failed("start the bridge publisher", exc)
             return
         self.publisher = pub
+        # after the publisher's own exit hook, so it runs first (LIFO): a job end still
+        # pending at exit is published before the publisher closes
+        atexit.register(self._linger.fire_now)
         self.job_id = self.job_id or getattr(pub, "job_id", None)
         self._stop_requested = False
         if self.forward_logs:
@@ -196,6 +204,7 @@ class BridgeCallback(Callback):
         pub = self.publisher
         if pub is None:
             return
+        self._step_loss.observe(outputs)
         now = time.monotonic()
         num_batches = finite_int(trainer.num_training_batches)
         if now - self._last_progress >= self._progress_interval or batch_idx + 1 == num_batches:
@@ -235,11 +244,17 @@ class BridgeCallback(Callback):
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         """Say how the stage ended; close after ``linger_s`` unless another stage starts."""
         next_stage, self._next_stage = self._next_stage, None
+        ended = "stopped" if self._stop_requested or trainer.interrupted else "done"
         if next_stage is not None and not trainer.interrupted:
             self._set_status(trainer, "setup", stage=next_stage, after=stage_name(stage))
+        elif ended == "done" and stage_name(stage) == "fit" and self._linger.delay_s:
+            # A script may call test() after fit() without telling us: the end of a fit
+            # is published when the stream closes (linger_s later, or at exit), and a
+            # stage that starts before then continues the job instead.
+            final = {"status": "done", "exit_code": 0, "stage": stage_name(stage)}
+            self._final = (final, trainer.global_step, trainer.current_epoch)
         else:
-            status = "stopped" if self._stop_requested or trainer.interrupted else "done"
-            self._set_status(trainer, status, exit_code=0, stage=stage_name(stage))
+            self._set_status(trainer, ended, exit_code=0, stage=stage_name(stage))
         if self.publisher is not None and self._linger.delay_s:
             self.publisher.flush()  # the stage's events are on disk even while we linger
         self._linger.schedule()
@@ -258,12 +273,19 @@ class BridgeCallback(Callback):
         self.close()
 
     def close(self) -> None:
-        """Detach the log handler and close the publisher (idempotent)."""
+        """Publish a pending job end, detach the log handler, close the publisher (idempotent)."""
+        final, self._final = self._final, None
+        if final is not None:
+            payload, step, epoch = final
+            payload = {**payload, **{k: v for k, v in self.meta.items() if v is not None}}
+            self._status = payload["status"]
+            self._emit.publish(self.publisher, "status", payload, step=step, epoch=epoch)
         if self._handler is not None:
             self._handler.detach()
             self._handler = None
         pub, self.publisher = self.publisher, None
         if pub is not None:
+            atexit.unregister(self._linger.fire_now)
             try:
                 pub.close()
             except Exception as exc:
@@ -286,6 +308,7 @@ class BridgeCallback(Callback):
     def publish_logged_metrics(self, trainer: pl.Trainer) -> None:
         """Publish Lightning's scalar ``callback_metrics`` and the current learning rate."""
         values = logged_metrics(trainer)
+        values.update(self._step_loss.values(values))
         step, epoch = trainer.global_step, trainer.current_epoch
         self._emit.metrics(self.publisher, values, step=step, epoch=epoch)
 

@@ -34,7 +34,10 @@ class DetectionDataModule(pl.LightningDataModule):
         batch_size: training batch size.
         eval_batch_size: val/test batch size; None uses ``batch_size``.
         num_workers: DataLoader worker processes (targets are built there).
-        pin_memory: pin host memory (only useful with a GPU).
+        pin_memory: page-locked batches, so the host-to-device copy (which Lightning
+            issues with ``non_blocking=True``) overlaps compute; ``"auto"`` pins exactly
+            when the trainer runs on a CUDA device (pinning costs CPU time and RAM on a
+            CPU-only run and buys nothing there).
         persistent_workers: keep workers alive between epochs (with ``num_workers > 0``).
         root: dataset directory when the splits read files; checked up front so that a
             wrong path fails before any model is built, with the config key in the message.
@@ -52,7 +55,7 @@ class DetectionDataModule(pl.LightningDataModule):
         batch_size: int = 8,
         eval_batch_size: int | None = None,
         num_workers: int = 0,
-        pin_memory: bool = False,
+        pin_memory: bool | str = "auto",
         persistent_workers: bool = False,
         root: str | None = None,
         rank_sleep_ms: Mapping[int | str, float] | None = None,
@@ -60,6 +63,8 @@ class DetectionDataModule(pl.LightningDataModule):
         super().__init__()
         if batch_size < 1:
             raise ValueError(f"data.batch_size must be >= 1, got {batch_size}")
+        if not isinstance(pin_memory, bool) and pin_memory != "auto":
+            raise ValueError(f"data.pin_memory must be true, false or auto, got {pin_memory!r}")
         if num_workers < 0:
             raise ValueError(f"data.num_workers must be >= 0, got {num_workers}")
         if root is not None and not Path(root).is_dir():
@@ -100,11 +105,18 @@ class DetectionDataModule(pl.LightningDataModule):
             batch_size=batch_size,
             shuffle=shuffle,
             num_workers=self.num_workers,
-            pin_memory=self.pin_memory,
+            pin_memory=self._pin(),
             persistent_workers=self.persistent_workers,
             collate_fn=collate_batch,
             drop_last=shuffle and len(dataset) > batch_size,  # type: ignore[arg-type]
         )
+
+    def _pin(self) -> bool:
+        if self.pin_memory != "auto":
+            return bool(self.pin_memory)
+        strategy = getattr(self.trainer, "strategy", None) if self.trainer is not None else None
+        device = getattr(strategy, "root_device", None)
+        return getattr(device, "type", "cpu") == "cuda"
 
     def train_dataloader(self) -> DataLoader:
         """Shuffled training batches; the last partial batch is dropped (BatchNorm)."""

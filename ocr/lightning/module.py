@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,11 @@ class DetectionModule(pl.LightningModule):
         iou_threshold: IoU for a detection to match a ground-truth word.
         predictions_dir: where the test split's predictions are written as canonical JSON
             (with scores); None writes nothing.
+        channels_last: keep the detector's weights and input images in NHWC memory order
+            (GPU: cuDNN's tensor-core convolutions under AMP prefer it); same numbers.
+        compile: ``torch.compile`` the detector in place (``nn.Module.compile``, so
+            checkpoint keys do not change): False (default), True, or a dict of
+            ``torch.compile`` options (``{mode: max-autotune}``). The first steps compile.
     """
 
     def __init__(
@@ -57,8 +62,12 @@ class DetectionModule(pl.LightningModule):
         arch: str = "detector",
         iou_threshold: float = 0.5,
         predictions_dir: str | None = None,
+        channels_last: bool = False,
+        compile: bool | Mapping[str, Any] = False,
     ) -> None:
         super().__init__()
+        if not isinstance(compile, bool | Mapping):
+            raise TypeError(f"model.compile must be true, false or a dict, got {compile!r}")
         if scheduler_interval not in ("epoch", "step"):
             raise ValueError(
                 f"model.scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}"
@@ -78,6 +87,27 @@ class DetectionModule(pl.LightningModule):
         self.train_seconds = 0.0
         self._epoch_start: float | None = None
         self._test_predictions: dict[str, list[Prediction]] = {}
+        self.channels_last = channels_last
+        self.compile_options = (
+            dict(compile) if isinstance(compile, Mapping) else ({} if compile else None)
+        )
+        self._compiled = False
+
+    def configure_model(self) -> None:
+        """Memory format and compilation, once, before Lightning moves the module to its
+        device (``.to(device)`` keeps the memory format) and builds the optimizer."""
+        if self.channels_last:
+            self.net.to(memory_format=torch.channels_last)
+        if self.compile_options is not None and not self._compiled:
+            self.net.compile(**self.compile_options)
+            self._compiled = True
+
+    def _images(self, batch: dict[str, Any]) -> torch.Tensor:
+        """The batch's images, NHWC on the device for an NHWC net (converted after the copy)."""
+        images = batch["image"]
+        if self.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        return images
 
     def forward(self, images: torch.Tensor) -> DetectionOutput:
         """Run the detector on a normalised ``(N, 3, H, W)`` batch."""
@@ -91,7 +121,7 @@ class DetectionModule(pl.LightningModule):
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         """One optimisation step; logs the total loss, its parts and the learning rate."""
-        output = self.net(batch["image"])
+        output = self.net(self._images(batch))
         losses = self.loss(output, batch)
         size = int(batch["batch_size"])
         for key, value in losses.items():
@@ -104,7 +134,10 @@ class DetectionModule(pl.LightningModule):
                 batch_size=size,
                 prog_bar=key == "loss",
             )
-        self.log(names.LR, self._current_lr(), on_step=True, on_epoch=False, batch_size=size)
+        # A CPU tensor: Lightning would turn a float into a tensor on the module's device,
+        # a blocking host-to-device copy (a stream sync) every step.
+        lr = torch.tensor(self._current_lr())
+        self.log(names.LR, lr, on_step=True, on_epoch=False, batch_size=size)
         self.train_samples += size
         return losses["loss"]
 
@@ -142,7 +175,7 @@ class DetectionModule(pl.LightningModule):
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         """Loss on the val targets, then post-process and update the detection metric."""
-        output = self.net(batch["image"])
+        output = self.net(self._images(batch))
         size = int(batch["batch_size"])
         losses = self.loss(output, batch)
         # sync_dist: under DDP each rank sees a shard; the epoch mean must cover all of them.
@@ -176,7 +209,7 @@ class DetectionModule(pl.LightningModule):
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         """Post-process, score, and keep the predictions for the JSON file."""
-        output = self.net(batch["image"])
+        output = self.net(self._images(batch))
         preds = self.postprocess(output, batch["meta"])
         self.test_metric.update(preds, batch["polygons"], batch["ignore"])
         for meta, image_preds in zip(batch["meta"], preds, strict=True):

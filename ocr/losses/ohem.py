@@ -5,11 +5,20 @@ background. Each row keeps all its positive pixels and only the ``ratio`` x as m
 negatives with the largest loss; a row without positives keeps its ``empty_negatives``
 worst pixels so it still teaches "nothing here". DB mines over the whole batch (one row),
 CRAFT per image (one row per image).
+
+Mining needs "the k largest" with a k computed on the device. ``topk`` wants k as a Python
+int, i.e. a device-to-host copy and a sync every step; on an accelerator the loss sorts
+instead (see :func:`sync_free`), with the same result.
 """
 
 from __future__ import annotations
 
 import torch
+
+
+def sync_free(loss: torch.Tensor) -> bool:
+    """Take the path without a host sync: on accelerators, where a sync stalls the queue."""
+    return loss.device.type != "cpu"
 
 
 def ohem_mean(
@@ -36,8 +45,16 @@ def ohem_mean(
         n_pos > 0, torch.floor(n_pos * ratio), torch.full_like(n_pos, float(empty_negatives))
     )
     k = torch.minimum(budget, negative.sum(dim=1)).long()
-    k_max = int(k.max().item())  # the one host sync: topk needs a Python int
     pos_sum = (loss * positive).sum(dim=1)
+    if sync_free(loss):
+        # No Python int for k: sort every row and keep ranks below k. On a GPU that costs
+        # a sort, where topk's int(k.max()) would stall the CPU until the forward pass
+        # finished (no backward kernels queued meanwhile).
+        ranked = (loss * negative).sort(dim=1, descending=True).values
+        rank = torch.arange(ranked.shape[1], device=loss.device).unsqueeze(0)
+        neg_sum = (ranked * (rank < k.unsqueeze(1))).sum(dim=1)
+        return (pos_sum + neg_sum) / (n_pos + k).clamp(min=1.0)
+    k_max = int(k.max().item())  # on the CPU a plain read, and topk beats a full sort
     if k_max > 0:
         # Non-negatives are zeroed; since every loss is >= 0 and k <= n_neg, the k largest
         # values of the zeroed row sum to the k largest negative losses.

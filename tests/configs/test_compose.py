@@ -167,3 +167,17 @@ def test_eval_configs_compose(name: str) -> None:
     )
     assert cfg.model.arch == "dbnet"
     assert assert_targets_importable(cfg) >= 5
+
+
+@pytest.mark.parametrize(("preset", "precision"), [("gpu", "16-mixed"), ("gpu_fp16", "16-mixed"),
+                                                   ("gpu_bf16", "bf16-mixed")])  # fmt: skip
+def test_gpu_presets_compose_with_amp_cudnn_benchmark_and_no_progress_bar(
+    preset: str, precision: str
+) -> None:
+    cfg = compose_cfg([f"trainer={preset}", "model.channels_last=true", "model.compile=true"])
+    assert cfg.trainer.accelerator == "gpu" and cfg.trainer.precision == precision
+    assert cfg.trainer.benchmark is True  # cudnn.benchmark
+    assert cfg.trainer.enable_progress_bar is False  # it reads the loss back every step
+    assert cfg.model.channels_last is True and cfg.model.compile is True
+    assert compose_cfg().model.compile is False  # off by default
+    assert compose_cfg().data.pin_memory == "auto"

@@ -16,9 +16,40 @@ def test_own_flags_are_taken_and_hydra_overrides_pass_verbatim() -> None:
     argv = ["--headless", "-m", "model/architectures=dbnet,craft", "--profile-steps", "5",
             "trainer.max_epochs=1", "--readonly", "+foo=--bar"]  # fmt: skip
     opts, rest = cli.split_train_args(argv)
-    assert opts == {"headless": True, "readonly": True, "profile_steps": 5}
+    assert opts == {"headless": True, "readonly": True, "profile_steps": 5, "script": None}
     assert rest == ["-m", "model/architectures=dbnet,craft", "trainer.max_epochs=1", "+foo=--bar"]
     assert cli.split_train_args(["--profile-steps=7"])[0]["profile_steps"] == 7
+
+
+def test_script_takes_every_argument_after_it(tmp_path: Path) -> None:
+    opts, rest = cli.split_train_args(
+        ["--headless", "--script", "my.py", "--lr", "3", "--headless"]
+    )
+    assert opts["headless"] and opts["script"] == "my.py"
+    assert rest == ["--lr", "3", "--headless"]  # the script's own flags, even look-alikes
+    assert cli.split_train_args(["--script=a.py"])[0]["script"] == "a.py"
+    with pytest.raises(SystemExit, match="--script needs a path"):
+        cli.split_train_args(["--script"])
+
+
+def test_a_missing_script_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.train(["--headless", "--script", str(tmp_path / "nope.py")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"ocrtop train --script: {tmp_path / 'nope.py'}: no such file"
+    )
+
+
+def test_a_script_child_runs_the_script_with_the_monitor_switched_on(tmp_path: Path) -> None:
+    from tui.child import make_child
+
+    script = tmp_path / "my_train.py"
+    script.write_text("")
+    child = make_child(["--epochs", "2"], outputs=tmp_path, script=str(script))
+    assert child.argv[1:] == [str(script), "--epochs", "2"]
+    assert child.env == {"OCRTOP": "1"}
+    assert make_child([], outputs=tmp_path).env == {}  # our own runner: its config decides
 
 
 @pytest.mark.parametrize("bad", ["0", "x", "10001"])

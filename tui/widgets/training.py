@@ -1,4 +1,9 @@
-"""Training panel: loss curve, learning rate, loss components and val/hmean per epoch."""
+"""Training panel: the loss curve, learning rate, logged metrics and the validation figure.
+
+Generic first: the loss is whatever the job's step returned (or logged), the other rows
+are whatever it logs under ``train/``/``val/``; the detector's loss parts and
+``val/hmean`` appear when they are there (choices in :mod:`tui.derive`).
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,15 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from bridge import names
+from tui import derive
 from tui.charts import chart, spark
 from tui.fmt import short
-from tui.state import AppState
+from tui.state import AppState, RankState
 from tui.widgets.panel import Panel
 
-COMPONENTS = (
-    names.TRAIN_LOSS_PROB,
-    names.TRAIN_LOSS_THRESH,
-    names.TRAIN_LOSS_BINARY,
-    names.TRAIN_LOSS_REGION,
-    names.TRAIN_LOSS_AFFINITY,
-)
+
+def _leaf(name: str) -> str:
+    return name.split("/", 1)[1] if "/" in name else name
 
 
 class TrainingPanel(Panel):
@@ -30,32 +32,42 @@ class TrainingPanel(Panel):
     def render_state(self, state: AppState, width: int, height: int) -> RenderableType:
         """See the module docstring."""
         rank = state.rank
-        if rank is None or names.TRAIN_LOSS not in rank.latest:
-            return Text("waiting for train/loss…", style="dim")
+        loss = derive.loss_name(rank) if rank is not None else None
+        if rank is None or loss is None:
+            return Text("waiting for the first training loss…", style="dim")
         head = Text()
-        head.append(f"loss {short(rank.value(names.TRAIN_LOSS))}", style="bold magenta")
-        head.append(f"  lr {short(rank.value(names.LR))}")
-        for name in COMPONENTS:
+        head.append(f"{_leaf(loss)} {short(rank.value(loss))}", style="bold magenta")
+        if names.LR in rank.latest:
+            head.append(f"  lr {short(rank.value(names.LR))}")
+        for name in derive.LOSS_COMPONENTS:
             if name in rank.latest:
                 head.append(f"  {name.split('_', 1)[1]} {short(rank.value(name))}", style="dim")
-        hmean: dict[int, float] = rank.per_epoch.get(names.VAL_HMEAN) or {}
-        val = Text("val/hmean ")
-        if hmean:
-            best_epoch = max(hmean, key=lambda e: hmean[e])
-            last = list(hmean.items())[-max(1, (width - 40) // 8) :]
-            val.append("  ".join(f"e{e}:{v:.3f}" for e, v in last))
-            val.append(f"  best {hmean[best_epoch]:.3f}@e{best_epoch}", style="bold green")
-        else:
-            val.append("— (after the first validation)", style="dim")
-        hist = rank.history[names.TRAIN_LOSS]
-        lr_hist = rank.history.get(names.LR)
+        for name, value in derive.train_metrics(rank):
+            head.append(f"  {_leaf(name)} {short(value)}")
         graph_h = max(1, height - 3)
         lines: list[RenderableType] = [head]
         lines += [
             Text(r, style="magenta")
-            for r in chart(hist.window(state.window_s, state.now()), width, graph_h)
+            for r in chart(rank.history[loss].window(state.window_s, state.now()), width, graph_h)
         ]
-        lr_values = lr_hist.window(state.window_s, state.now()) if lr_hist else []
-        lines.append(Text("lr  " + spark(lr_values, max(1, width - 4), lo=0.0), style="blue"))
-        lines.append(val)
+        lr_hist = rank.history.get(names.LR)
+        if lr_hist is not None:
+            lr_values = lr_hist.window(state.window_s, state.now())
+            lines.append(Text("lr  " + spark(lr_values, max(1, width - 4), lo=0.0), style="blue"))
+        lines.append(self._val_line(rank, width))
         return Group(*lines)
+
+    @staticmethod
+    def _val_line(rank: RankState, width: int) -> Text:
+        name = derive.val_metric(rank)
+        val = Text(f"{name or 'val'} ")
+        table = derive.val_history(rank, name) if name else {}
+        if not name or not table:
+            val.append("— (after the first validation)", style="dim")
+            return val
+        last = list(table.items())[-max(1, (width - 40) // 8) :]
+        val.append("  ".join(f"e{e}:{v:.3f}" if e >= 0 else f"{v:.3f}" for e, v in last))
+        best = derive.best_epoch(name, table)
+        if best is not None and best >= 0:
+            val.append(f"  best {table[best]:.3f}@e{best}", style="bold green")
+        return val

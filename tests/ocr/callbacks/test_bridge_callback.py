@@ -105,7 +105,8 @@ def test_stop_command_stops_training_gracefully(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_training_finishes_when_a_client_disconnects_abruptly(tmp_path: Path) -> None:
-    cb = BridgeCallback(run_dir=str(tmp_path))
+    # linger_s=0: the end of a fit is published at once (else when the linger expires)
+    cb = BridgeCallback(run_dir=str(tmp_path), linger_s=0)
 
     async def script(path: str) -> int:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -242,3 +243,36 @@ def test_fit_then_test_is_one_stream_without_a_gap_and_sequential_jobs_close(
     job2 = [m.payload["status"] for m in events(tmp_path / "job2") if m.type == "status"]
     assert job2[-1] == "done"  # nothing announced: a fit alone ends the job
     assert not [j for j in list_jobs() if j.job_id in (first_job, cb2.job_id)]
+
+
+class Unlogged(ToyModule):
+    """A user's module that logs no ``train/loss`` (it returns the loss only)."""
+
+    def training_step(self, batch: Any, batch_idx: int) -> Any:
+        return {"loss": self._loss(batch)}
+
+
+@pytest.mark.slow
+def test_fit_then_test_unannounced_ends_the_job_once_and_publishes_the_returned_loss(
+    tmp_path: Path,
+) -> None:
+    """A plain script: ``fit()`` then ``test()``, no ``continue_with``: one job end."""
+    cb = BridgeCallback(run_dir=str(tmp_path), linger_s=5.0)
+    trainer = make_trainer(tmp_path, [cb], log_every_n_steps=1)
+    model = Unlogged()
+    trainer.fit(model, loader(n=8))
+    pub = cb.publisher
+    assert pub is not None
+    pub.flush()
+    assert "done" not in [m.payload["status"] for m in events(tmp_path) if m.type == "status"]
+    trainer.test(model, loader(n=8), verbose=False)
+    assert cb.publisher is pub  # the same stream went on
+    cb._linger.fire_now()  # what the linger timer (or interpreter exit) does
+    statuses = [m.payload["status"] for m in events(tmp_path) if m.type == "status"]
+    assert statuses.count("done") == 1 and statuses[-2:] == ["test", "done"]
+    losses = [
+        m.payload["values"][names.TRAIN_LOSS]
+        for m in events(tmp_path)
+        if m.type == "metrics" and names.TRAIN_LOSS in m.payload["values"]
+    ]
+    assert losses and all(v > 0 for v in losses)

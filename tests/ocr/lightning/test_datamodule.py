@@ -82,3 +82,28 @@ def test_bad_loader_settings(key: str, value: int) -> None:
         DetectionDataModule(
             train=_factory(1, [], "t"), val=_factory(1, [], "v"), targets=None, **{key: value}
         )
+
+
+@pytest.mark.parametrize(
+    ("setting", "device", "pinned"),
+    [("auto", "cuda", True), ("auto", "cpu", False), (False, "cuda", False), (True, "cpu", True)],
+)
+def test_pin_memory_auto_pins_exactly_on_a_cuda_trainer(
+    setting: object, device: str, pinned: bool
+) -> None:
+    from types import SimpleNamespace
+
+    dm = DetectionDataModule(
+        train=_factory(4, [], "t"), val=_factory(4, [], "v"), targets=None, pin_memory=setting
+    )
+    strategy = SimpleNamespace(root_device=torch.device(device))
+    dm.trainer = SimpleNamespace(strategy=strategy, global_rank=0)  # type: ignore[assignment]
+    dm.setup("fit")
+    assert dm.train_dataloader().pin_memory is pinned
+
+
+def test_pin_memory_rejects_other_words() -> None:
+    with pytest.raises(ValueError, match=r"data\.pin_memory must be true, false or auto"):
+        DetectionDataModule(
+            train=_factory(1, [], "t"), val=_factory(1, [], "v"), targets=None, pin_memory="yes"
+        )

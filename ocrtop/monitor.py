@@ -1,0 +1,131 @@
+"""Build ocrtop's monitoring callbacks for any Lightning script, from our own YAML defaults.
+
+``configs/callbacks/<name>.yaml`` is the one place the defaults live: ``ocrtop.callbacks()``
+reads the same files Hydra composes for ``runners/train.py``, so a Python user and a YAML
+user get the same monitor with the same option names (``enabled`` included). Only the
+monitors are built here; checkpointing and learning-rate logging stay the user's own.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+MONITORS = (
+    "throughput_monitor",
+    "resource_monitor",
+    "profiler",
+    "alerts",
+    "rank_stats",
+    "bridge",
+)
+"""The callbacks ``ocrtop.callbacks()`` builds, by their YAML name, in trainer order."""
+
+
+class OptionError(TypeError):
+    """An option ``ocrtop.callbacks()`` cannot apply (a TypeError, as for a bad keyword)."""
+
+
+def config_dir() -> Path:
+    """``configs/callbacks`` of this installation (a source checkout or an installed wheel)."""
+    candidates = []
+    try:
+        spec = importlib.util.find_spec("configs")
+        candidates += [Path(p) for p in (spec.submodule_search_locations or [])] if spec else []
+    except (ImportError, ValueError):
+        pass
+    candidates.append(Path(__file__).resolve().parents[1] / "configs")
+    for base in candidates:
+        if (base / "callbacks" / "bridge.yaml").is_file():
+            return base / "callbacks"
+    raise FileNotFoundError("cannot find configs/callbacks/*.yaml; is ocrtop installed?")
+
+
+def yaml_defaults(name: str) -> dict[str, Any]:
+    """The node of ``configs/callbacks/<name>.yaml``, resolved outside a Hydra run.
+
+    The files point ``run_dir`` at ``${oc.select:paths.output_dir,null}``: with no
+    ``paths`` node that resolves to None, i.e. "the trainer's ``default_root_dir``".
+    """
+    from omegaconf import OmegaConf
+
+    node = OmegaConf.load(config_dir() / f"{name}.yaml")
+    resolved = OmegaConf.to_container(node, resolve=True)
+    assert isinstance(resolved, dict)
+    return dict(resolved[name])
+
+
+def _import_target(path: str) -> type:
+    module, _, attr = path.rpartition(".")
+    return getattr(importlib.import_module(module), attr)
+
+
+def _check_keys(name: str, target: type, options: Mapping[str, Any]) -> None:
+    accepted = set(inspect.signature(target).parameters) | {"enabled"}
+    unknown = sorted(set(options) - accepted)
+    if unknown:
+        raise OptionError(
+            f"ocrtop.callbacks: {name} has no option {', '.join(map(repr, unknown))} "
+            f"(options: {', '.join(sorted(accepted))})"
+        )
+
+
+def _merge(name: str, user: Any, shared: Mapping[str, Any]) -> dict[str, Any] | None:
+    """One callback's options: YAML defaults, then shared ones, then the user's own."""
+    if user is False:
+        return None
+    if user is True or user is None:
+        user = {}
+    if not isinstance(user, Mapping):
+        raise OptionError(
+            f"ocrtop.callbacks: {name} takes a dict of options, True or False, got {user!r}"
+        )
+    node = yaml_defaults(name)
+    target = str(node.pop("_target_"))
+    cls = _import_target(target)
+    _check_keys(name, cls, user)
+    accepted = inspect.signature(cls).parameters
+    node.update({k: v for k, v in shared.items() if k in accepted})
+    node.update(user)
+    enabled = node.pop("enabled", True)
+    if not isinstance(enabled, bool):
+        raise OptionError(f"ocrtop.callbacks: {name}.enabled must be True or False")
+    return {"_target_": target, **node} if enabled else None
+
+
+def build(
+    options: Mapping[str, Any],
+    shared: Mapping[str, Any] | None = None,
+    namespaces: tuple[str, ...] = (),
+    auto: bool = False,
+) -> list[Any]:
+    """The enabled monitors, configured by ``options`` (``{yaml name: dict | bool}``).
+
+    Args:
+        options: Per-callback options, keyed by the YAML file's name.
+        shared: Options given once for every callback that takes them (``run_dir``).
+        namespaces: Extra Lightning namespaces the callbacks must belong to
+            (``"lightning.pytorch"``); see :mod:`ocrtop.compat`.
+        auto: Built by the entry point: the callbacks stand aside when the trainer
+            already has ocrtop monitors of its own.
+    """
+    from ocrtop.compat import adapt
+
+    unknown = sorted(set(options) - set(MONITORS))
+    if unknown:
+        raise OptionError(
+            f"ocrtop.callbacks: no callback named {', '.join(map(repr, unknown))} "
+            f"(callbacks: {', '.join(MONITORS)})"
+        )
+    built = []
+    for name in MONITORS:
+        node = _merge(name, options.get(name), shared or {})
+        if node is None:
+            continue
+        cls = adapt(_import_target(node.pop("_target_")), namespaces, auto=auto)
+        built.append(cls(**node))
+    return built

@@ -1,0 +1,222 @@
+"""A user's own Lightning script, not in the repository, monitored both ways.
+
+The test writes a plain script (a tiny model; tuple, dict and dataclass batches; the loss
+returned, not logged; ``fit()`` then ``test()``) to a temp dir and runs it
+
+- zero-code: ``ocrtop train --headless --script user_train.py`` (``OCRTOP=1`` in the
+  child, the entry points of this checkout on its path), with ``pytorch_lightning``;
+- import form: ``python user_train.py --form import`` with ``lightning.pytorch``.
+
+Each run must be listed by ``ocrtop ps``, answer a profile request (what the dashboard's
+``p`` sends), be attachable headless, and show its loss, samples/s, data wait, resources
+and the profile, with one job end for fit + test. The collate sleeps a
+known time per batch: the reference for data wait and the ceiling of samples/s.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ocrtop"))
+from ocrtop_testing import entry_points_dir, env_with
+
+from bridge import names
+from bridge.eventlog import read_events
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+
+BATCH, SLEEP_MS, STEPS = 8, 20.0, 120
+
+USER_SCRIPT = '''
+"""my_train.py: somebody's Lightning script; it knows nothing of ocrtop (but --form import)."""
+import argparse, dataclasses, time
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+p = argparse.ArgumentParser()
+p.add_argument("--form", default="auto")
+p.add_argument("--ns", default="pl")
+p.add_argument("--batch", default="tuple")
+p.add_argument("--steps", type=int, default=100)
+p.add_argument("--sleep-ms", type=float, default=20.0)
+p.add_argument("--root", required=True)
+args = p.parse_args()
+if args.ns == "lightning":
+    import lightning.pytorch as pl
+else:
+    import pytorch_lightning as pl
+torch.set_num_threads(1)
+
+
+@dataclasses.dataclass
+class Pair:
+    x: torch.Tensor
+    y: torch.Tensor
+
+
+class Points(Dataset):
+    def __init__(self, n):
+        g = torch.Generator().manual_seed(0)
+        self.x = torch.randn(n, 16, generator=g)
+        self.y = self.x.sum(1, keepdim=True)
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        return self.x[i], self.y[i]
+
+
+def collate_as(kind, sleep_ms):
+    def collate(items):
+        time.sleep(sleep_ms / 1e3)  # a slow loader: the data wait the monitor must see
+        x = torch.stack([a for a, _ in items])
+        y = torch.stack([b for _, b in items])
+        return {"tuple": (x, y), "dict": {"x": x, "y": y}, "dataclass": Pair(x, y)}[kind]
+    return collate
+
+
+def unpack(batch):
+    if isinstance(batch, dict):
+        return batch["x"], batch["y"]
+    if isinstance(batch, Pair):
+        return batch.x, batch.y
+    return batch
+
+
+class Model(pl.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.net = torch.nn.Linear(16, 1)
+
+    def training_step(self, batch, batch_idx):
+        x, y = unpack(batch)
+        return torch.nn.functional.mse_loss(self.net(x), y)  # returned, never logged
+
+    def validation_step(self, batch, batch_idx):
+        x, y = unpack(batch)
+        self.log("val_mae", (self.net(x) - y).abs().mean())
+
+    def test_step(self, batch, batch_idx):
+        x, y = unpack(batch)
+        self.log("test_mae", (self.net(x) - y).abs().mean())
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.01)
+
+
+def loader(n, kind, sleep_ms):
+    return DataLoader(Points(n), batch_size=8, collate_fn=collate_as(kind, sleep_ms))
+
+
+callbacks = []
+if args.form == "import":
+    import ocrtop
+    callbacks = ocrtop.callbacks(resource_monitor={"interval_s": 0.5})
+trainer = pl.Trainer(
+    max_epochs=1, limit_val_batches=2, log_every_n_steps=10, callbacks=callbacks,
+    logger=False, enable_checkpointing=False, enable_progress_bar=False,
+    enable_model_summary=False, accelerator="cpu", default_root_dir=args.root,
+)
+model = Model()
+start = time.perf_counter()
+trainer.fit(model, loader(8 * args.steps, args.batch, args.sleep_ms),
+            loader(16, "dataclass", 0.0))
+wall = time.perf_counter() - start
+trainer.test(model, loader(16, "dataclass", 0.0), verbose=False)
+with open(f"{args.root}/wall_samples_per_s.txt", "w") as f:
+    f.write(f"{8 * args.steps / wall:.3f}")
+'''
+
+
+def ocrtop(*argv: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "ocrtop", *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def wait_for_job(root: Path, env: dict[str, str], proc: subprocess.Popen) -> str:
+    """The job id that ``ocrtop ps`` lists for the run dir ``root``."""
+    deadline = time.monotonic() + 45
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()[0][-3000:]
+        listed = json.loads(ocrtop("ps", "--json", env=env).stdout or "[]")
+        mine = [j["job_id"] for j in listed if Path(j["run_dir"]) == root]
+        if mine:
+            return mine[0]
+        time.sleep(0.3)
+    raise AssertionError("the user's job never appeared in `ocrtop ps`")
+
+
+def check_events(root: Path, wall_samples_per_s: float) -> None:
+    events = list(read_events(root / "events.jsonl"))
+    statuses = [m.payload["status"] for m in events if m.type == "status"]
+    assert statuses.count("done") == 1 and statuses[-1] == "done", statuses  # fit + test
+    assert "test" in statuses
+    latest: dict[str, float] = {}
+    for m in events:
+        if m.type == "metrics":
+            latest.update(m.payload["values"])
+    assert latest[names.TRAIN_LOSS] > 0  # the returned loss, published for the user
+    assert "val_mae" in latest and "test_mae" in latest  # the user's own metrics
+    # data wait: at least the collate's injected sleep (the fetch blocks on it)
+    assert SLEEP_MS * 0.95 <= latest[names.DATA_WAIT_MS_P50] <= SLEEP_MS + 60
+    # samples/s: at most BATCH per injected sleep; at least the script's own wall figure,
+    # which also holds fit's setup, validation and teardown
+    sps = latest[names.EPOCH_SAMPLES_PER_SECOND]
+    assert wall_samples_per_s <= sps <= BATCH * 1e3 / SLEEP_MS * 1.02, (sps, wall_samples_per_s)
+    assert latest[names.PROC_RSS_BYTES] > 50e6 and names.CPU_PERCENT in latest  # resources
+
+
+def attach_and_finish(root: Path, env: dict[str, str], proc: subprocess.Popen) -> str:
+    job = wait_for_job(root, env, proc)
+    armed = ocrtop("profile", job, "--steps", "5", env=env)  # what the `p` key sends
+    assert armed.returncode == 0 and '"ok": true' in armed.stdout, armed.stdout + armed.stderr
+    attach = ocrtop("attach", "--headless", job, env=env, timeout=90)
+    out, _ = proc.communicate(timeout=90)
+    assert proc.returncode == 0, out[-3000:]
+    assert attach.returncode == 0, attach.stdout[-2000:] + attach.stderr[-2000:]
+    lines = [s for s in attach.stdout.splitlines() if s.startswith("[0")]  # [h:mm:ss] lines
+    assert lines, attach.stdout
+    line = lines[-1]
+    for shown in ("done", "samples/s", "wait p95", "cpu", "rss"):
+        assert shown in line, line
+    assert "loss —" not in line and "loss " in line, line
+    assert "[profile] rank 0: 5 steps" in attach.stdout, attach.stdout[-3000:]
+    check_events(root, float((root / "wall_samples_per_s.txt").read_text()))
+    return out
+
+
+def test_a_users_script_zero_code_and_import_form(tmp_path: Path) -> None:
+    pytest.importorskip("lightning.pytorch", reason="the lightning package is not installed")
+    script = tmp_path / "user_train.py"
+    script.write_text(USER_SCRIPT)
+    env = env_with(entry_points_dir(tmp_path / "eps"))
+    common = ["--steps", str(STEPS), "--sleep-ms", str(SLEEP_MS)]
+
+    root = tmp_path / "zero_code"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ocrtop", "train", "--headless", "--script", str(script),
+         "--batch", "tuple", "--ns", "pl", "--root", str(root), *common],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    out = attach_and_finish(root, env, proc)
+    assert "samples/s" in out  # `ocrtop train --headless` printed the job too
+
+    root = tmp_path / "import_form"
+    proc = subprocess.Popen(
+        [sys.executable, str(script), "--form", "import", "--batch", "dict",
+         "--ns", "lightning", "--root", str(root), *common],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    attach_and_finish(root, env, proc)
