@@ -135,7 +135,7 @@ class ProfileWindow:
         last = self.first_index + self.steps
         while records:
             rec = records.popleft()
-            if self.first_index <= rec.index < last:
+            if self.first_index <= rec.seq < last:
                 row = (rec.wait_ms, rec.forward_backward_ms, rec.optimizer_ms, rec.after_ms)
                 self.rows.append(row)
 

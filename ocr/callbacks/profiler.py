@@ -6,9 +6,9 @@ Idle, it costs a few attribute reads per hook. A window starts at a step boundar
 short, when validation begins. The training thread then only stops the profiler
 (kineto's disable call). The step split comes from the step clock's records of the
 recorded steps (warm-up steps excluded), so the analysis starts once the clock has closed
-the last of them, at the next fetch or boundary; parsing (``key_averages``), the Chrome trace export, the top-k
-table, the step split and the summary happen on an analysis thread, which publishes a
-``profile`` message and logs the table. One window at a time: a request while one is
+the last of them, at the next fetch or boundary. Parsing (``key_averages``), the Chrome
+trace export, the top-k table, the step split and the summary happen on an analysis
+thread, which publishes a ``profile`` message and logs the table. One window at a time: a request while one is
 armed, running or being analysed gets an error ack.
 """
 

@@ -32,7 +32,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
@@ -53,7 +53,7 @@ SINK_STEPS = 10_000
 class StepRecord(NamedTuple):
     """One training step as the clock saw it (milliseconds unless named otherwise)."""
 
-    index: int
+    seq: int
     """Steps the clock has closed before this one (0-based, over the whole fit)."""
     wait_ms: float
     """The loop blocked in ``next()`` on the train data fetcher."""
@@ -79,7 +79,7 @@ class StepRecord(NamedTuple):
 class _Open:
     """The step in progress: fetched, not yet closed."""
 
-    __slots__ = ("fetch_t", "ready_t", "ready_wall", "info", "opt_t", "end_t")
+    __slots__ = ("end_t", "fetch_t", "info", "opt_t", "ready_t", "ready_wall")
 
     def __init__(self, fetch_t: float, ready_t: float, ready_wall: float, info: BatchInfo):
         self.fetch_t, self.ready_t, self.ready_wall, self.info = fetch_t, ready_t, ready_wall, info
@@ -90,7 +90,7 @@ class _Open:
 _TIMED_CLASSES: dict[type, type] = {}
 
 
-def _timed_class(cls: type) -> type:
+def _timed_class(cls: Any) -> type:
     """A subclass of a fetcher class whose ``__next__`` reports to the fetcher's clock."""
     sub = _TIMED_CLASSES.get(cls)
     if sub is None:
@@ -147,7 +147,7 @@ class StepClock(Callback):
             if isinstance(cb, StepClock):
                 return cb
         clock = StepClock()
-        trainer.callbacks = [clock, *callbacks]
+        cast(Any, trainer).callbacks = [clock, *callbacks]
         return clock
 
     def subscribe(self, maxlen: int = SINK_STEPS) -> deque[StepRecord]:
@@ -164,7 +164,7 @@ class StepClock(Callback):
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         device = getattr(pl_module, "device", None)
         self._gpu = LazyCudaStepTimer() if getattr(device, "type", None) == "cuda" else None
-        for cb in trainer.callbacks:
+        for cb in cast(Any, trainer).callbacks:
             if cb is not self and type(cb).__module__.startswith("ocr.callbacks."):
                 self.meter.wrap(cb)
         self._attach(trainer)
@@ -271,7 +271,7 @@ class StepClock(Callback):
         opt = o.opt_t if o.opt_t is not None and o.opt_t <= end else end
         info = o.info
         rec = StepRecord(
-            index=self.steps,
+            seq=self.steps,
             wait_ms=(o.ready_t - o.fetch_t) * 1e3,
             compute_ms=(now - o.ready_t) * 1e3,
             forward_backward_ms=(opt - o.ready_t) * 1e3,

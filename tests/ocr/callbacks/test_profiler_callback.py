@@ -188,7 +188,10 @@ def test_warmup_steps_stay_out_of_the_analysed_split(tmp_path: Path) -> None:
         return collate(items)
 
     prof = ProfilerCallback(
-        profile_steps=[0], warmup_steps=2, window_steps=3, run_dir=str(tmp_path),
+        profile_steps=[0],
+        warmup_steps=2,
+        window_steps=3,
+        run_dir=str(tmp_path),
         export_chrome_trace=False,
     )
     trainer = make_trainer(tmp_path, [prof], max_epochs=1)

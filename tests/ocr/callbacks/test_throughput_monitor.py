@@ -145,7 +145,10 @@ def test_data_bound_verdict_and_percentiles(clock: Clock) -> None:
     ],
 )
 def test_efficiency_and_verdict_cover_the_window_not_the_last_step(
-    clock: Clock, body: tuple[float, float], last: tuple[float, float], efficiency: float,
+    clock: Clock,
+    body: tuple[float, float],
+    last: tuple[float, float],
+    efficiency: float,
     bound: float,
 ) -> None:
     trainer = fake_trainer(Recorder())
