@@ -8,8 +8,8 @@ short, when validation begins. The training thread then only stops the profiler
 recorded steps (warm-up steps excluded), so the analysis starts once the clock has closed
 the last of them, at the next fetch or boundary. Parsing (``key_averages``), the Chrome
 trace export, the top-k table, the step split and the summary happen on an analysis
-thread, which publishes a ``profile`` message and logs the table. One window at a time: a request while one is
-armed, running or being analysed gets an error ack.
+thread, which publishes a ``profile`` message and logs the table. One window at a time:
+a request while one is armed, running or being analysed gets an error ack.
 """
 
 from __future__ import annotations
