@@ -62,7 +62,11 @@ def test_a_slow_later_callback_is_compute_not_data_wait(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("workers", [0, 2])
 def test_a_slow_loader_shows_its_sleep(tmp_path: Path, workers: int) -> None:
-    """Loader sleep per batch: all of it with no workers, half of it with two in parallel."""
+    """Loader sleep per batch: all of it with no workers, half of it with two in parallel.
+
+    The reference is the batch's own load time, measured around the sleep where it ran
+    (in the worker or here): on a loaded machine a 30 ms sleep can take 40.
+    """
     tp = ThroughputMonitorCallback(window_steps=100)
     sleep = 2 * SLEEP_MS if workers else SLEEP_MS
 
@@ -73,18 +77,22 @@ def test_a_slow_loader_shows_its_sleep(tmp_path: Path, workers: int) -> None:
         batch["timing"]["load_ms"] += (time.perf_counter() - t0) * 1e3
         return batch
 
+    steps = 24 if workers else 12
     data = DataLoader(
-        SleepyDataset(4 * 12, 16), batch_size=4, collate_fn=sleepy, num_workers=workers
+        SleepyDataset(4 * steps, 16), batch_size=4, collate_fn=sleepy, num_workers=workers
     )
     trainer = fit(tmp_path, [tp], data)
-    v = tp.latest_values()
-    recs = records_of(trainer)[1:]  # the first fetch also starts the workers
-    compute = median([r.compute_ms for r in recs])
-    expected = sleep / max(1, workers) - (compute if workers else 0.0)
-    assert v[names.DATA_WAIT_MS_P50] == pytest.approx(expected, rel=0.35, abs=3.0), (v, compute)
-    assert v[names.DATA_BOUND] == 1.0
-    # The batch's own timing, measured where the sleep happened (worker or here).
-    assert v[names.LOAD_MS] == pytest.approx(sleep, rel=0.3)
+    # Skip the steps whose batches the workers prepared while starting up (prefetch).
+    recs = records_of(trainer)[2 * workers + 1 :]
+    own = median([r.timing["load_ms"] for r in recs if r.timing])
+    assert own >= sleep
+    wait = median([r.wait_ms for r in recs])
+    if workers == 0:  # the loop does the loading itself: it waits all of it
+        assert wait == pytest.approx(own, rel=0.15, abs=2.0)
+    else:  # a batch is ready every own/2 ms; the loop computes for part of that
+        compute = median([r.compute_ms for r in recs])
+        assert wait == pytest.approx(own / 2 - compute, abs=0.3 * own / 2 + 3.0), (own, compute)
+    assert tp.latest_values()[names.DATA_BOUND] == 1.0
 
 
 def test_validation_and_epoch_boundaries_are_neither_data_nor_compute(tmp_path: Path) -> None:
