@@ -227,7 +227,12 @@ class StepClock(Callback):
     def _before_fetch(self) -> float:
         """Close the step in progress; return the fetch's start time."""
         if self._open is not None:
-            self.close()
+            if self.meter.sampling:  # the closing step was a sampled one: time our part
+                c0 = _thread_time()
+                self.close()
+                self.meter.add(_thread_time() - c0)
+            else:
+                self.close()
         self.meter.step()
         t0 = _now()
         self.last_activity = t0
