@@ -32,6 +32,8 @@ EPOCH_SAMPLES_PER_SECOND = "perf/epoch_samples_per_second"
 STEP_MS = "perf/step_ms"
 COMPUTE_MS = "perf/compute_ms"
 DATA_WAIT_MS = "perf/data_wait_ms"
+"""Time the training loop was blocked in ``next()`` on the train data fetcher (the last
+closed step; ``_avg``/``_p50``... over the window). Compute is the rest of the step."""
 DATA_WAIT_MS_AVG = "perf/data_wait_ms_avg"
 DATA_WAIT_MS_P50 = "perf/data_wait_ms_p50"
 DATA_WAIT_MS_P95 = "perf/data_wait_ms_p95"
@@ -42,13 +44,19 @@ TRANSFORM_MS = "perf/transform_ms"
 TARGET_MS = "perf/target_ms"
 """Worker time spent building targets per batch (sum over its samples)."""
 GPU_COMPUTE_MS = "perf/gpu_compute_ms"
-"""GPU time between batch start and end, from CUDA events (absent on CPU)."""
+"""GPU time of the latest finished step (fetch end to step end), from CUDA events read
+back without synchronising (absent on CPU)."""
 THROUGHPUT_EFFICIENCY = "perf/throughput_efficiency"
 DATA_BOUND = "perf/data_bound"
 """1 when the window's data wait share (1 - throughput efficiency) exceeds the threshold."""
 DATA_BOUND_THRESHOLD = "perf/data_bound_threshold"
 """The share the throughput monitor judges ``perf/data_bound`` against, so viewers quote it."""
 DATASET_CACHE_BYTES = "perf/dataset_cache_bytes"
+"""Dataset cache bytes summed over the DataLoader workers' latest reports (the main
+process's own cache when the loader has no workers)."""
+MONITOR_OVERHEAD_PCT = "perf/monitor_overhead_pct"
+"""CPU time in ocrtop's per-step hooks and in its ``ocrtop-*`` threads, over the training
+step wall time of the same steps, in percent (``ocr.callbacks.overhead``)."""
 
 # --- resource monitor ---
 CPU_PERCENT = "sys/cpu_percent"

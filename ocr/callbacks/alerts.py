@@ -3,7 +3,10 @@
 It reads the latest values of every callback that offers ``latest_values()`` (the
 throughput and resource monitors) plus the training loss, at most every
 ``eval_interval_s`` seconds on the training thread, and runs the rule engine. A
-watchdog thread evaluates the stall rule, since a stalled loop calls no hook. Changes
+watchdog thread evaluates the stall rule, since a stalled loop calls no hook: progress is
+the step clock's last fetch start or end (:mod:`ocr.callbacks.step_clock`), so a loader
+that hangs inside ``next()`` and a step that hangs in compute both stop it, or a
+validation batch, or an epoch or validation boundary. Changes
 are published as ``alert`` messages and logged (firing as a warning or error, cleared
 as info).
 """
@@ -31,8 +34,10 @@ from ocr.callbacks.alert_rules import (
 )
 from ocr.callbacks.bridge import find_publisher
 from ocr.callbacks.emit import Emitter
+from ocr.callbacks.step_clock import StepClock
 
 log = logging.getLogger(__name__)
+_now = time.perf_counter  # the step clock's time base: progress stamps are compared with it
 
 
 def is_own_job(pl_module: Any) -> bool:
@@ -95,18 +100,30 @@ class AlertsCallback(Callback):
         self._emit = Emitter("alerts")
         self._trainer: pl.Trainer | None = None
         self._last_eval = 0.0
-        self._last_progress = time.monotonic()
+        self._clock: StepClock | None = None
+        self._last_progress = _now()
         self._loss: Any = None
         self._watchdog: threading.Thread | None = None
         self._stop = threading.Event()
 
     # --- training-thread hooks ---
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if stage == "fit":
+            self._clock = StepClock.of(trainer)
+
+    def progress_age(self, now: float) -> float:
+        """Seconds since the loop last showed progress (fetch, validation batch, boundary)."""
+        last = self._last_progress
+        if self._clock is not None:
+            last = max(last, self._clock.last_activity)
+        return now - last
+
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._trainer = trainer
         if is_own_job(pl_module) != self._own_job:  # hints also name our config keys
             self._own_job = not self._own_job
             self.engine = AlertEngine(default_rules(self.thresholds, self._own_job))
-        self._last_progress = time.monotonic()
+        self._last_progress = _now()
         self._stop.clear()
         self._watchdog = threading.Thread(
             target=self._watch, name="ocrtop-stall-watchdog", daemon=True
@@ -121,8 +138,9 @@ class AlertsCallback(Callback):
         batch: Any,
         batch_idx: int,
     ) -> None:
-        now = time.monotonic()
-        self._last_progress = now
+        now = _now()
+        if self._clock is None:  # driven without a clock (tests, custom loops)
+            self._last_progress = now
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
         if loss is not None:
             self._loss = loss  # kept as a tensor: reading it would sync a GPU every step
@@ -131,13 +149,13 @@ class AlertsCallback(Callback):
             self.evaluate(trainer, now)
 
     def on_validation_batch_end(self, trainer: pl.Trainer, *args: Any, **kwargs: Any) -> None:
-        self._last_progress = time.monotonic()
+        self._last_progress = _now()  # a long validation is progress, not a stall
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._last_progress = time.monotonic()
+        self._last_progress = _now()
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._last_progress = time.monotonic()
+        self._last_progress = _now()
 
     def evaluate(self, trainer: pl.Trainer, now: float) -> list[Alert]:
         """Gather values from the monitors and advance the rules (training thread)."""
@@ -175,8 +193,8 @@ class AlertsCallback(Callback):
     def _watch(self) -> None:
         period = min(5.0, max(0.05, self.thresholds.stall_s / 4.0))
         while not self._stop.wait(period):
-            now = time.monotonic()
-            values = {SINCE_STEP_KEY: now - self._last_progress}
+            now = _now()
+            values = {SINCE_STEP_KEY: self.progress_age(now)}
             if self._trainer is not None:
                 self._report(self._trainer, self.stall_engine.evaluate(values, now))
 

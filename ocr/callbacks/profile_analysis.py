@@ -25,11 +25,18 @@ work between operators (Lightning's loop, hooks, the data fetch)."""
 
 @dataclass(frozen=True)
 class StepSplit:
-    """Mean milliseconds per recorded step."""
+    """Mean milliseconds per recorded step, from the step clock's records.
+
+    ``data_wait_ms`` is the loop blocked fetching the batch; ``forward_backward_ms`` runs
+    from the fetch end to the optimizer step (transfer, batch-start hooks, forward,
+    backward); ``optimizer_ms`` from there to the batch-end hooks; ``after_ms`` is the
+    batch-end hooks of every callback, logging and the loop until the next fetch.
+    """
 
     data_wait_ms: float
     forward_backward_ms: float
     optimizer_ms: float
+    after_ms: float
     steps: int
 
     def as_payload(self) -> dict[str, float]:
@@ -38,16 +45,21 @@ class StepSplit:
             "data_wait_ms": self.data_wait_ms,
             "forward_backward_ms": self.forward_backward_ms,
             "optimizer_ms": self.optimizer_ms,
+            "after_ms": self.after_ms,
         }
 
 
-def split_from_steps(rows: list[tuple[float, float, float]]) -> StepSplit:
-    """Average (data wait, forward-backward, optimizer) rows of the recorded steps."""
+SplitRow = tuple[float, float, float, float]
+"""(data wait, forward-backward, optimizer, after) ms of one step."""
+
+
+def split_from_steps(rows: list[SplitRow]) -> StepSplit:
+    """Average the rows of the recorded steps."""
     if not rows:
-        return StepSplit(0.0, 0.0, 0.0, 0)
+        return StepSplit(0.0, 0.0, 0.0, 0.0, 0)
     n = len(rows)
-    wait, fwd_bwd, opt = (sum(col) / n for col in zip(*rows, strict=True))
-    return StepSplit(wait, fwd_bwd, opt, n)
+    wait, fwd_bwd, opt, after = (sum(col) / n for col in zip(*rows, strict=True))
+    return StepSplit(wait, fwd_bwd, opt, after, n)
 
 
 def top_k_ops(averages: Any, k: int) -> list[dict[str, Any]]:
@@ -110,7 +122,7 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 def bottleneck_summary(split: StepSplit, rows: list[dict[str, Any]]) -> str:
     """One or two sentences: where the window's step time went and the hottest operator."""
-    total = split.data_wait_ms + split.forward_backward_ms + split.optimizer_ms
+    total = split.data_wait_ms + split.forward_backward_ms + split.optimizer_ms + split.after_ms
     if split.steps == 0 or total <= 0:
         head = "no complete step was recorded"
     else:
@@ -118,12 +130,14 @@ def bottleneck_summary(split: StepSplit, rows: list[dict[str, Any]]) -> str:
             "data loading": split.data_wait_ms / total,
             "forward/backward": split.forward_backward_ms / total,
             "optimizer": split.optimizer_ms / total,
+            "hooks and logging": split.after_ms / total,
         }
         part, share = max(shares.items(), key=lambda kv: kv[1])
         verdict = {
             "data loading": "input-bound: the model waits for batches",
             "forward/backward": "compute-bound",
             "optimizer": "optimizer-bound: consider a fused/foreach optimizer",
+            "hooks and logging": "overhead-bound: callbacks and logging after each batch",
         }[part]
         head = f"{verdict} ({part} {share:.0%} of {total:.1f} ms/step over {split.steps} steps)"
     if rows:

@@ -70,7 +70,11 @@ class ProfileWindow:
         state: Where the window is in its lifecycle.
         epoch, start_step: Where it started (set when it starts).
         seen: ``prof.step()`` calls so far (warmup + recorded).
-        rows: ``(data wait, forward-backward, optimizer)`` ms of each recorded step.
+        first_index: Step clock index of the first recorded step (after the warmup).
+        rows: ``(data wait, forward-backward, optimizer, after)`` ms of each recorded step,
+            from the step clock's records (:mod:`ocr.callbacks.step_clock`).
+        finishing: The profiler is stopped; the analysis starts once the clock has
+            closed the last recorded step (at the next fetch or boundary).
         prof: The ``torch.profiler.profile`` while running.
         ready: Set by ``on_trace_ready``: the recorded steps are complete.
         on_thread_ms: Time the training thread spent stopping the profiler.
@@ -83,7 +87,9 @@ class ProfileWindow:
     epoch: int | None = None
     start_step: int | None = None
     seen: int = 0
-    rows: list[tuple[float, float, float]] = field(default_factory=list)
+    first_index: int = 0
+    rows: list[tuple[float, float, float, float]] = field(default_factory=list)
+    finishing: bool = False
     prof: Any = None
     ready: bool = False
     stopped: bool = False
@@ -123,6 +129,15 @@ class ProfileWindow:
         self.stopped = True
         self.prof.stop()
         self.on_thread_ms += (time.perf_counter() - t0) * 1e3
+
+    def take(self, records: Any) -> None:
+        """Keep the recorded (non-warmup) steps among the clock's ``records``, popping them."""
+        last = self.first_index + self.steps
+        while records:
+            rec = records.popleft()
+            if self.first_index <= rec.seq < last:
+                row = (rec.wait_ms, rec.forward_backward_ms, rec.optimizer_ms, rec.after_ms)
+                self.rows.append(row)
 
     def describe(self) -> str:
         """For the error ack a second request gets."""

@@ -4,10 +4,12 @@ Idle, it costs a few attribute reads per hook. A window starts at a step boundar
 (``on_train_batch_start``), runs ``warmup_steps`` + ``steps`` steps under
 ``torch.profiler.profile`` with an explicit schedule, and ends at its last step or, cut
 short, when validation begins. The training thread then only stops the profiler
-(kineto's disable call); parsing (``key_averages``), the Chrome trace export, the top-k
-table, the step split and the summary happen on an analysis thread, which publishes a
-``profile`` message and logs the table. One window at a time: a request while one is
-armed, running or being analysed gets an error ack.
+(kineto's disable call). The step split comes from the step clock's records of the
+recorded steps (warm-up steps excluded), so the analysis starts once the clock has closed
+the last of them, at the next fetch or boundary. Parsing (``key_averages``), the Chrome
+trace export, the top-k table, the step split and the summary happen on an analysis
+thread, which publishes a ``profile`` message and logs the table. One window at a time:
+a request while one is armed, running or being analysed gets an error ack.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import logging
 import os
 import threading
 import time
+from collections import deque
 from typing import Any
 
 import pytorch_lightning as pl
@@ -31,9 +34,11 @@ from ocr.callbacks.profile_window import (
     WindowState,
     command_steps,
 )
+from ocr.callbacks.step_clock import StepClock, StepRecord
 from ocr.callbacks.trainer_info import finite_int
 
 log = logging.getLogger(__name__)
+_now = time.perf_counter
 
 
 class ProfilerCallback(Callback):
@@ -89,11 +94,14 @@ class ProfilerCallback(Callback):
         self._trainer: pl.Trainer | None = None
         self._thread: threading.Thread | None = None
         self._emit = Emitter("profiler")
-        self._prev_end = self._t_start = self._t_opt = 0.0
+        self._clock: StepClock | None = None
+        self._sink: deque[StepRecord] | None = None
 
     # --- arming ---
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         self._trainer = trainer
+        if stage == "fit":
+            self._clock = StepClock.of(trainer)
         bridge = find_bridge(trainer)
         if bridge is not None:
             bridge.register_command("profile", self._on_command)
@@ -144,21 +152,13 @@ class ProfilerCallback(Callback):
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
     ) -> None:
         w = self.window
+        if w is not None and w.finishing:
+            self._complete(w)  # the clock closed the window's last step at this fetch
+            w = self.window
         if w is None and self.profile_steps and trainer.global_step in self.profile_steps:
             w = self.arm("config", self.window_steps)
-        if w is None or w.state is WindowState.ANALYZING:
-            return
-        now = time.perf_counter()
-        if w.state is WindowState.ARMED:
+        if w is not None and w.state is WindowState.ARMED:
             self._start(trainer, w)
-            self._prev_end = now
-        self._t_start = self._t_opt = now
-
-    def on_before_optimizer_step(
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer: Any
-    ) -> None:
-        if self.window is not None and self.window.state is WindowState.RUNNING:
-            self._t_opt = time.perf_counter()
 
     def on_train_batch_end(
         self,
@@ -169,39 +169,41 @@ class ProfilerCallback(Callback):
         batch_idx: int,
     ) -> None:
         w = self.window
-        if w is None or w.state is not WindowState.RUNNING:
+        if w is None or w.state is not WindowState.RUNNING or w.finishing:
             return
-        now = time.perf_counter()
-        if w.seen >= w.warmup:
-            opt_at = self._t_opt if self._t_opt > self._t_start else now
-            w.rows.append(
-                (
-                    (self._t_start - self._prev_end) * 1e3,
-                    (opt_at - self._t_start) * 1e3,
-                    (now - opt_at) * 1e3,
-                )
-            )
         w.seen += 1
-        t0 = time.perf_counter()
+        t0 = _now()
         w.prof.step()
         if w.ready:  # the schedule's last step already disabled kineto
-            w.on_thread_ms = (time.perf_counter() - t0) * 1e3
+            w.on_thread_ms = (_now() - t0) * 1e3
             w.stop()  # closes the last ProfilerStep scope
-            self._finish(w)
-        self._prev_end = time.perf_counter()
+            w.finishing = True
 
     def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         w = self.window
-        if w is not None and w.state is WindowState.RUNNING:
+        if w is not None and w.finishing:
+            self._complete(w)
+        elif w is not None and w.state is WindowState.RUNNING:
             self._end_early(w, "validation started")
 
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        w = self.window
+        if w is not None and w.finishing:
+            self._complete(w)
+
     def _start(self, trainer: pl.Trainer, w: ProfileWindow) -> None:
+        clock = self._clock if self._clock is not None else StepClock.of(trainer)
+        self._clock = clock
+        # The step in progress is the clock's next record: the window's first step.
+        w.first_index = clock.steps + w.warmup
+        self._sink = clock.subscribe()
         w.begin(self.options, trainer.current_epoch, trainer.global_step)
         self._publish(w.payload("started", epoch=w.epoch, start_step=w.start_step))
 
     def _end_early(self, w: ProfileWindow, reason: str) -> None:
         w.stop()
         if w.ready:
+            self._take_rows(w)
             log.info(
                 "profiler: %s after %d of %d recorded steps; window cut short",
                 reason,
@@ -210,7 +212,22 @@ class ProfilerCallback(Callback):
             )
             self._finish(w)
         else:
+            self._take_rows(w)
             self._fail(w, f"{reason} during the warmup steps; nothing was recorded")
+
+    def _take_rows(self, w: ProfileWindow) -> None:
+        """Move the recorded steps' clock records into the window and stop listening."""
+        sink, self._sink = self._sink, None
+        if sink is not None:
+            w.take(sink)
+            if self._clock is not None:
+                self._clock.unsubscribe(sink)
+
+    def _complete(self, w: ProfileWindow) -> None:
+        """The last recorded step is closed: take the rows and start the analysis."""
+        w.finishing = False
+        self._take_rows(w)
+        self._finish(w)
 
     def _finish(self, w: ProfileWindow) -> None:
         w.state = WindowState.ANALYZING
@@ -267,7 +284,9 @@ class ProfilerCallback(Callback):
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         w = self.window
-        if w is not None and w.state is WindowState.RUNNING:
+        if w is not None and w.finishing:
+            self._complete(w)
+        elif w is not None and w.state is WindowState.RUNNING:
             self._end_early(w, "training ended")
         elif w is not None and w.state is WindowState.ARMED:
             self._fail(w, "training ended before the window could start")
@@ -282,5 +301,6 @@ class ProfilerCallback(Callback):
                 w.stop()
             except Exception as exc:  # already failing: just do not leave kineto enabled
                 log.debug("profiler stop after exception failed: %s", exc)
+            self._take_rows(w)
             self._fail(w, f"training failed: {type(exception).__name__}")
         self.wait(10.0)

@@ -3,7 +3,8 @@
 DDP keeps ranks in lockstep: a rank that is slow to load its batch makes every other rank
 wait inside the gradient all-reduce, so all ranks report about the same step time and
 the culprit hides. What differs is *when* each rank has its batch in hand. Every rank
-therefore records the wall-clock time at which each step starts (batch loaded), and every
+therefore takes from the step clock (:mod:`ocr.callbacks.step_clock`) the wall-clock time
+at which each step's fetch ended (batch loaded), its fetch wait and step time, and every
 ``every_n_steps`` the ranks all-gather one small row of figures (a few floats; DDP already
 synchronises every step, so this adds one tiny collective per N steps). From the rows:
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from typing import Any
 
 import psutil
@@ -33,19 +35,18 @@ from pytorch_lightning.callbacks import Callback
 from bridge import names
 from ocr.callbacks.alert_engine import AlertEngine, AlertRule, Values
 from ocr.callbacks.alerts import report_alert
-from ocr.callbacks.batch_info import inspect_batch
 from ocr.callbacks.bridge import find_publisher
 from ocr.callbacks.emit import Emitter
 from ocr.callbacks.resource_monitor import ResourceMonitorCallback
 from ocr.callbacks.sampling import other_ranks, tree_memory
 from ocr.callbacks.stats import median, percentile
+from ocr.callbacks.step_clock import StepClock, StepRecord
 
 ROW = ("steps", "samples", "step_ms_sum", "wait_ms_p95", "ready_t_mean", "pss_bytes", "gpu_bytes")
 """Columns of the row every rank contributes to the all-gather (float64)."""
 STRAGGLER = "straggler"
 
-_now = time.perf_counter  # module-level so tests can drive fake clocks
-_wall = time.time
+_wall = time.time  # module-level so tests can drive a fake clock
 
 
 def rank_memory(pid: int | None = None) -> float:
@@ -218,8 +219,7 @@ class RankStatsCallback(Callback):
         self.figures: list[dict[str, float]] = []
         self._emit = Emitter("rank_stats")
         self._batches = 0
-        self._prev_end: float | None = None
-        self._start: float | None = None
+        self._sink: deque[StepRecord] | None = None
         self._reset_window()
 
     def _reset_window(self) -> None:
@@ -229,24 +229,15 @@ class RankStatsCallback(Callback):
         self._ready_sum = 0.0
         self._waits: list[float] = []
 
-    # --- per step: two clock reads and a few additions ---
-    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._prev_end = _now()
+    def attach(self, clock: StepClock) -> None:
+        """Read steps from ``clock`` (done in ``setup``; tests call it directly)."""
+        self._sink = clock.subscribe()
 
-    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if not trainer.sanity_checking:  # validation time is not data wait
-            self._prev_end = _now()
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if stage == "fit" and trainer.world_size > 1:
+            self.attach(StepClock.of(trainer))
 
-    def on_train_batch_start(
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
-    ) -> None:
-        if trainer.world_size <= 1:
-            return  # nothing to gather, so nothing to record (the window would only grow)
-        now = _now()
-        self._ready_sum += _wall()
-        self._start = self._prev_end if self._prev_end is not None else now
-        self._waits.append((now - self._start) * 1e3)
-
+    # --- per step: a few additions per closed step ---
     def on_train_batch_end(
         self,
         trainer: pl.Trainer,
@@ -255,14 +246,16 @@ class RankStatsCallback(Callback):
         batch: Any,
         batch_idx: int,
     ) -> None:
-        if trainer.world_size <= 1:
-            return
-        now = _now()
-        if self._start is not None:
-            self._step_sum += (now - self._start) * 1e3
+        sink = self._sink
+        if sink is None:
+            return  # one process: nothing to gather
+        while sink:
+            rec = sink.popleft()
+            self._step_sum += rec.wait_ms + rec.compute_ms
+            self._ready_sum += rec.ready_wall
+            self._waits.append(rec.wait_ms)
+            self._samples += rec.size
             self._steps += 1
-            self._samples += inspect_batch(batch).size
-        self._prev_end, self._start = now, None
         self._batches += 1
         if self._batches % self.every_n_steps == 0:
             self.gather(trainer, pl_module)

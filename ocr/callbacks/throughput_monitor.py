@@ -1,31 +1,38 @@
 """ThroughputMonitorCallback: where a training step's time goes, data or compute.
 
-Per step it takes two timestamps and appends one tuple; everything else (window sums,
-percentiles) is plain arithmetic over at most ``window_steps`` floats. Data wait is the
-gap between the previous ``on_train_batch_end`` and this ``on_train_batch_start`` (the
-first batch of an epoch is measured from ``on_train_epoch_start``), so it covers the
-DataLoader fetch, host-to-device copy and anything else the loop does between steps.
-Validation is excluded: the clock restarts when validation ends.
+It keeps no timer of its own: every step it takes the records the step clock
+(:mod:`ocr.callbacks.step_clock`) has closed since the last call and appends them to a
+sliding window of at most ``window_steps`` steps; rates and percentiles are arithmetic
+over that window. Data wait is the time the loop was blocked fetching the batch from the
+train dataloader, compute is everything else in the step (transfer, forward, backward,
+optimizer, every callback's hooks, logging). Validation is in neither. A step's record
+is closed when the next fetch starts, so the figures published at a batch end cover the
+steps before it; the epoch-end figures include the epoch's last step.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
 
 from bridge import names
-from ocr.callbacks.batch_info import inspect_batch
+from ocr.callbacks.batch_info import BatchSizeFn, resolve_batch_size_fn
 from ocr.callbacks.bridge import find_publisher
-from ocr.callbacks.cuda_timing import LazyCudaStepTimer
 from ocr.callbacks.emit import Emitter, log_every_n_steps
 from ocr.callbacks.sampling import process_tree_memory
 from ocr.callbacks.stats import percentile
+from ocr.callbacks.step_clock import StepClock, StepRecord
 
-_now = time.perf_counter  # module-level so tests can drive a fake clock
+log = logging.getLogger(__name__)
+_now = time.perf_counter  # publish cadence only; step times come from the clock
+OVERHEAD_EVERY_S = 1.0
+"""Seconds between two ``perf/monitor_overhead_pct`` figures (each reads a few clocks)."""
 
 
 class _Step(NamedTuple):
@@ -44,14 +51,20 @@ class ThroughputMonitorCallback(Callback):
     Args:
         window_steps: Steps in the sliding window for rates and percentiles.
         log_every_n_steps: Lightning-logger cadence; None uses ``trainer.log_every_n_steps``.
-        data_bound_threshold: Data wait share of step time above which the window is
-            called data-bound (``perf/data_bound`` = 1).
+        data_bound_threshold: Data wait share of the window's step time above which the
+            window is called data-bound (``perf/data_bound`` = 1).
         publish_max_hz: Most bridge ``metrics`` messages per second; None publishes every
             step. Every step still enters the window, so rates and percentiles cover all
             steps; only how often they are recomputed and sent is capped. Each message
             costs the bridge thread tens of microseconds of CPU (JSON, event log, socket),
             which at 50+ steps/s would show in the step time; a dashboard redraws a few
             times a second.
+        batch_size_fn: Returns the number of samples in a batch (a callable, or a dotted
+            path ``pkg.module.fn`` as a config gives it). Without it the size comes from
+            the batch's ``batch_size`` or the tensors' leading dimension, with a one-time
+            warning when that was a guess.
+        enabled: Accepted for parity with the YAML configs (where it picks the callback);
+            ``False`` makes every hook a no-op.
     """
 
     def __init__(
@@ -60,6 +73,8 @@ class ThroughputMonitorCallback(Callback):
         log_every_n_steps: int | None = None,
         data_bound_threshold: float = 0.3,
         publish_max_hz: float | None = 10.0,
+        batch_size_fn: BatchSizeFn | str | None = None,
+        enabled: bool = True,
     ) -> None:
         if window_steps < 1:
             raise ValueError(f"window_steps must be >= 1, got {window_steps}")
@@ -71,45 +86,52 @@ class ThroughputMonitorCallback(Callback):
             raise ValueError(f"log_every_n_steps must be >= 1, got {log_every_n_steps}")
         if publish_max_hz is not None and publish_max_hz <= 0:
             raise ValueError(f"publish_max_hz must be > 0 or null, got {publish_max_hz}")
+        self.enabled = enabled
         self.window_steps = window_steps
         self.log_every_n_steps = log_every_n_steps
+        self.batch_size_fn: Callable[[Any], int] | None = resolve_batch_size_fn(batch_size_fn)
         self._min_interval = 1.0 / publish_max_hz if publish_max_hz else 0.0
         self._last_publish = -float("inf")
         self._has_instances = self._has_timing = False
-        self._gpu_ms: float | None = None
         self.data_bound_threshold = data_bound_threshold
         self._window: deque[_Step] = deque(maxlen=window_steps)
         self._sums = [0.0] * len(_Step._fields)
         self._pushes = 0
         self._emit = Emitter("throughput")
         self._latest: dict[str, float] = {}
-        self._prev_end: float | None = None
-        self._start: float | None = None
-        self._wait_ms = 0.0
-        self._cuda: LazyCudaStepTimer | None = None
+        self._last: StepRecord | None = None
+        self.clock: StepClock | None = None
+        self._sink: deque[StepRecord] | None = None
         self._epoch_samples = 0
         self._epoch_seconds = 0.0
         self._peak_rss = 0
+        self._overhead_at = -float("inf")
+        self._overhead_seconds = 0.0
 
     def latest_values(self) -> dict[str, float]:
         """The last computed metrics (for alerts and tests)."""
         return dict(self._latest)
 
-    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._cuda = LazyCudaStepTimer() if pl_module.device.type == "cuda" else None
+    def attach(self, clock: StepClock) -> None:
+        """Read steps from ``clock`` (done in ``setup``; tests call it directly)."""
+        if self.clock is clock:
+            return
+        self.clock = clock
+        self._sink = clock.subscribe()
+        if self.batch_size_fn is not None:
+            clock.batch_size_fn = self.batch_size_fn
+        clock.batch_size_hint = (
+            "ThroughputMonitorCallback(batch_size_fn=...) or, in a config, "
+            "callbacks.throughput_monitor.batch_size_fn=pkg.module.fn"
+        )
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if self.enabled and stage == "fit":
+            self.attach(StepClock.of(trainer))
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._prev_end = _now()
         self._epoch_samples, self._epoch_seconds = 0, 0.0
-
-    def on_train_batch_start(
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
-    ) -> None:
-        now = _now()
-        self._wait_ms = (now - self._prev_end) * 1e3 if self._prev_end is not None else 0.0
-        self._start = now
-        if self._cuda is not None:
-            self._cuda.start()
+        self._drain()  # steps before the epoch (a previous fit's) are not this epoch's
 
     def on_train_batch_end(
         self,
@@ -119,57 +141,77 @@ class ThroughputMonitorCallback(Callback):
         batch: Any,
         batch_idx: int,
     ) -> None:
-        now = _now()
-        self._prev_end = now
-        if self._start is None:
+        if not self._drain():
             return
-        compute_ms = (now - self._start) * 1e3
-        self._start = None
-        info = inspect_batch(batch)
-        timing = info.timing or {}
-        step = _Step(
-            self._wait_ms,
-            compute_ms,
-            info.size,
-            info.instances or 0,
-            timing.get("load_ms", 0.0),
-            timing.get("transform_ms", 0.0),
-            timing.get("target_ms", 0.0),
-        )
-        self._push(step)
-        self._epoch_samples += info.size
-        self._epoch_seconds += (step.wait_ms + compute_ms) / 1e3
-        self._has_instances = info.instances is not None
-        self._has_timing = info.timing is not None
-        if self._cuda is not None:
-            self._cuda.end()
-            gpu_ms = self._cuda.resolve()
-            if gpu_ms:
-                self._gpu_ms = gpu_ms[-1]
+        now = _now()
         log_now = (batch_idx + 1) % log_every_n_steps(trainer, self.log_every_n_steps) == 0
         if not log_now and now - self._last_publish < self._min_interval:
-            return  # the step is in the window; the next message will include it
+            return  # the steps are in the window; the next message will include them
         self._last_publish = now
         values = self.compute()
+        self._add_overhead(values, now)
         gstep, epoch = trainer.global_step, trainer.current_epoch
         self._emit.metrics(find_publisher(trainer), values, step=gstep, epoch=epoch)
         if log_now:
             self._emit.log_metrics(trainer, values, step=gstep)
 
+    def _drain(self) -> int:
+        """Move the clock's new records into the window; how many there were."""
+        sink = self._sink
+        if not sink:
+            return 0
+        n = 0
+        while sink:
+            rec = sink.popleft()
+            timing = rec.timing
+            if timing is not None:
+                self._has_timing = True
+                step = _Step(
+                    rec.wait_ms,
+                    rec.compute_ms,
+                    rec.size,
+                    rec.instances or 0,
+                    timing.get("load_ms", 0.0),
+                    timing.get("transform_ms", 0.0),
+                    timing.get("target_ms", 0.0),
+                )
+            else:
+                step = _Step(rec.wait_ms, rec.compute_ms, rec.size, rec.instances or 0, 0, 0, 0)
+            self._has_instances = rec.instances is not None
+            self._push(step)
+            self._epoch_samples += rec.size
+            self._epoch_seconds += (rec.wait_ms + rec.compute_ms) / 1e3
+            self._overhead_seconds += (rec.wait_ms + rec.compute_ms) / 1e3
+            self._last = rec
+            n += 1
+        return n
+
     def compute(self) -> dict[str, float]:
-        """Window metrics as of the last step (also stored for :meth:`latest_values`)."""
-        if not self._window:
+        """Window metrics as of the last closed step (also kept for :meth:`latest_values`)."""
+        if not self._window or self._last is None:
             return {}
-        values = self._window_metrics(self._window[-1], has_instances=self._has_instances)
+        values = self._window_metrics(self._last, has_instances=self._has_instances)
         if self._has_timing:
             n = len(self._window)
             values[names.LOAD_MS] = self._sums[4] / n
             values[names.TRANSFORM_MS] = self._sums[5] / n
             values[names.TARGET_MS] = self._sums[6] / n
-        if self._gpu_ms is not None:
-            values[names.GPU_COMPUTE_MS] = self._gpu_ms
+        gpu_ms = self.clock.gpu_ms if self.clock is not None else None
+        if gpu_ms is not None:
+            values[names.GPU_COMPUTE_MS] = gpu_ms
         self._latest.update(values)
         return values
+
+    def _add_overhead(self, values: dict[str, float], now: float) -> None:
+        """``perf/monitor_overhead_pct`` about once a second (see ``ocr.callbacks.overhead``)."""
+        if self.clock is None or now - self._overhead_at < OVERHEAD_EVERY_S:
+            return
+        self._overhead_at = now
+        pct = self.clock.meter.overhead_pct(self._overhead_seconds)
+        self._overhead_seconds = 0.0
+        if pct is not None:
+            values[names.MONITOR_OVERHEAD_PCT] = pct
+            self._latest[names.MONITOR_OVERHEAD_PCT] = pct
 
     def _push(self, step: _Step) -> None:
         """Append to the window keeping per-field running sums (O(1) per step)."""
@@ -184,16 +226,16 @@ class ThroughputMonitorCallback(Callback):
         if self._pushes % (100 * self.window_steps) == 0:  # wipe float drift now and then
             self._sums = [float(sum(col)) for col in zip(*win, strict=True)]
 
-    def _window_metrics(self, step: _Step, has_instances: bool) -> dict[str, float]:
+    def _window_metrics(self, last: StepRecord, has_instances: bool) -> dict[str, float]:
         win = self._window
         waits = sorted(s.wait_ms for s in win)
         computes = sorted(s.compute_ms for s in win)
         wait_total, compute_total, samples, instances = self._sums[:4]
         seconds = (wait_total + compute_total) / 1e3
         values = {
-            names.DATA_WAIT_MS: step.wait_ms,
-            names.COMPUTE_MS: step.compute_ms,
-            names.STEP_MS: step.wait_ms + step.compute_ms,
+            names.DATA_WAIT_MS: last.wait_ms,
+            names.COMPUTE_MS: last.compute_ms,
+            names.STEP_MS: last.wait_ms + last.compute_ms,
             names.DATA_WAIT_MS_AVG: wait_total / len(win),
             names.DATA_WAIT_MS_P50: percentile(waits, 50),
             names.DATA_WAIT_MS_P95: percentile(waits, 95),
@@ -211,16 +253,16 @@ class ThroughputMonitorCallback(Callback):
             values[names.DATA_BOUND_THRESHOLD] = self.data_bound_threshold
         return values
 
-    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        # Validation ran between two training batches; it is not data wait.
-        if not trainer.sanity_checking:
-            self._prev_end = _now()
-
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.clock is None:
+            return
+        self._drain()  # the clock closed the epoch's last step before this hook
         values = self.compute()  # the epoch's last steps, even if not yet published
         if self._epoch_seconds > 0:
             values[names.EPOCH_SAMPLES_PER_SECOND] = self._epoch_samples / self._epoch_seconds
-        cache = _dataset_cache_bytes(trainer)
+        cache = self.clock.cache_bytes()
+        if cache is None:  # no worker reported: the loader runs in this process
+            cache = _dataset_cache_bytes(trainer)
         if cache is not None:
             values[names.DATASET_CACHE_BYTES] = float(cache)
         if not _has_resource_monitor(trainer):

@@ -13,8 +13,9 @@ LIST_KEYS = ("polygons", "ignore", "meta")
 def collate_batch(samples: list[dict[str, Any]]) -> dict[str, Any]:
     """Stack tensors, keep ragged ground truth as lists, sum per-sample timings.
 
-    Adds ``batch_size``, ``num_instances`` (non-ignored words) and ``timing`` (sums over
-    the batch, ms), which the throughput monitor reads without touching the tensors.
+    Adds ``batch_size``, ``num_instances`` (non-ignored words), ``timing`` (sums over
+    the batch, ms) and, in a DataLoader worker, ``worker`` (its id and dataset cache
+    bytes), which the throughput monitor reads without touching the tensors.
 
     Raises:
         ValueError: on an empty batch or samples whose tensor keys differ.
@@ -38,4 +39,23 @@ def collate_batch(samples: list[dict[str, Any]]) -> dict[str, Any]:
         for name, value in sample.get("timing", {}).items():
             timing[name] = timing.get(name, 0.0) + float(value)
     batch["timing"] = timing
+    worker = worker_report()
+    if worker is not None:
+        batch["worker"] = worker
     return batch
+
+
+def worker_report() -> dict[str, int] | None:
+    """``{"id", "cache_bytes"}`` of the DataLoader worker running this collate, else None.
+
+    Each worker holds its own copy of the dataset and fills its own page cache, which the
+    training process cannot see; reporting it with every batch lets the throughput
+    monitor sum the workers' latest figures (``perf/dataset_cache_bytes``).
+    """
+    info = torch.utils.data.get_worker_info()
+    if info is None:
+        return None
+    cache = getattr(info.dataset, "cache_nbytes", None)
+    if not isinstance(cache, int):
+        return None
+    return {"id": int(info.id), "cache_bytes": cache}

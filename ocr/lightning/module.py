@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 import math
-import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import torch
 from torch import nn
 
 from bridge import names
+from ocr.callbacks.step_clock import StepClock
 from ocr.lightning.predictions import write_predictions
 from ocr.metrics import DetectionMetric
 from ocr.types import DetectionOutput, Prediction
@@ -84,8 +84,7 @@ class DetectionModule(pl.LightningModule):
         self.test_metric = DetectionMetric(iou_threshold=iou_threshold)
         self.best_val_hmean: float | None = None
         self.train_samples = 0
-        self.train_seconds = 0.0
-        self._epoch_start: float | None = None
+        self._clock: StepClock | None = None
         self._test_predictions: dict[str, list[Prediction]] = {}
         self.channels_last = channels_last
         self.compile_options = (
@@ -115,9 +114,10 @@ class DetectionModule(pl.LightningModule):
 
     # --- training -------------------------------------------------------------------------
 
-    def on_train_epoch_start(self) -> None:
-        """Start the clock for this epoch's training throughput (validation is excluded)."""
-        self._epoch_start = time.perf_counter()
+    def setup(self, stage: str) -> None:
+        """Time training with the trainer's step clock (shared with the monitors)."""
+        if stage == "fit":
+            self._clock = StepClock.of(self.trainer)
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         """One optimisation step; logs the total loss, its parts and the learning rate."""
@@ -141,22 +141,11 @@ class DetectionModule(pl.LightningModule):
         self.train_samples += size
         return losses["loss"]
 
-    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
-        """Accumulate training wall time up to the end of each batch.
-
-        Measuring to the last batch end (not the epoch end) keeps validation, which runs
-        before ``on_train_epoch_end``, out of the samples/s figure.
-        """
-        if self._epoch_start is not None:
-            now = time.perf_counter()
-            self.train_seconds += now - self._epoch_start
-            self._epoch_start = now
-
-    def on_validation_end(self) -> None:
-        """Restart the training clock, so mid-epoch validation (``val_check_interval``) is
-        not counted as training time either."""
-        if self._epoch_start is not None:
-            self._epoch_start = time.perf_counter()
+    @property
+    def train_seconds(self) -> float:
+        """Wall seconds of the training steps the step clock closed: each step from its
+        fetch to the next fetch, so data loading counts and validation does not."""
+        return self._clock.seconds if self._clock is not None else 0.0
 
     @property
     def train_samples_per_second(self) -> float | None:

@@ -321,3 +321,22 @@ def test_publish_from_many_threads_and_periodic_flush(
     for k in range(4):
         assert [m.payload["values"][f"w{k}"] for m in msgs if m.epoch == k] == list(range(5000))
     assert msgs[-1].step is None  # a bool is not a step
+
+
+def test_publish_into_a_full_buffer_returns_at_once(tmp_path: Path) -> None:
+    """A full buffer drops and counts; it never makes the training thread wait.
+
+    The publisher is not started, so nothing drains its buffer of 4. The bounds are
+    generous for a loaded machine (a normal call takes about a microsecond; one call may
+    be descheduled) but a call that slept even 10 ms in the overflow path breaks them.
+    """
+    pub = Publisher(tmp_path, queue_size=4)
+    took = []
+    for i in range(200):
+        t0 = time.perf_counter()
+        pub.publish("metrics", {"values": {"x": float(i)}})
+        took.append(time.perf_counter() - t0)
+    assert pub.dropped == 196
+    took.sort()
+    assert took[180] < 0.005, f"90th percentile publish took {took[180] * 1e3:.1f} ms"
+    assert sum(took) < 1.0, f"200 publishes took {sum(took) * 1e3:.0f} ms"

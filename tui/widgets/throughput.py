@@ -1,5 +1,8 @@
 """Throughput panel: samples/s history, data-wait percentiles, efficiency and the verdict.
 
+The head line also shows ``perf/monitor_overhead_pct`` as "ocrtop N%": the CPU that
+ocrtop's own hooks and threads cost, over the step time, as the trainer measured it.
+
 This is the panel that answers "is my GPU starving?", so the verdict and its reason are
 always visible, and DDP jobs get one row per rank (a slow rank sets the pace).
 """
@@ -39,6 +42,9 @@ class ThroughputPanel(Panel):
         head.append(f"{num(sps)} samples/s", style="bold cyan")
         head.append(f" · step {num(rank.value(names.STEP_MS), 0)} ms")
         head.append(f" · {window_label(state.window_s)}", style="dim")
+        overhead = rank.value(names.MONITOR_OVERHEAD_PCT)
+        if overhead is not None:  # what ocrtop's own hooks and threads cost this job
+            head.append(f" · ocrtop {num(overhead, 1)}%", style="dim")
         wait = Text("wait")
         for label, name in (
             ("p50", names.DATA_WAIT_MS_P50),

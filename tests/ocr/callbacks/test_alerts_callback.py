@@ -10,6 +10,7 @@ import torch
 
 from bridge import names
 from ocr.callbacks.alerts import AlertsCallback
+from ocr.callbacks.step_clock import StepClock
 
 
 class Monitor:
@@ -62,3 +63,36 @@ def test_reads_monitors_and_loss_at_the_evaluation_interval() -> None:
         ("data_bound", "cleared"),
         ("nonfinite_loss", "cleared"),
     }
+
+
+def test_validation_batches_keep_the_stall_watchdog_quiet() -> None:
+    """A validation run longer than stall_s is progress as long as its batches come."""
+    cb = AlertsCallback(stall_s=0.3, eval_interval_s=1e9)
+    trainer = fake_trainer(cb)
+    cb.on_train_start(trainer, None)  # type: ignore[arg-type]
+    try:
+        deadline = time.monotonic() + 1.2  # four stall_s without a training step
+        while time.monotonic() < deadline:
+            cb.on_validation_batch_end(trainer, None, None, None, 0)
+            time.sleep(0.05)
+        assert [a.code for a in cb.history] == []
+        assert wait_for(lambda: [a.code for a in cb.history] == ["stalled"])  # then it stops
+    finally:
+        cb.on_train_end(trainer, None)  # type: ignore[arg-type]
+
+
+def test_the_step_clocks_fetches_are_progress() -> None:
+    """A loop that keeps fetching is not stalled, though no hook of the callback runs."""
+    cb = AlertsCallback(stall_s=0.3, eval_interval_s=1e9)
+    trainer = fake_trainer(cb)
+    cb.setup(trainer, None, "fit")  # type: ignore[arg-type]
+    clock = StepClock.of(trainer)
+    cb.on_train_start(trainer, None)  # type: ignore[arg-type]
+    try:
+        deadline = time.monotonic() + 1.2
+        while time.monotonic() < deadline:
+            clock._after_fetch(clock._before_fetch(), {"batch_size": 1})
+            time.sleep(0.05)
+        assert [a.code for a in cb.history] == []
+    finally:
+        cb.on_train_end(trainer, None)  # type: ignore[arg-type]

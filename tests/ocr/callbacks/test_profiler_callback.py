@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from bridge_probe import ClientThread
-from callback_toys import ToyModule, loader, make_trainer
+from callback_toys import SleepyDataset, ToyModule, collate, loader, make_trainer
+from torch.utils.data import DataLoader
 
 from bridge.client import BridgeClient
 from ocr.callbacks.bridge import BridgeCallback
@@ -55,7 +57,7 @@ def test_top_k_ranks_by_self_time_and_merges_step_scopes() -> None:
 
 
 def test_split_and_summary_name_the_bottleneck() -> None:
-    split = split_from_steps([(30.0, 8.0, 2.0), (50.0, 8.0, 2.0)])
+    split = split_from_steps([(30.0, 8.0, 2.0, 0.0), (50.0, 8.0, 2.0, 0.0)])
     assert (split.data_wait_ms, split.forward_backward_ms, split.optimizer_ms, split.steps) == (
         40.0,
         8.0,
@@ -64,8 +66,10 @@ def test_split_and_summary_name_the_bottleneck() -> None:
     )
     text = bottleneck_summary(split, top_k_ops([evt("aten::addmm", 3000.0)], 5))
     assert text.startswith("input-bound") and "80%" in text and "aten::addmm" in text
-    compute = bottleneck_summary(split_from_steps([(1.0, 20.0, 1.0)]), [])
+    compute = bottleneck_summary(split_from_steps([(1.0, 20.0, 1.0, 2.0)]), [])
     assert compute.startswith("compute-bound")
+    hooks = bottleneck_summary(split_from_steps([(1.0, 5.0, 1.0, 30.0)]), [])
+    assert hooks.startswith("overhead-bound") and "hooks and logging" in hooks
 
 
 def test_cap_trace_keeps_metadata_and_longest_events(tmp_path: Path) -> None:
@@ -169,8 +173,33 @@ def test_profile_command_over_the_bridge_mid_training(tmp_path: Path) -> None:
     assert done["trigger"] == "command" and done["recorded_steps"] == 3 and done["top_k"]
     assert Path(done["trace_path"]).name.endswith("-command.json")
     load_trace(done["trace_path"])
-    assert set(done["split"]) == {"data_wait_ms", "forward_backward_ms", "optimizer_ms"}
+    assert set(done["split"]) == {"data_wait_ms", "forward_backward_ms", "optimizer_ms", "after_ms"}
     assert done["split"]["data_wait_ms"] > 10.0  # 4 items x 5 ms per batch
+
+
+def test_warmup_steps_stay_out_of_the_analysed_split(tmp_path: Path) -> None:
+    """The two warm-up batches load slowly (100 ms); the three recorded ones do not."""
+    fetched = [0]
+
+    def slow_first_two(items: list[dict[str, Any]]) -> dict[str, Any]:
+        fetched[0] += 1
+        if fetched[0] <= 2:
+            time.sleep(0.1)
+        return collate(items)
+
+    prof = ProfilerCallback(
+        profile_steps=[0],
+        warmup_steps=2,
+        window_steps=3,
+        run_dir=str(tmp_path),
+        export_chrome_trace=False,
+    )
+    trainer = make_trainer(tmp_path, [prof], max_epochs=1)
+    data = DataLoader(SleepyDataset(4 * 8, 16), batch_size=4, collate_fn=slow_first_two)
+    trainer.fit(ToyModule(), data)
+    (result,) = prof.results
+    assert result["recorded_steps"] == 3
+    assert result["split"]["data_wait_ms"] < 20.0, result["split"]  # 40+ with the warm-up in
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ import torch
 
 from bridge import names
 from ocr.callbacks import rank_stats as rs
+from ocr.callbacks import step_clock as sc
 from ocr.callbacks.alert_engine import AlertEngine
 from ocr.callbacks.bridge import BridgeCallback
 from ocr.callbacks.rank_stats import (
@@ -25,6 +26,7 @@ from ocr.callbacks.rank_stats import (
     straggler_rule,
     straggler_values,
 )
+from ocr.callbacks.step_clock import StepClock
 
 T0 = 1_800_000_000.0
 
@@ -156,21 +158,25 @@ def fake_trainer(rank: int, world: int, strategy: Any, sink: Sink) -> Any:
 @pytest.fixture
 def clocks(monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
     c = SimpleNamespace(perf=100.0, wall=T0)
-    monkeypatch.setattr(rs, "_now", lambda: c.perf)
+    monkeypatch.setattr(sc, "_wall", lambda: c.wall)
     monkeypatch.setattr(rs, "_wall", lambda: c.wall)
     return c
 
 
 def run_steps(cb: RankStatsCallback, trainer: Any, clocks: Any, n: int, wait_ms: float) -> None:
+    """Steps as the step clock records them: a fetch of ``wait_ms``, then 300 ms of compute."""
     module = SimpleNamespace(device=torch.device("cpu"))
     batch = {"image": torch.zeros(4, 1), "batch_size": 4}
-    cb.on_train_epoch_start(trainer, module)  # type: ignore[arg-type]
+    cb.setup(trainer, module, "fit")  # type: ignore[arg-type]
+    clock = StepClock.of(trainer)
     for i in range(n):
+        t0 = clocks.perf
         clocks.perf += wait_ms / 1e3
         clocks.wall += wait_ms / 1e3
-        cb.on_train_batch_start(trainer, module, batch, i)  # type: ignore[arg-type]
+        clock.record_fetch(t0, clocks.perf, batch)
         clocks.perf += 0.3
         clocks.wall += 0.3
+        clock.close(clocks.perf)
         trainer.global_step += 1
         cb.on_train_batch_end(trainer, module, None, batch, i)  # type: ignore[arg-type]
 

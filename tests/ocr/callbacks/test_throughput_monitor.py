@@ -1,4 +1,4 @@
-"""ThroughputMonitorCallback driven hook by hook with a fake clock."""
+"""ThroughputMonitorCallback fed step records by hand, on a fake time line."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import torch
 from bridge import names
 from ocr.callbacks import throughput_monitor as tm
 from ocr.callbacks.bridge import BridgeCallback
+from ocr.callbacks.step_clock import StepClock
 from ocr.callbacks.throughput_monitor import ThroughputMonitorCallback
 
 
@@ -57,6 +58,32 @@ def batch(n: int) -> dict[str, Any]:
     }
 
 
+class Driver:
+    """Feeds a monitor the way Lightning and the step clock would, on a fake time line."""
+
+    def __init__(self, cb: ThroughputMonitorCallback, trainer: Any, clock: Clock) -> None:
+        self.cb, self.trainer, self.time = cb, trainer, clock
+        self.step_clock = StepClock()
+        cb.attach(self.step_clock)
+        self.module = SimpleNamespace(device=torch.device("cpu"))
+
+    def step(self, wait: float, compute: float, n: int, b: Any = None) -> None:
+        b = batch(n) if b is None else b
+        t0 = self.time()
+        self.time.advance(wait)
+        self.step_clock.record_fetch(t0, self.time(), b)
+        self.time.advance(compute)
+        self.step_clock.close(self.time())  # the next fetch starts
+        self.cb.on_train_batch_end(self.trainer, self.module, None, b, self.trainer.global_step)  # type: ignore[arg-type]
+        self.trainer.global_step += 1
+
+    def epoch_start(self) -> None:
+        self.cb.on_train_epoch_start(self.trainer, self.module)  # type: ignore[arg-type]
+
+    def epoch_end(self) -> None:
+        self.cb.on_train_epoch_end(self.trainer, self.module)  # type: ignore[arg-type]
+
+
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     c = Clock()
@@ -64,26 +91,14 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return c
 
 
-def run_step(
-    cb: ThroughputMonitorCallback, trainer: Any, clock: Clock, wait: float, compute: float, n: int
-) -> None:
-    module = SimpleNamespace(device=torch.device("cpu"))
-    clock.advance(wait)
-    cb.on_train_batch_start(trainer, module, batch(n), trainer.global_step)  # type: ignore[arg-type]
-    clock.advance(compute)
-    cb.on_train_batch_end(trainer, module, None, batch(n), trainer.global_step)  # type: ignore[arg-type]
-    trainer.global_step += 1
-
-
 def test_wait_compute_rates_and_efficiency(clock: Clock) -> None:
     rec = Recorder()
     trainer = fake_trainer(rec)
     cb = ThroughputMonitorCallback(window_steps=10, data_bound_threshold=0.3)
-    module = SimpleNamespace(device=torch.device("cpu"))
-    cb.on_train_start(trainer, module)  # type: ignore[arg-type]
-    cb.on_train_epoch_start(trainer, module)  # type: ignore[arg-type]
+    d = Driver(cb, trainer, clock)
+    d.epoch_start()
     for n in (4, 4, 2, 4):  # variable batch sizes: the last batch of an epoch is smaller
-        run_step(cb, trainer, clock, wait=10.0, compute=30.0, n=n)
+        d.step(wait=10.0, compute=30.0, n=n)
     v = cb.latest_values()
     assert v[names.DATA_WAIT_MS] == pytest.approx(10.0)
     assert v[names.DATA_WAIT_MS_P50] == pytest.approx(10.0)
@@ -98,20 +113,20 @@ def test_wait_compute_rates_and_efficiency(clock: Clock) -> None:
     # Lightning logger gets every log_every_n_steps-th step, under perf/ names.
     assert [step for step, _ in rec.logged] == [1, 3]
     assert all(k.startswith("perf/") for _, values in rec.logged for k in values)
-    cb.on_train_epoch_end(trainer, module)  # type: ignore[arg-type]
+    d.epoch_end()
     v = cb.latest_values()
     assert v[names.EPOCH_SAMPLES_PER_SECOND] == pytest.approx(14 / 0.160)
-    assert v[names.DATASET_CACHE_BYTES] == 4096.0
+    assert v[names.DATASET_CACHE_BYTES] == 4096.0  # no worker reports: the main process's
     assert v[names.PROC_RSS_BYTES] > 0 and v[names.PROC_RSS_PEAK_BYTES] >= v[names.PROC_RSS_BYTES]
 
 
 def test_data_bound_verdict_and_percentiles(clock: Clock) -> None:
     trainer = fake_trainer(Recorder())
     cb = ThroughputMonitorCallback(window_steps=100, data_bound_threshold=0.3)
-    module = SimpleNamespace(device=torch.device("cpu"))
-    cb.on_train_epoch_start(trainer, module)  # type: ignore[arg-type]
+    d = Driver(cb, trainer, clock)
+    d.epoch_start()
     for i in range(100):
-        run_step(cb, trainer, clock, wait=float(i + 1), compute=20.0, n=2)
+        d.step(wait=float(i + 1), compute=20.0, n=2)
     v = cb.latest_values()
     assert v[names.DATA_WAIT_MS_P50] == pytest.approx(50.5)
     assert v[names.DATA_WAIT_MS_P95] == pytest.approx(95.05)
@@ -120,47 +135,86 @@ def test_data_bound_verdict_and_percentiles(clock: Clock) -> None:
     assert v[names.DATA_BOUND] == 1.0
 
 
+@pytest.mark.parametrize(
+    ("body", "last", "efficiency", "bound"),
+    [
+        # nine compute-heavy steps, then one slow fetch: the window is not data-bound
+        ((1.0, 99.0), (90.0, 10.0), (9 * 99 + 10) / 1000, 0.0),
+        # nine data-heavy steps, then one instant fetch: the window still is
+        ((60.0, 40.0), (0.0, 100.0), (9 * 40 + 100) / 1000, 1.0),
+    ],
+)
+def test_efficiency_and_verdict_cover_the_window_not_the_last_step(
+    clock: Clock,
+    body: tuple[float, float],
+    last: tuple[float, float],
+    efficiency: float,
+    bound: float,
+) -> None:
+    trainer = fake_trainer(Recorder())
+    trainer.log_every_n_steps = 10
+    cb = ThroughputMonitorCallback(window_steps=10, data_bound_threshold=0.3, publish_max_hz=None)
+    d = Driver(cb, trainer, clock)
+    d.epoch_start()
+    for _ in range(9):
+        d.step(*body, n=2)
+    d.step(*last, n=2)
+    v = cb.latest_values()
+    assert v[names.DATA_WAIT_MS] == pytest.approx(last[0])  # the last step is reported too
+    assert v[names.THROUGHPUT_EFFICIENCY] == pytest.approx(efficiency)
+    assert v[names.DATA_BOUND] == bound
+
+
 def test_the_window_slides_so_old_steps_leave_the_running_sums(clock: Clock) -> None:
     trainer = fake_trainer(Recorder())
     cb = ThroughputMonitorCallback(window_steps=3, publish_max_hz=None)
-    module = SimpleNamespace(device=torch.device("cpu"))
-    cb.on_train_epoch_start(trainer, module)  # type: ignore[arg-type]
+    d = Driver(cb, trainer, clock)
+    d.epoch_start()
     for wait, n in ((100.0, 8), (100.0, 8), (10.0, 2), (20.0, 2), (30.0, 2)):
-        run_step(cb, trainer, clock, wait=wait, compute=10.0, n=n)
+        d.step(wait=wait, compute=10.0, n=n)
     v = cb.latest_values()
     assert v[names.DATA_WAIT_MS_AVG] == pytest.approx(20.0)  # the last three steps only
     assert v[names.SAMPLES_PER_SECOND] == pytest.approx(6 / 0.090)
     assert v[names.LOAD_MS] == pytest.approx(4.0)
 
 
-def test_validation_and_epoch_start_are_not_data_wait(clock: Clock) -> None:
-    trainer = fake_trainer(Recorder())
-    cb = ThroughputMonitorCallback()
-    module = SimpleNamespace(device=torch.device("cpu"))
-    clock.advance(5000)  # setup time before the epoch: not data wait
-    cb.on_train_epoch_start(trainer, module)  # type: ignore[arg-type]
-    run_step(cb, trainer, clock, wait=7.0, compute=10.0, n=1)
-    assert cb.latest_values()[names.DATA_WAIT_MS] == pytest.approx(7.0)
-    clock.advance(3000)  # a validation run
-    cb.on_validation_end(trainer, module)  # type: ignore[arg-type]
-    run_step(cb, trainer, clock, wait=3.0, compute=10.0, n=1)
-    assert cb.latest_values()[names.DATA_WAIT_MS] == pytest.approx(3.0)
-
-
 def test_plain_tensor_batches_and_no_dataset_accounting(clock: Clock) -> None:
     trainer = fake_trainer(Recorder(), cache=None)
     cb = ThroughputMonitorCallback(window_steps=5)
-    module = SimpleNamespace(device=torch.device("cpu"))
-    cb.on_train_epoch_start(trainer, module)  # type: ignore[arg-type]
-    clock.advance(1.0)
-    cb.on_train_batch_start(trainer, module, torch.zeros(8, 2), 0)  # type: ignore[arg-type]
-    clock.advance(9.0)
-    cb.on_train_batch_end(trainer, module, None, (torch.zeros(8, 2),), 0)  # type: ignore[arg-type]
-    cb.on_train_epoch_end(trainer, module)  # type: ignore[arg-type]
+    d = Driver(cb, trainer, clock)
+    d.epoch_start()
+    d.step(wait=1.0, compute=9.0, n=0, b=(torch.zeros(8, 2), torch.zeros(8)))
+    d.epoch_end()
     v = cb.latest_values()
     assert v[names.SAMPLES_PER_SECOND] == pytest.approx(800.0)
     assert names.INSTANCES_PER_SECOND not in v and names.LOAD_MS not in v
     assert names.DATASET_CACHE_BYTES not in v
+
+
+def test_cache_bytes_sum_the_latest_report_of_each_worker(clock: Clock) -> None:
+    trainer = fake_trainer(Recorder(), cache=7)  # the main process's copy: not counted
+    cb = ThroughputMonitorCallback(window_steps=5)
+    d = Driver(cb, trainer, clock)
+    d.epoch_start()
+    for wid, cache in ((0, 100), (1, 50), (0, 300), (1, 60)):
+        b = {**batch(2), "worker": {"id": wid, "cache_bytes": cache}}
+        d.step(wait=1.0, compute=1.0, n=2, b=b)
+    d.epoch_end()
+    assert cb.latest_values()[names.DATASET_CACHE_BYTES] == 360.0
+
+
+def test_batch_size_fn_counts_samples(clock: Clock) -> None:
+    trainer = fake_trainer(Recorder(), cache=None)
+    cb = ThroughputMonitorCallback(window_steps=5, batch_size_fn=lambda b: b["n"])
+    d = Driver(cb, trainer, clock)
+    d.epoch_start()
+    d.step(wait=0.0, compute=10.0, n=0, b={"n": 5, "x": torch.zeros(3, 7)})
+    d.epoch_end()
+    assert cb.latest_values()[names.SAMPLES_PER_SECOND] == pytest.approx(500.0)
+    dotted = ThroughputMonitorCallback(batch_size_fn="operator.length_hint")
+    assert dotted.batch_size_fn is not None and dotted.batch_size_fn([1, 2, 3]) == 3
+    with pytest.raises(ValueError, match="does not import"):
+        ThroughputMonitorCallback(batch_size_fn="no_such_module_xyz.fn")
 
 
 def test_publish_rate_is_capped_while_every_step_counts(clock: Clock) -> None:
@@ -172,12 +226,12 @@ def test_publish_rate_is_capped_while_every_step_counts(clock: Clock) -> None:
     trainer = fake_trainer(Recorder())
     trainer.callbacks, trainer.log_every_n_steps = [bridge], 1000
     cb = ThroughputMonitorCallback(window_steps=100, publish_max_hz=10.0)
-    module = SimpleNamespace(device=torch.device("cpu"))
-    cb.on_train_epoch_start(trainer, module)  # type: ignore[arg-type]
+    d = Driver(cb, trainer, clock)
+    d.epoch_start()
     for i in range(30):  # 30 steps of 20 ms = 0.6 s -> at most 7 messages at 10 Hz
-        run_step(cb, trainer, clock, wait=5.0 if i < 29 else 105.0, compute=15.0, n=2)
+        d.step(wait=5.0 if i < 29 else 105.0, compute=15.0, n=2)
     assert 5 <= len(published) <= 7
-    cb.on_train_epoch_end(trainer, module)  # type: ignore[arg-type]
+    d.epoch_end()
     final = published[-1]
     # The unpublished last step (100 ms extra wait) is in the epoch-end figures.
     assert final[names.DATA_WAIT_MS] == pytest.approx(105.0)

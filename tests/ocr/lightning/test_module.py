@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+from ocr.callbacks.step_clock import StepClock
 from ocr.lightning.module import DetectionModule
 from ocr.lightning.schedulers import constant, poly_with_warmup
 
@@ -66,16 +67,18 @@ def test_bad_interval() -> None:
         _module(None, interval="batch")
 
 
-def test_throughput_counts_training_time_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Samples/s excludes validation, also mid-epoch validation (val_check_interval)."""
-    clock = iter([0.0, 2.0, 4.0, 104.0, 106.0])  # epoch start, 2 batches, val end, batch
-    monkeypatch.setattr("ocr.lightning.module.time.perf_counter", lambda: next(clock))
+def test_throughput_counts_training_time_only() -> None:
+    """Samples/s comes from the step clock: fetch and step count, validation does not."""
     module = _module(None)
-    module.on_train_epoch_start()  # t=0
+    clock = StepClock()
+    module._clock = clock
     module.train_samples = 12
-    module.on_train_batch_end(None, None, 0)  # t=2
-    module.on_train_batch_end(None, None, 1)  # t=4; then validation runs for 100 s
-    module.on_validation_end()  # t=104
-    module.on_train_batch_end(None, None, 2)  # t=106
+    clock.record_fetch(0.0, 0.5, {"batch_size": 6})  # 0.5 s blocked on the loader
+    clock.close(2.0)
+    clock.record_fetch(2.0, 2.0, {"batch_size": 6})
+    clock.on_train_batch_end(None)  # type: ignore[arg-type]
+    clock.close(4.0)  # validation starts: 100 s that are not training
+    clock.record_fetch(104.0, 104.0, {"batch_size": 6})
+    clock.close(106.0)
     assert module.train_seconds == pytest.approx(6.0)
     assert module.train_samples_per_second == pytest.approx(2.0)
