@@ -63,10 +63,20 @@ class CommandRouter:
 
 
 def stop_handler(trainer: pl.Trainer, cmd: Any) -> dict[str, Any]:
-    """Ask Lightning to stop after the current batch (checkpoints and teardown still run)."""
+    """Stop after the current batch, with a checkpoint, in any epoch.
+
+    A callback with ``request_stop(reason)`` (ocrtop's ``GracefulStop``) does the stop:
+    Lightning's ``should_stop`` alone is refused until ``min_epochs`` is reached. Without
+    one (a plain Lightning job watched by ocrtop) ``should_stop`` is the fallback.
+    """
     mode = (getattr(cmd, "args", None) or {}).get("mode", "graceful")
     if mode != "graceful":
         raise CommandError(f"stop mode {mode!r} is not supported; use mode='graceful'")
+    for callback in getattr(trainer, "callbacks", None) or ():
+        request = getattr(callback, "request_stop", None)
+        if callable(request):
+            request("stop command")
+            return {"mode": mode, "step": int(trainer.global_step), "at": "next step"}
     trainer.should_stop = True
     return {"mode": mode, "step": int(trainer.global_step)}
 

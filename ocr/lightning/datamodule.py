@@ -8,6 +8,9 @@ Datasets are built lazily in :meth:`setup`, so ``runners/test.py`` never reads t
 
 from __future__ import annotations
 
+import functools
+import os
+import signal
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -103,6 +106,7 @@ class DetectionDataModule(pl.LightningDataModule):
             pin_memory=self.pin_memory,
             persistent_workers=self.persistent_workers,
             collate_fn=collate_batch,
+            worker_init_fn=functools.partial(worker_init, rank=rank) if self.num_workers else None,
             drop_last=shuffle and len(dataset) > batch_size,  # type: ignore[arg-type]
         )
 
@@ -117,6 +121,23 @@ class DetectionDataModule(pl.LightningDataModule):
     def test_dataloader(self) -> DataLoader:
         """Test batches in file order."""
         return self._loader("test", shuffle=False, batch_size=self.eval_batch_size)
+
+
+def worker_init(worker_id: int, rank: int = 0) -> None:
+    """DataLoader workers ignore SIGINT and SIGTERM: the main process stops them.
+
+    A Ctrl-C reaches the terminal's whole process group and ``ocrtop``'s stop signals the
+    trainer's group: a worker that died of it would make the main process fail with
+    "DataLoader worker exited unexpectedly" before it could stop cleanly. The main process
+    shuts its workers down itself (and workers exit when it dies). Setting this function
+    replaces Lightning's seeding hook, so it is called here when seeding is on.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if int(os.environ.get("PL_SEED_WORKERS", 0)):
+        from lightning_fabric.utilities.seed import pl_worker_init_function
+
+        pl_worker_init_function(worker_id, rank=rank)
 
 
 class _SlowLoad(Dataset):

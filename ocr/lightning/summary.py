@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -75,3 +76,9 @@ def print_metric(name: str, value: Any) -> None:
     value = _clean(value)
     text = f"{value:.4f}" if isinstance(value, float | int) else "n/a"
     print(f"{name}: {text}", flush=True)
+
+
+@rank_zero_only
+def print_line(text: str) -> None:
+    """One line on stderr (the run's log): how the run ended, for people and the supervisor."""
+    print(text, file=sys.stderr, flush=True)

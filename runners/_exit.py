@@ -1,0 +1,67 @@
+"""The runners' exit codes: what the trainer published is what the process exits with.
+
+Hydra's ``@hydra.main`` discards the task's return value and turns any exception into
+a printed traceback and exit 1, whatever went wrong. :func:`run_task` wraps the task:
+bad config or input is one line per problem and exit 2 (no traceback), a failure keeps
+its traceback (the run's log) and ends with one ``ocrtop: failed ...`` line, and a stop
+exits with its code. :func:`exit_code_of` runs the Hydra entry point and maps Hydra's own
+errors (an unknown override key, a missing config group) to exit 2 as well: they are bad
+config found before any training. The table is :mod:`bridge.exitcodes`.
+
+Stdlib only at import time: ``--help`` must not wait for torch.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from bridge import exitcodes
+
+_started = False
+
+
+def run_task(task: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run a Hydra task; raise ``SystemExit`` with its code unless it ended ``done``."""
+    global _started
+    _started = True
+    from ocr.failures import ConfigError, final_status, root_cause
+
+    try:
+        summary = task()
+    except Exception as exc:
+        cause, _ = root_cause(exc)
+        final = final_status(exc)
+        if isinstance(cause, ConfigError):
+            for line in [p.format() for p in cause.problems] or [str(cause)]:
+                print(f"error: {line}", file=sys.stderr)
+            print(f"ocrtop: bad config or input (exit code {final['exit_code']})", file=sys.stderr)
+        else:
+            traceback.print_exc()
+            print(
+                f"ocrtop: failed (exit code {final['exit_code']}): {final['error']}",
+                file=sys.stderr,
+            )
+        sys.stderr.flush()
+        raise SystemExit(final["exit_code"]) from None
+    code = int(summary.get("exit_code") or exitcodes.DONE)
+    if code != exitcodes.DONE:
+        raise SystemExit(code)
+    return summary
+
+
+def exit_code_of(hydra_main: Callable[[], Any]) -> int:
+    """Run ``hydra_main()`` and return the process's exit code (see the module docstring)."""
+    try:
+        hydra_main()
+    except Exception:  # HYDRA_FULL_ERROR=1: Hydra re-raises its own errors, unprinted
+        traceback.print_exc()
+        return exitcodes.FAILED if _started else exitcodes.BAD_INPUT
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if code == exitcodes.FAILED and not _started:
+            return exitcodes.BAD_INPUT  # Hydra rejected the config before the task ran
+        return code
+    return exitcodes.DONE
