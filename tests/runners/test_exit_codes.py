@@ -61,12 +61,17 @@ def start(
     """
     slow = [f"+data.rank_sleep_ms={{0:{sleep_ms}}}"] if sleep_ms else []
     args = [*SLOW_RUN, *slow, *overrides, f"hydra.run.dir={run_dir}"]
-    if ocrtop:
+    if ocrtop:  # its log folder (outputs/.ocrtop) goes under the cwd: keep it in tmp
         argv = [sys.executable, "-m", "ocrtop", "train", "--headless", *args]
     else:
-        argv = [sys.executable, "runners/train.py", *args]
+        argv = [sys.executable, str(ROOT / "runners" / "train.py"), *args]
     return subprocess.Popen(
-        argv, cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        argv,
+        cwd=run_dir.parent,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 
@@ -103,16 +108,22 @@ def summary(run_dir: Path) -> dict[str, Any]:
 
 
 def test_exception_exits_1_and_names_it_everywhere(tmp_path: Path) -> None:
+    """Through ``ocrtop train --headless``: its output, the log, the event, the summary."""
     run_dir = tmp_path / "run"
-    proc = start(run_dir, "model.optimizer.weight_decay=-1")  # torch refuses it in fit
+    proc = start(run_dir, "model.optimizer.weight_decay=-1", ocrtop=True)  # torch refuses it
     code, out = finish(proc)
     assert code == 1, out[-3000:]
-    last = out.strip().splitlines()[-1]
-    assert last.startswith("ocrtop: failed (exit code 1): ValueError: Invalid weight_decay"), last
     final = final_event(run_dir)
     assert final["status"] == "failed" and final["exit_code"] == 1
     assert final["error_type"] == "ValueError" and "weight_decay" in final["message"]
     assert final["where"]  # the frame that raised it
+    assert "finished: failed (exit code 1)" in out
+    # headless prints the reason: from the final event, or (when the trainer failed before
+    # the viewer found it) from the runner's last line in the log
+    assert final["error"] in out.split("finished: failed (exit code 1)", 1)[1], out[-2000:]
+    log = tmp_path / out.rsplit("(log: ", 1)[1].split(")", 1)[0]  # ocrtop's own log path
+    log_last = log.read_text().strip().splitlines()[-1]
+    assert log_last == f"ocrtop: failed (exit code 1): {final['error']}"
     s = summary(run_dir)
     assert s["status"] == "failed" and s["exit_code"] == 1 and s["error"] == final["error"]
 
