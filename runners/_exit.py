@@ -23,13 +23,20 @@ from bridge import exitcodes
 _started = False
 
 
-def run_task(task: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """Run a Hydra task; raise ``SystemExit`` with its code unless it ended ``done``."""
+def run_task(task: Callable[[], dict[str, Any]], cfg: Any = None) -> dict[str, Any]:
+    """Check ``cfg`` (``ocr.config_check``), then run a Hydra task.
+
+    Raises:
+        SystemExit: with the run's exit code, unless it ended ``done``.
+    """
     global _started
     _started = True
+    from ocr.config_check import check_config
     from ocr.failures import ConfigError, final_status, root_cause
 
     try:
+        if cfg is not None:
+            check_config(cfg)  # right after composition: before torch, before any file
         summary = task()
     except Exception as exc:
         cause, _ = root_cause(exc)

@@ -21,10 +21,13 @@ from runners._exit import exit_code_of, run_task
 @hydra.main(version_base="1.3", config_path="../configs", config_name="train")
 def main(cfg: DictConfig) -> float | None:
     """Hydra entry point; returns the best val/hmean so sweepers can optimise it."""
-    from ocr.lightning.train import train  # lazy: `--help` and `--cfg job` skip torch
 
-    summary = run_task(lambda: train(cfg))
-    return summary.get("best_val_hmean")
+    def task() -> dict:
+        from ocr.lightning.train import train  # lazy: `--help` and a bad config skip torch
+
+        return train(cfg)
+
+    return run_task(task, cfg).get("best_val_hmean")
 
 
 if __name__ == "__main__":
