@@ -210,10 +210,16 @@ async def run_headless(
             task.cancel()
             return
         if child.stop_requested_at is not None:
-            printer.say("[ocrtop] second interrupt: SIGTERM to the trainer's process group")
+            printer.say(
+                "[ocrtop] second interrupt: SIGTERM to the trainer's process group "
+                "(it stops now, without a checkpoint)"
+            )
             child.signal_group(signal.SIGTERM)
             return
-        printer.say("[ocrtop] interrupt: asking the trainer to stop (Ctrl-C again: SIGTERM)")
+        printer.say(
+            "[ocrtop] interrupt: asking the trainer to stop after this step, with a checkpoint "
+            "(Ctrl-C again: stop now)"
+        )
         sup.request_stop()
         pending.add(asyncio.ensure_future(source.send("stop", mode="graceful")))
 
@@ -229,6 +235,8 @@ async def run_headless(
                     await source.backfill(set())  # jobs that ended between two polls
                 published = bool(state.jobs)
                 sup.check()
+                for line in sup.announcements():
+                    printer.say(f"[ocrtop] {line}")
                 if sup.exited is not None:
                     if published:
                         printer.tick(force=True)

@@ -27,6 +27,12 @@ class Supervisor:
     def __init__(self, child: Any, state: AppState) -> None:
         self.child, self.state = child, state
         self.exited: int | None = None
+        self._announce: list[str] = []
+
+    def announcements(self) -> list[str]:
+        """One-off lines for headless mode (an escalation), each returned once."""
+        out, self._announce = self._announce, []
+        return out
 
     @property
     def running(self) -> bool:
@@ -46,7 +52,10 @@ class Supervisor:
             child.link_log(str(known.hello.get("run_dir") or ""))
         escalated = child.escalate(time.monotonic(), STOP_TERM_AFTER, STOP_KILL_AFTER)
         if escalated:
-            self.state.notice = f"the stop did not finish in time: {escalated} sent to the trainer"
+            self.state.notice = (
+                f"the stop did not finish in time: {escalated} sent to the trainer's group"
+            )
+            self._announce.append(self.state.notice)
             self.state.touch()
         raw = child.poll()
         if raw is None or self.exited is not None:

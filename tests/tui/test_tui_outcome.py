@@ -91,3 +91,23 @@ def test_attach_and_replay_exit_with_the_jobs_code() -> None:
     assert outcome.exit_code(_state({"status": "done", "exit_code": 0})) == 0
     assert outcome.exit_code(_state({"status": "failed", "exit_code": 1})) == 1
     assert outcome.exit_code(_state()) == 0  # still running: leaving is not a failure
+
+
+def test_a_stop_timeout_is_announced_once_with_the_signal_sent() -> None:
+    class Slow(DeadChild):
+        sent = ["SIGTERM"]
+
+        def poll(self) -> None:  # type: ignore[override]
+            return None
+
+        def escalate(self, *args: float) -> str | None:  # type: ignore[override]
+            return self.sent.pop() if self.sent else None
+
+    state = _state()
+    sup = Supervisor(Slow(0), state)
+    sup.check()
+    sup.check()
+    assert sup.announcements() == [
+        "the stop did not finish in time: SIGTERM sent to the trainer's group"
+    ]
+    assert sup.announcements() == []
