@@ -95,7 +95,9 @@ def test_attach_and_replay_exit_with_the_jobs_code() -> None:
 
 def test_a_stop_timeout_is_announced_once_with_the_signal_sent() -> None:
     class Slow(DeadChild):
-        sent = ["SIGTERM"]
+        def __init__(self) -> None:
+            super().__init__(0)
+            self.sent = ["SIGTERM"]
 
         def poll(self) -> None:  # type: ignore[override]
             return None
@@ -104,7 +106,7 @@ def test_a_stop_timeout_is_announced_once_with_the_signal_sent() -> None:
             return self.sent.pop() if self.sent else None
 
     state = _state()
-    sup = Supervisor(Slow(0), state)
+    sup = Supervisor(Slow(), state)
     sup.check()
     sup.check()
     assert sup.announcements() == [
