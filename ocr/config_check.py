@@ -160,6 +160,7 @@ RULES: dict[str, Check] = {
     "data.persistent_workers": boolean,
     "data.pin_memory": boolean,
     "data.root": dataset_folder,
+    "data.on_error": lambda v: None if v in ("fail", "skip") else "is not 'fail' or 'skip'",
     **{f"data.{s}.transform.size": integer(32, note=" (pixels)") for s in SPLITS},
     **{f"data.{s}.source.num": integer(1) for s in SPLITS},
     **{f"data.{s}.source.width": integer(32, note=" (pixels)") for s in SPLITS},

@@ -41,6 +41,10 @@ class DetectionDataModule(pl.LightningDataModule):
         persistent_workers: keep workers alive between epochs (with ``num_workers > 0``).
         root: dataset directory when the splits read files; checked up front so that a
             wrong path fails before any model is built, with the config key in the message.
+        on_error: what the canonical sources do with invalid entries (``data.on_error``):
+            ``fail`` refuses the dataset (exit 2), ``skip`` trains on the valid rest and
+            :meth:`skipped_summaries` says what was left out. The sources read it through
+            ``${data.on_error}``; it is a parameter here so the key is checked and documented.
         rank_sleep_ms: debugging aid, ``{rank: ms}``: training samples of those DDP ranks
             take that much longer to load (``+data.rank_sleep_ms={1:50}`` rehearses a
             straggler; the DDP test uses it). Empty by default.
@@ -58,6 +62,7 @@ class DetectionDataModule(pl.LightningDataModule):
         pin_memory: bool = False,
         persistent_workers: bool = False,
         root: str | None = None,
+        on_error: str = "fail",
         rank_sleep_ms: Mapping[int | str, float] | None = None,
     ) -> None:
         super().__init__()
@@ -78,7 +83,10 @@ class DetectionDataModule(pl.LightningDataModule):
         self.num_workers = num_workers
         self.pin_memory = pin_memory
         self.persistent_workers = persistent_workers and num_workers > 0
+        if on_error not in ("fail", "skip"):
+            raise ValueError(f"data.on_error must be 'fail' or 'skip', got {on_error!r}")
         self.root = root
+        self.on_error = on_error
         self.rank_sleep_ms = {int(k): float(v) for k, v in (rank_sleep_ms or {}).items()}
         self.datasets: dict[str, Dataset] = {}
 
@@ -92,6 +100,15 @@ class DetectionDataModule(pl.LightningDataModule):
         needed = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",)}
         for split in needed.get(stage or "", ("train", "val", "test")):
             self._dataset(split)
+
+    def skipped_summaries(self) -> dict[str, str]:
+        """``{split: summary}`` of the splits whose source left invalid entries out."""
+        out = {}
+        for split, dataset in self.datasets.items():
+            report = getattr(getattr(dataset, "source", None), "report", None)
+            if report is not None and not report.ok:
+                out[split] = report.skipped_text()
+        return out
 
     def _loader(self, split: str, shuffle: bool, batch_size: int) -> DataLoader:
         dataset = self._dataset(split)

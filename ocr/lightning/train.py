@@ -20,6 +20,7 @@ from pytorch_lightning.utilities import rank_zero_only
 from bridge import names
 from ocr.callbacks.bridge import find_bridge
 from ocr.failures import StopEscalated, final_status, summary_line
+from ocr.lightning.data_report import DataReport
 from ocr.lightning.instantiate import instantiate_group
 from ocr.lightning.stopping import GracefulStop, StopController
 from ocr.lightning.summary import (
@@ -87,7 +88,7 @@ def pin_sweep_dir_for_ddp_ranks() -> None:
 
 def _fit_and_test(cfg: DictConfig, stopper: GracefulStop, summary: dict[str, Any]) -> None:
     """Build, fit, then test the best checkpoint; fills ``summary`` as it goes."""
-    datamodule, model, trainer = build(cfg, extra_callbacks=[stopper])
+    datamodule, model, trainer = build(cfg, extra_callbacks=[stopper, DataReport()])
     try:
         bridge = find_bridge(trainer)
         if bridge is not None and cfg.get("test_after_fit", True):
