@@ -6,8 +6,8 @@ Slow: the skip case trains a tiny run.
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
