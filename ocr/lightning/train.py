@@ -20,8 +20,9 @@ from pytorch_lightning.utilities import rank_zero_only
 from bridge import names
 from ocr.callbacks.bridge import find_bridge
 from ocr.failures import StopEscalated, final_status, summary_line
-from ocr.lightning.data_report import DataReport
+from ocr.lightning.atomic import AtomicCheckpointIO
 from ocr.lightning.instantiate import instantiate_group
+from ocr.lightning.notices import DataReport, EventLogWatch
 from ocr.lightning.stopping import GracefulStop, StopController
 from ocr.lightning.summary import (
     print_line,
@@ -44,7 +45,12 @@ def build(cfg: DictConfig, extra_callbacks: list[Any] | None = None) -> tuple[An
     model = hydra.utils.instantiate(cfg.model)
     callbacks = [*(extra_callbacks or []), *instantiate_group(cfg.get("callbacks"), "callbacks")]
     loggers = instantiate_group(cfg.get("logger"), "logger")
-    trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    extra: dict[str, Any] = {}
+    if cfg.trainer.get("plugins") is None:  # a user's own plugins win
+        extra["plugins"] = [AtomicCheckpointIO()]  # a failed save keeps the previous file
+    trainer = hydra.utils.instantiate(
+        cfg.trainer, callbacks=callbacks, logger=loggers or False, **extra
+    )
     hparams = OmegaConf.to_container(cfg, resolve=True)
     for logger in trainer.loggers:
         logger.log_hyperparams(hparams)
@@ -88,7 +94,9 @@ def pin_sweep_dir_for_ddp_ranks() -> None:
 
 def _fit_and_test(cfg: DictConfig, stopper: GracefulStop, summary: dict[str, Any]) -> None:
     """Build, fit, then test the best checkpoint; fills ``summary`` as it goes."""
-    datamodule, model, trainer = build(cfg, extra_callbacks=[stopper, DataReport()])
+    datamodule, model, trainer = build(
+        cfg, extra_callbacks=[stopper, DataReport(), EventLogWatch()]
+    )
     try:
         bridge = find_bridge(trainer)
         if bridge is not None and cfg.get("test_after_fit", True):
