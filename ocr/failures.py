@@ -125,8 +125,8 @@ def describe(exc: BaseException) -> dict[str, Any]:
     where = None
     if isinstance(cause, ConfigError):
         where = cause.key
-    elif isinstance(cause, OSError) and cause.filename:
-        where = str(cause.filename)
+    elif isinstance(cause, OSError) and (cause.filename2 or cause.filename):
+        where = str(cause.filename2 or cause.filename)  # a copy's target is the file at fault
     where = where or key
     if where is None and cause.__traceback__ is not None:
         frame = traceback.extract_tb(cause.__traceback__)[-1]

@@ -61,7 +61,7 @@ class Supervisor:
         if raw is None or self.exited is not None:
             return None
         code = self.exited = exitcodes.from_returncode(raw)
-        self.state.notice = f"trainer {exitcodes.describe(code)} (log: {child.log_path})"
+        self.state.notice = f"trainer ended: {exitcodes.describe(code)} (log: {child.log_path})"
         if not self.state.jobs:  # died before publishing: its log says why
             rank = self.state.add_job("trainer").rank(0)
             tail = child.tail(15)

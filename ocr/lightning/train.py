@@ -163,7 +163,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     final = final_status(ended)
     summary.update(final)
     summary["wall_time_s"] = round(time.perf_counter() - start, 2)
-    write_run_summary(output_dir, summary)
+    try:
+        write_run_summary(output_dir, summary)
+    except OSError as exc:  # a full disk must not hide how the run ended
+        print_line(f"ocrtop: could not write run_summary.json in {output_dir}: {exc}")
     if ended is not None and final["status"] == "failed":
         raise ended  # the runner prints it (traceback, then one line) and exits with its code
     print_line(summary_line(final))
