@@ -221,7 +221,8 @@ async def run_headless(
             "(Ctrl-C again: stop now)"
         )
         sup.request_stop()
-        pending.add(asyncio.ensure_future(source.send("stop", mode="graceful")))
+        # relayed as a Ctrl-C: the run ends (and ocrtop exits) with 130, as a shell expects
+        pending.add(asyncio.ensure_future(source.send("stop", mode="graceful", signal="SIGINT")))
 
     with contextlib.suppress(NotImplementedError, RuntimeError):
         loop.add_signal_handler(signal.SIGINT, interrupt)

@@ -93,3 +93,10 @@ def test_a_stop_that_does_not_finish_in_time_escalates() -> None:
         time.sleep(5)  # a hung step
     assert 0.25 < time.monotonic() - start < 3
     assert info.value.exit_code == 143 and "did not finish within" in str(controller.escalated)
+
+
+def test_a_relayed_ctrl_c_ends_the_run_as_sigint_would() -> None:
+    stopper = GracefulStop(StopController(timeout_s=0))
+    trainer = SimpleNamespace(callbacks=[stopper], global_step=1, should_stop=False)
+    stop_handler(trainer, SimpleNamespace(args={"mode": "graceful", "signal": "SIGINT"}))  # type: ignore[arg-type]
+    assert stopper.controller.exit_code == 130
