@@ -21,10 +21,30 @@ from typing import Any
 from bridge import exitcodes
 
 _started = False
+_failed: list[int] = []
+"""Exit codes of the jobs of a multirun that failed (the sweep goes on, as in Hydra)."""
+
+
+class JobFailed(RuntimeError):
+    """A multirun job's failure, already printed, handed to Hydra so the sweep goes on."""
+
+
+def _multirun() -> bool:
+    try:
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
+
+        return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+    except Exception:  # no Hydra context (a test calling run_task): a single run
+        return False
 
 
 def run_task(task: Callable[[], dict[str, Any]], cfg: Any = None) -> dict[str, Any]:
     """Check ``cfg`` (``ocr.config_check``), then run a Hydra task.
+
+    In a multirun, a failed job is handed back to Hydra (:class:`JobFailed`) so the other
+    jobs still run, and the process exits with the first failed job's code at the end; a
+    stop (command or signal) ends the whole sweep with its code.
 
     Raises:
         SystemExit: with the run's exit code, unless it ended ``done``.
@@ -52,6 +72,9 @@ def run_task(task: Callable[[], dict[str, Any]], cfg: Any = None) -> dict[str, A
                 file=sys.stderr,
             )
         sys.stderr.flush()
+        if _multirun():  # Hydra records the failure and runs the other jobs, as before
+            _failed.append(int(final["exit_code"]))
+            raise JobFailed(final.get("error") or "bad config or input") from None
         raise SystemExit(final["exit_code"]) from None
     code = int(summary.get("exit_code") or exitcodes.DONE)
     if code != exitcodes.DONE:
@@ -70,5 +93,7 @@ def exit_code_of(hydra_main: Callable[[], Any]) -> int:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if code == exitcodes.FAILED and not _started:
             return exitcodes.BAD_INPUT  # Hydra rejected the config before the task ran
+        if code == exitcodes.FAILED and _failed:
+            return _failed[0]  # a sweep with failed jobs: the first one's code
         return code
     return exitcodes.DONE

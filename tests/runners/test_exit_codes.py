@@ -227,3 +227,24 @@ def test_stop_command_in_the_first_epoch_exits_3_and_the_checkpoint_resumes(
     steps = [e["payload"]["step"] for e in events(resumed) if e["type"] == "progress"]
     assert steps and min(steps) > saved["global_step"], steps
     assert summary(resumed)["status"] == "done"
+
+
+def test_a_failed_sweep_job_does_not_stop_the_others_and_the_sweep_exits_1(
+    tmp_path: Path,
+) -> None:
+    """As in plain Hydra: every job runs, the process ends with the failed job's code."""
+    sweep = tmp_path / "sweep"
+    argv = [
+        sys.executable, str(ROOT / "runners" / "train.py"), "-m", *SLOW_RUN,
+        "trainer.max_epochs=1", "+trainer.limit_train_batches=2", "+trainer.limit_val_batches=1",
+        "model.optimizer.weight_decay=-1,0.0001", f"hydra.sweep.dir={sweep}",
+    ]  # fmt: skip
+    proc = subprocess.run(
+        argv, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=300, check=False
+    )
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    summaries = {
+        p.parent.name[0]: json.loads(p.read_text()) for p in sweep.glob("*/run_summary.json")
+    }
+    assert summaries["0"]["status"] == "failed" and summaries["0"]["exit_code"] == 1
+    assert summaries["1"]["status"] == "done"  # the job after the failure still ran
