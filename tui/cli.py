@@ -190,10 +190,10 @@ def replay(argv: list[str]) -> int:
     if want_headless(args.headless):
         printer = HeadlessPrinter(state, sys.stdout, interval=0.0)
         source = ReplaySource(state, printer.on_message, args.run_dir, speed=max(args.speed, 1e6))
-        return asyncio.run(run_headless(state, source, printer))
+        return asyncio.run(run_headless(state, source, printer, unfinished_code=1))
     code, _ = run_dashboard(
         state,
         lambda app: ReplaySource(state, app.post_message, args.run_dir, speed=args.speed),
         "replay",
     )
-    return code or outcome.exit_code(state)
+    return code or outcome.exit_code(state, unfinished=exitcodes.FAILED)

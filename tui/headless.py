@@ -185,7 +185,12 @@ class HeadlessPrinter:
 
 
 async def run_headless(
-    state: AppState, source: Any, printer: HeadlessPrinter, child: Any = None, tick_s: float = 0.25
+    state: AppState,
+    source: Any,
+    printer: HeadlessPrinter,
+    child: Any = None,
+    tick_s: float = 0.25,
+    unfinished_code: int = 0,
 ) -> int:
     """Drive ``source`` until the child exits (train), or the jobs end (attach/replay).
 
@@ -194,7 +199,8 @@ async def run_headless(
 
     Returns:
         The child's exit code (signal N as 128+N); otherwise the jobs' own exit code
-        (``tui.outcome.exit_code``), 1 when there was no job at all.
+        (``tui.outcome.exit_code``; an unfinished job counts as ``unfinished_code``), 1
+        when there was no job at all.
     """
     import asyncio
     import contextlib
@@ -253,7 +259,7 @@ async def run_headless(
                     return sup.exited
             if sup is None and task.done() and (getattr(source, "done", True) or not state.jobs):
                 printer.tick(force=True)
-                return outcome.exit_code(state) if state.jobs else 1
+                return outcome.exit_code(state, unfinished_code) if state.jobs else 1
     finally:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.remove_signal_handler(signal.SIGINT)

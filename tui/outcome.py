@@ -57,15 +57,17 @@ def reason_from_log(tail: list[str]) -> list[str]:
     return [line for line in tail if line.startswith(LOG_REASON_PREFIXES)]
 
 
-def exit_code(state: AppState) -> int:
+def exit_code(state: AppState, unfinished: int = exitcodes.DONE) -> int:
     """The exit code of ``attach``/``replay``: the jobs' own, the first that is not 0.
 
-    A job still running when the viewer leaves counts as 0 (leaving is not a failure); a
-    job that ended without saying how is 1.
+    A job that has not finished counts as ``unfinished``: 0 for ``attach`` (leaving a
+    running job is not a failure), 1 for ``replay`` (the recording ends without a final
+    status). A job that ended without saying how is 1.
     """
     codes = []
     for job in state.jobs.values():
         if not job.finished:
+            codes.append(unfinished)
             continue
         code = job.final_exit_code
         if code is None:

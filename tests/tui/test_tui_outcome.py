@@ -90,7 +90,8 @@ def test_a_trainer_that_died_before_publishing_shows_the_runners_last_lines() ->
 def test_attach_and_replay_exit_with_the_jobs_code() -> None:
     assert outcome.exit_code(_state({"status": "done", "exit_code": 0})) == 0
     assert outcome.exit_code(_state({"status": "failed", "exit_code": 1})) == 1
-    assert outcome.exit_code(_state()) == 0  # still running: leaving is not a failure
+    assert outcome.exit_code(_state()) == 0  # attach: leaving a running job is no failure
+    assert outcome.exit_code(_state(), unfinished=1) == 1  # replay: the recording just ends
 
 
 def test_a_stop_timeout_is_announced_once_with_the_signal_sent() -> None:
