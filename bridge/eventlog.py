@@ -10,6 +10,8 @@ as ``BridgeClient`` so replay and live viewers share one interface.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import os
 import time
@@ -32,27 +34,50 @@ def events_filename(rank: int = 0) -> str:
 
 
 class EventLogWriter:
-    """Append-only, buffered writer of encoded frames.
+    """Append-only, buffered writer of encoded frames that never leaves half a line.
+
+    Frames are buffered here (not in a ``BufferedWriter``, which would push out part of
+    a frame on its own when full) and handed to the OS whole at each flush. When the
+    disk is full (ENOSPC) or any write fails, the file is cut back to the end of the
+    last complete flush, so it still ends with a valid line; the error is raised once
+    (the server logs it) and every later frame is dropped and counted in :attr:`lost`.
+    Training goes on: the live stream does not depend on the file.
 
     Not thread-safe: only the bridge server thread writes (and closes) it.
     """
+
+    MAX_BUFFER = 1 << 16
+    """Buffered bytes that force a flush before the interval is up."""
 
     def __init__(self, path: str | os.PathLike[str], flush_interval: float = 1.0) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.flush_interval = flush_interval
-        self._file = _open_private(self.path)
+        self._file = _open_private(self.path)  # unbuffered: the writer keeps its own buffer
+        self._buffer: list[bytes] = []
+        self._buffered = 0
+        self._good = self._file.seek(0, os.SEEK_END)  # end of the last whole flushed frame
         self._last_flush = time.monotonic()
         self._dirty = False
+        self.error: OSError | None = None
+        """The write error that stopped the log (None while it is healthy)."""
+        self.lost = 0
+        """Frames dropped since :attr:`error`."""
 
     @property
     def closed(self) -> bool:
         return self._file.closed
 
     def write(self, line: bytes) -> None:
-        """Append one newline-terminated frame (buffered)."""
-        self._file.write(line)
+        """Append one newline-terminated frame (buffered); dropped once the log failed."""
+        if self.error is not None:
+            self.lost += 1
+            return
+        self._buffer.append(line)
+        self._buffered += len(line)
         self._dirty = True
+        if self._buffered >= self.MAX_BUFFER:
+            self.flush()
 
     def tick(self, now: float | None = None) -> None:
         """Flush if the last flush is older than ``flush_interval``."""
@@ -61,18 +86,51 @@ class EventLogWriter:
             self.flush()
 
     def flush(self) -> None:
-        """Hand buffered frames to the OS (visible to readers, not yet durable)."""
-        self._file.flush()
+        """Hand buffered frames to the OS (visible to readers, not yet durable).
+
+        Raises:
+            OSError: the first time a write fails (the log is cut back and stops).
+        """
         self._dirty = False
         self._last_flush = time.monotonic()
+        if self.error is not None or not self._buffer:
+            self.lost += len(self._buffer)
+            self._buffer, self._buffered = [], 0
+            return
+        data = memoryview(b"".join(self._buffer))
+        frames = len(self._buffer)
+        self._buffer, self._buffered = [], 0
+        try:
+            while data:
+                written = self._file.write(data)
+                data = data[written or 0 :]
+                if written == 0:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path))
+        except OSError as exc:
+            self._fail(exc, frames)
+            raise
+        self._good = self._file.tell()
+
+    def _fail(self, exc: OSError, frames: int) -> None:
+        """Stop the log: cut off the partial frames, keep the error, drop the rest."""
+        self.error = exc
+        self.lost += frames
+        with contextlib.suppress(OSError):  # shrinking a file needs no free space
+            os.truncate(self.path, self._good)
+        log.warning(
+            "event log %s stopped at %d bytes (%s): training goes on, the live stream too",
+            self.path, self._good, exc,
+        )  # fmt: skip
 
     def close(self) -> None:
-        """Flush, fsync and close; idempotent."""
+        """Flush, fsync and close; idempotent. A failed log just closes."""
         if self._file.closed:
             return
         try:
-            self._file.flush()
-            os.fsync(self._file.fileno())
+            with contextlib.suppress(OSError):  # already reported and cut back by flush()
+                self.flush()
+            if self.error is None:
+                os.fsync(self._file.fileno())
         finally:
             self._file.close()
 
@@ -89,7 +147,7 @@ def _open_private(path: Path) -> BinaryIO:
     try:
         if hasattr(os, "fchmod"):
             os.fchmod(fd, EVENTS_MODE)
-        return os.fdopen(fd, "ab", buffering=1 << 16)
+        return os.fdopen(fd, "ab", buffering=0)
     except BaseException:
         os.close(fd)
         raise

@@ -58,6 +58,7 @@ class Child:
         self.proc: subprocess.Popen[bytes] | None = None
         self.stop_requested_at: float | None = None
         self.linked: set[str] = set()
+        self.sent: set[signal.Signals] = set()
 
     def start(self) -> None:
         """Spawn the child with ``OCRTOP_GROUP`` set and stdout/stderr in the log file."""
@@ -90,15 +91,20 @@ class Child:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, sig)
 
-    def escalate(self, now: float, term_after: float, kill_after: float) -> None:
-        """After a stop request: SIGTERM the group after ``term_after`` s, then SIGKILL."""
+    def escalate(self, now: float, term_after: float, kill_after: float) -> str | None:
+        """After a stop request: SIGTERM the group after ``term_after`` s, then SIGKILL.
+
+        Each signal is sent once. Returns the name of the signal sent now, else None.
+        """
         if self.stop_requested_at is None or self.poll() is not None:
-            return
+            return None
         waited = now - self.stop_requested_at
-        if waited >= kill_after:
-            self.signal_group(signal.SIGKILL)
-        elif waited >= term_after:
-            self.signal_group(signal.SIGTERM)
+        due = signal.SIGKILL if waited >= kill_after else signal.SIGTERM
+        if waited < term_after or due in self.sent:
+            return None
+        self.sent.add(due)
+        self.signal_group(due)
+        return due.name
 
     def link_log(self, run_dir: str) -> None:
         """Make the log also appear as ``<run_dir>/train.log`` (a hard link, else a symlink)."""

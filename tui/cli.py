@@ -14,7 +14,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from bridge import exitcodes
 from bridge.ssh import ENV_REMOTE_COMMAND
+from tui import outcome
 from tui.child import Child, make_child
 from tui.headless import HeadlessPrinter, run_headless
 from tui.state import AppState
@@ -119,12 +121,17 @@ def train(argv: list[str]) -> int:
         )
         return 0
     polled = child.poll()
-    return polled if polled is not None else code
+    return exitcodes.from_returncode(polled) if polled is not None else code
 
 
 def attach_parser() -> argparse.ArgumentParser:
     """Arguments of ``ocrtop attach``."""
-    p = argparse.ArgumentParser(prog="ocrtop attach", description="Attach to a running job.")
+    p = argparse.ArgumentParser(
+        prog="ocrtop attach",
+        description="Attach to a running job; exits with the job's exit code once it ended.",
+        epilog=exitcodes.table_text(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("job", nargs="?", help="job id or prefix, socket path, or ssh://host/JOB")
     p.add_argument("--headless", action="store_true", help="print status lines instead")
     p.add_argument("--readonly", action="store_true", help="never send commands")
@@ -177,14 +184,19 @@ def attach(argv: list[str]) -> int:
         args.profile_steps,
         picker=picker,
     )
-    return code
+    return code or outcome.exit_code(state)
 
 
 def replay(argv: list[str]) -> int:
     """Play a run's events.jsonl through the dashboard (or headless, as fast as possible)."""
     from tui.replay import ReplaySource
 
-    p = argparse.ArgumentParser(prog="ocrtop replay", description="Replay a recorded run.")
+    p = argparse.ArgumentParser(
+        prog="ocrtop replay",
+        description="Replay a recorded run; exits with the recorded job's exit code.",
+        epilog=exitcodes.table_text(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("run_dir", help="run directory (or its events.jsonl)")
     p.add_argument("--speed", type=float, default=1.0, help="playback speed (default 1)")
     p.add_argument("--headless", action="store_true", help="print status lines instead")
@@ -193,10 +205,10 @@ def replay(argv: list[str]) -> int:
     if want_headless(args.headless):
         printer = HeadlessPrinter(state, sys.stdout, interval=0.0)
         source = ReplaySource(state, printer.on_message, args.run_dir, speed=max(args.speed, 1e6))
-        return asyncio.run(run_headless(state, source, printer))
+        return asyncio.run(run_headless(state, source, printer, unfinished_code=1))
     code, _ = run_dashboard(
         state,
         lambda app: ReplaySource(state, app.post_message, args.run_dir, speed=args.speed),
         "replay",
     )
-    return code
+    return code or outcome.exit_code(state, unfinished=exitcodes.FAILED)

@@ -11,7 +11,7 @@ import time
 from typing import Any, TextIO
 
 from bridge import names
-from tui import derive
+from tui import derive, outcome
 from tui.fmt import duration, human_bytes, num, short
 from tui.messages import CommandFailed, ConnectionChanged, JobFinished, SourceFailed
 from tui.state import AppState, JobState
@@ -80,6 +80,7 @@ class HeadlessPrinter:
         self.last_sweep: list[str] = []
         self.alerts_seen: dict[tuple[str, int], int] = {}
         self.profiles_seen: dict[tuple[str, int], float] = {}
+        self.announced: set[str] = set()
 
     def say(self, text: str) -> None:
         """One line, flushed (pipes and CI logs must see it now)."""
@@ -96,10 +97,19 @@ class HeadlessPrinter:
         elif isinstance(msg, JobFinished) and msg.job_key in self.state.jobs:
             job = self.state.jobs[msg.job_key]
             self.tick(force=True)
-            code = job.final_exit_code
-            self.say(f"[ocrtop] job {job.job_id} finished: {job.status} (exit code {code})")
+            self.finished(job)
             if is_sweep(self.state):
                 self.sweep_table()
+
+    def finished(self, job: JobState) -> None:
+        """``job X finished: failed (exit code 1)`` and the reason, once per job and outcome."""
+        text = f"[ocrtop] job {job.job_id} finished: {outcome.headline(job)}"
+        if text in self.announced:
+            return
+        self.announced.add(text)
+        self.say(text)
+        for line in outcome.reason_lines(job):
+            self.say(f"[ocrtop]   {line}")
 
     def scores(self) -> None:
         """The test scores of every job that has them, as ``train.py`` prints them.
@@ -177,7 +187,12 @@ class HeadlessPrinter:
 
 
 async def run_headless(
-    state: AppState, source: Any, printer: HeadlessPrinter, child: Any = None, tick_s: float = 0.25
+    state: AppState,
+    source: Any,
+    printer: HeadlessPrinter,
+    child: Any = None,
+    tick_s: float = 0.25,
+    unfinished_code: int = 0,
 ) -> int:
     """Drive ``source`` until the child exits (train), or the jobs end (attach/replay).
 
@@ -185,7 +200,9 @@ async def run_headless(
     if it is still running after the stop timeout.
 
     Returns:
-        The child's exit code; otherwise 0 when every job finished ``done``, else 1.
+        The child's exit code (signal N as 128+N); otherwise the jobs' own exit code
+        (``tui.outcome.exit_code``; an unfinished job counts as ``unfinished_code``), 1
+        when there was no job at all.
     """
     import asyncio
     import contextlib
@@ -201,12 +218,19 @@ async def run_headless(
             task.cancel()
             return
         if child.stop_requested_at is not None:
-            printer.say("[ocrtop] second interrupt: SIGTERM to the trainer's process group")
+            printer.say(
+                "[ocrtop] second interrupt: SIGTERM to the trainer's process group "
+                "(it stops now, without a checkpoint)"
+            )
             child.signal_group(signal.SIGTERM)
             return
-        printer.say("[ocrtop] interrupt: asking the trainer to stop (Ctrl-C again: SIGTERM)")
+        printer.say(
+            "[ocrtop] interrupt: asking the trainer to stop after this step, with a checkpoint "
+            "(Ctrl-C again: stop now)"
+        )
         sup.request_stop()
-        pending.add(asyncio.ensure_future(source.send("stop", mode="graceful")))
+        # relayed as a Ctrl-C: the run ends (and ocrtop exits) with 130, as a shell expects
+        pending.add(asyncio.ensure_future(source.send("stop", mode="graceful", signal="SIGINT")))
 
     with contextlib.suppress(NotImplementedError, RuntimeError):
         loop.add_signal_handler(signal.SIGINT, interrupt)
@@ -220,6 +244,8 @@ async def run_headless(
                     await source.backfill(set())  # jobs that ended between two polls
                 published = bool(state.jobs)
                 sup.check()
+                for line in sup.announcements():
+                    printer.say(f"[ocrtop] {line}")
                 if sup.exited is not None:
                     if published:
                         printer.tick(force=True)
@@ -229,12 +255,13 @@ async def run_headless(
                     else:  # died before publishing: its log says why
                         for line in child.tail(15):
                             printer.say(f"[trainer] {line}")
+                    if state.job is not None and state.job.ranks:
+                        printer.finished(state.job)  # a killed trainer announces nothing
                     printer.say(f"[ocrtop] {state.notice}")
                     return sup.exited
             if sup is None and task.done() and (getattr(source, "done", True) or not state.jobs):
                 printer.tick(force=True)
-                jobs = list(state.jobs.values())
-                return 0 if jobs and all(j.status == "done" for j in jobs) else 1
+                return outcome.exit_code(state, unfinished_code) if state.jobs else 1
     finally:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.remove_signal_handler(signal.SIGINT)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from bridge import exitcodes
+from tui.outcome import reason_from_log
 from tui.state import AppState
 
 STOP_TERM_AFTER = 30.0
@@ -25,6 +27,12 @@ class Supervisor:
     def __init__(self, child: Any, state: AppState) -> None:
         self.child, self.state = child, state
         self.exited: int | None = None
+        self._announce: list[str] = []
+
+    def announcements(self) -> list[str]:
+        """One-off lines for headless mode (an escalation), each returned once."""
+        out, self._announce = self._announce, []
+        return out
 
     @property
     def running(self) -> bool:
@@ -42,16 +50,28 @@ class Supervisor:
         child = self.child
         for known in self.state.jobs.values():
             child.link_log(str(known.hello.get("run_dir") or ""))
-        child.escalate(time.monotonic(), STOP_TERM_AFTER, STOP_KILL_AFTER)
-        code = child.poll()
-        if code is None or self.exited is not None:
+        escalated = child.escalate(time.monotonic(), STOP_TERM_AFTER, STOP_KILL_AFTER)
+        if escalated:
+            self.state.notice = (
+                f"the stop did not finish in time: {escalated} sent to the trainer's group"
+            )
+            self._announce.append(self.state.notice)
+            self.state.touch()
+        raw = child.poll()
+        if raw is None or self.exited is not None:
             return None
-        self.exited = code
-        self.state.notice = f"trainer exited with code {code} (log: {child.log_path})"
+        code = self.exited = exitcodes.from_returncode(raw)
+        self.state.notice = f"trainer ended: {exitcodes.describe(code)} (log: {child.log_path})"
         if not self.state.jobs:  # died before publishing: its log says why
             rank = self.state.add_job("trainer").rank(0)
-            for line in child.tail(15):
+            tail = child.tail(15)
+            for line in tail:
                 rank.ingest("log", time.time(), None, None, {"level": "ERROR", "message": line})
+            reason = reason_from_log(tail)
+            status = {"status": "failed", "exit_code": code}
+            if reason:
+                status["error"] = "\n".join(reason)
+            rank.ingest("status", time.time(), None, None, status)
         job = self.state.job
         self.state.touch()
         if job is None:
@@ -60,9 +80,9 @@ class Supervisor:
         return job.key
 
     def exit_code(self) -> int:
-        """The child's exit code; a job's final status while the child's is not known."""
+        """The child's exit code (a signal N as 128+N); a job's final status while unknown."""
         code = self.child.poll()
         if code is not None:
-            return int(code)
+            return exitcodes.from_returncode(int(code))
         job = self.state.job
         return 0 if job is None or not job.finished or job.status == "done" else 1

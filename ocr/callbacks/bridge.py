@@ -24,6 +24,7 @@ from ocr.callbacks.emit import Emitter, log_every_n_steps
 from ocr.callbacks.linger import DeferredClose
 from ocr.callbacks.step_loss import StepLoss
 from ocr.callbacks.trainer_info import finite_int, logged_metrics, run_totals, stage_name
+from ocr.failures import final_status
 
 if TYPE_CHECKING:
     from bridge.publisher import Publisher
@@ -262,13 +263,16 @@ class BridgeCallback(Callback):
     def on_exception(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
     ) -> None:
-        """Publish the failure with its traceback, then close (teardown is not called)."""
-        if isinstance(exception, KeyboardInterrupt):
-            self._set_status(trainer, "stopped", error="KeyboardInterrupt", exit_code=130)
-        else:
-            tb = "".join(traceback.format_exception(exception)[-8:])
-            error = f"{type(exception).__name__}: {exception}"
-            self._set_status(trainer, "failed", error=error, traceback=tb, exit_code=1)
+        """Publish how the run ended (``ocr.failures.final_status``), then close.
+
+        A stop is ``stopped`` with its exit code, reason and checkpoint; a failure is
+        ``failed`` with the exception's type, message, the file or key it names, and the
+        end of its traceback. Teardown is not called after an exception.
+        """
+        final = final_status(exception)
+        if final["status"] == "failed":
+            final["traceback"] = "".join(traceback.format_exception(exception)[-8:])
+        self._set_status(trainer, final.pop("status"), **final)
         self._linger.cancel()
         self.close()
 

@@ -8,8 +8,11 @@ the trainer to stop is safe. Every command gets exactly one ack.
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from bridge import exitcodes
 
 if TYPE_CHECKING:
     import pytorch_lightning as pl
@@ -63,10 +66,25 @@ class CommandRouter:
 
 
 def stop_handler(trainer: pl.Trainer, cmd: Any) -> dict[str, Any]:
-    """Ask Lightning to stop after the current batch (checkpoints and teardown still run)."""
-    mode = (getattr(cmd, "args", None) or {}).get("mode", "graceful")
+    """Stop after the current batch, with a checkpoint, in any epoch.
+
+    A callback with ``request_stop(reason)`` (ocrtop's ``GracefulStop``) does the stop:
+    Lightning's ``should_stop`` alone is refused until ``min_epochs`` is reached. Without
+    one (a plain Lightning job watched by ocrtop) ``should_stop`` is the fallback.
+    """
+    args = getattr(cmd, "args", None) or {}
+    mode = args.get("mode", "graceful")
     if mode != "graceful":
         raise CommandError(f"stop mode {mode!r} is not supported; use mode='graceful'")
+    for callback in getattr(trainer, "callbacks", None) or ():
+        request = getattr(callback, "request_stop", None)
+        if callable(request):
+            # a viewer relaying its user's Ctrl-C says so: the run then ends as SIGINT would
+            if args.get("signal") == "SIGINT":
+                request("SIGINT (relayed by ocrtop)", exitcodes.from_signal(signal.SIGINT))
+            else:
+                request("stop command")
+            return {"mode": mode, "step": int(trainer.global_step), "at": "next step"}
     trainer.should_stop = True
     return {"mode": mode, "step": int(trainer.global_step)}
 

@@ -1,8 +1,9 @@
 """``ocrtop data check DIR``: list every problem of a canonical dataset, by file and word.
 
-Training skips bad words with one summary warning; this report is where a user finds
-them. It decodes every image (to catch truncated files) and checks each word's points
-against the stored image size.
+Training runs the same rules when it builds a split (``ocr.data.canonical``:
+:func:`~ocr.data.canonical.word_problem` and :func:`~ocr.data.canonical.image_problem`),
+and refuses a split with problems unless ``data.on_error=skip``; this report is where a
+user finds them one by one. Every image is decoded (on threads) to catch truncated files.
 """
 
 from __future__ import annotations
@@ -14,18 +15,28 @@ from pathlib import Path
 from ocr.data.canonical import (
     IMAGES_NAME,
     LABELS_NAME,
+    MALFORMED_POINTS,
+    MISSING_IMAGE,
+    OUTSIDE_IMAGE,
     SPLITS,
-    RawWord,
-    parse_points,
+    UNREADABLE_IMAGE,
+    image_sizes,
     read_labels,
+    word_problem,
 )
-from ocr.data.imageio import load_image
-from ocr.geometry import polygon_problem
 
-MISSING_IMAGE = "missing_image"
-UNREADABLE_IMAGE = "unreadable_image"
-OUTSIDE_IMAGE = "points_outside_image"
-MALFORMED_POINTS = "malformed_points"
+__all__ = [
+    "INVALID_LABELS",
+    "MALFORMED_POINTS",
+    "MISSING_IMAGE",
+    "MISSING_IMAGE_DIR",
+    "OUTSIDE_IMAGE",
+    "UNREADABLE_IMAGE",
+    "CheckReport",
+    "Problem",
+    "check_dataset",
+]
+
 INVALID_LABELS = "invalid_labels_file"
 MISSING_IMAGE_DIR = "missing_image_folder"
 
@@ -83,24 +94,6 @@ def label_files(root: Path) -> list[Path]:
     return found
 
 
-def _check_word(raw: RawWord, size: tuple[int, int] | None) -> tuple[str, str] | None:
-    points = parse_points(raw.points)
-    if points is None:
-        return MALFORMED_POINTS, f"points={str(raw.points)[:60]}"
-    problem = polygon_problem(points)
-    if problem is not None:
-        return problem.value, f"{len(points)} points"
-    if size is not None:
-        h, w = size
-        low, high = points.min(axis=0), points.max(axis=0)
-        if low[0] < 0 or low[1] < 0 or high[0] > w or high[1] > h:
-            return (
-                OUTSIDE_IMAGE,
-                f"bbox ({low[0]:.0f},{low[1]:.0f})-({high[0]:.0f},{high[1]:.0f}) vs image {w}x{h}",
-            )
-    return None
-
-
 def check_labels(labels_path: Path, report: CheckReport) -> None:
     """Check one labels file and its image folder, appending to ``report``."""
     name = (
@@ -116,22 +109,17 @@ def check_labels(labels_path: Path, report: CheckReport) -> None:
     image_dir = labels_path.parent / IMAGES_NAME
     if not image_dir.is_dir():
         report.problems.append(Problem(MISSING_IMAGE_DIR, name, detail=f"expected {image_dir}"))
-    for filename, words in sorted(pages.items()):
+    names = sorted(pages)
+    for filename, (size, bad_image) in zip(
+        names, image_sizes([image_dir / n for n in names]), strict=True
+    ):
+        words = pages[filename]
         report.num_images += 1
         report.num_words += len(words)
-        size = None
-        path = image_dir / filename
-        if not path.is_file():
-            report.problems.append(Problem(MISSING_IMAGE, name, filename, detail=str(path)))
-        else:
-            try:
-                size = load_image(path)[1]
-            except OSError as exc:
-                report.problems.append(
-                    Problem(UNREADABLE_IMAGE, name, filename, detail=str(exc.__cause__ or exc))
-                )
+        if bad_image is not None:
+            report.problems.append(Problem(bad_image[0], name, filename, detail=bad_image[1]))
         for raw in words:
-            found = _check_word(raw, size)
+            found = word_problem(raw, size)
             if found is not None:
                 report.problems.append(Problem(found[0], name, filename, raw.word_id, found[1]))
 

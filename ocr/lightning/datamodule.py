@@ -8,6 +8,9 @@ Datasets are built lazily in :meth:`setup`, so ``runners/test.py`` never reads t
 
 from __future__ import annotations
 
+import functools
+import os
+import signal
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -41,6 +44,10 @@ class DetectionDataModule(pl.LightningDataModule):
         persistent_workers: keep workers alive between epochs (with ``num_workers > 0``).
         root: dataset directory when the splits read files; checked up front so that a
             wrong path fails before any model is built, with the config key in the message.
+        on_error: what the canonical sources do with invalid entries (``data.on_error``):
+            ``fail`` refuses the dataset (exit 2), ``skip`` trains on the valid rest and
+            :meth:`skipped_summaries` says what was left out. The sources read it through
+            ``${data.on_error}``; it is a parameter here so the key is checked and documented.
         rank_sleep_ms: debugging aid, ``{rank: ms}``: training samples of those DDP ranks
             take that much longer to load (``+data.rank_sleep_ms={1:50}`` rehearses a
             straggler; the DDP test uses it). Empty by default.
@@ -58,6 +65,7 @@ class DetectionDataModule(pl.LightningDataModule):
         pin_memory: bool | str = "auto",
         persistent_workers: bool = False,
         root: str | None = None,
+        on_error: str = "fail",
         rank_sleep_ms: Mapping[int | str, float] | None = None,
     ) -> None:
         super().__init__()
@@ -80,7 +88,10 @@ class DetectionDataModule(pl.LightningDataModule):
         self.num_workers = num_workers
         self.pin_memory = pin_memory
         self.persistent_workers = persistent_workers and num_workers > 0
+        if on_error not in ("fail", "skip"):
+            raise ValueError(f"data.on_error must be 'fail' or 'skip', got {on_error!r}")
         self.root = root
+        self.on_error = on_error
         self.rank_sleep_ms = {int(k): float(v) for k, v in (rank_sleep_ms or {}).items()}
         self.datasets: dict[str, Dataset] = {}
 
@@ -95,6 +106,15 @@ class DetectionDataModule(pl.LightningDataModule):
         for split in needed.get(stage or "", ("train", "val", "test")):
             self._dataset(split)
 
+    def skipped_summaries(self) -> dict[str, str]:
+        """``{split: summary}`` of the splits whose source left invalid entries out."""
+        out = {}
+        for split, dataset in self.datasets.items():
+            report = getattr(getattr(dataset, "source", None), "report", None)
+            if report is not None and not report.ok:
+                out[split] = report.skipped_text()
+        return out
+
     def _loader(self, split: str, shuffle: bool, batch_size: int) -> DataLoader:
         dataset = self._dataset(split)
         rank = self.trainer.global_rank if self.trainer is not None else 0
@@ -108,6 +128,7 @@ class DetectionDataModule(pl.LightningDataModule):
             pin_memory=self._pin(),
             persistent_workers=self.persistent_workers,
             collate_fn=collate_batch,
+            worker_init_fn=functools.partial(worker_init, rank=rank) if self.num_workers else None,
             drop_last=shuffle and len(dataset) > batch_size,  # type: ignore[arg-type]
         )
 
@@ -129,6 +150,23 @@ class DetectionDataModule(pl.LightningDataModule):
     def test_dataloader(self) -> DataLoader:
         """Test batches in file order."""
         return self._loader("test", shuffle=False, batch_size=self.eval_batch_size)
+
+
+def worker_init(worker_id: int, rank: int = 0) -> None:
+    """DataLoader workers ignore SIGINT and SIGTERM: the main process stops them.
+
+    A Ctrl-C reaches the terminal's whole process group and ``ocrtop``'s stop signals the
+    trainer's group: a worker that died of it would make the main process fail with
+    "DataLoader worker exited unexpectedly" before it could stop cleanly. The main process
+    shuts its workers down itself (and workers exit when it dies). Setting this function
+    replaces Lightning's seeding hook, so it is called here when seeding is on.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if int(os.environ.get("PL_SEED_WORKERS", 0)):
+        from lightning_fabric.utilities.seed import pl_worker_init_function
+
+        pl_worker_init_function(worker_id, rank=rank)
 
 
 class _SlowLoad(Dataset):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,20 @@ def save_resolved_config(cfg: DictConfig, output_dir: str | Path) -> Path:
     """
     path = Path(output_dir) / "config_resolved.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
+    atomic_write_text(path, OmegaConf.to_yaml(cfg, resolve=True))
     return path
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` through a temporary file and a rename: a failed write (a full disk)
+    leaves the previous file whole, and no temporary file behind."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _clean(value: Any) -> Any:
@@ -51,11 +64,7 @@ def write_run_summary(output_dir: str | Path, summary: dict[str, Any]) -> Path:
     """Write ``run_summary.json`` atomically into ``output_dir`` and return its path."""
     path = Path(output_dir) / RUN_SUMMARY
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(
-        json.dumps({k: _clean(v) for k, v in summary.items()}, indent=2), encoding="utf-8"
-    )
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps({k: _clean(v) for k, v in summary.items()}, indent=2))
     return path
 
 
@@ -75,3 +84,9 @@ def print_metric(name: str, value: Any) -> None:
     value = _clean(value)
     text = f"{value:.4f}" if isinstance(value, float | int) else "n/a"
     print(f"{name}: {text}", flush=True)
+
+
+@rank_zero_only
+def print_line(text: str) -> None:
+    """One line on stderr (the run's log): how the run ended, for people and the supervisor."""
+    print(text, file=sys.stderr, flush=True)

@@ -19,8 +19,13 @@ from pytorch_lightning.utilities import rank_zero_only
 
 from bridge import names
 from ocr.callbacks.bridge import find_bridge
+from ocr.failures import StopEscalated, final_status, summary_line
+from ocr.lightning.atomic import AtomicCheckpointIO
 from ocr.lightning.instantiate import instantiate_group
+from ocr.lightning.notices import DataReport, EventLogWatch
+from ocr.lightning.stopping import GracefulStop, StopController
 from ocr.lightning.summary import (
+    print_line,
     print_metric,
     save_resolved_config,
     summarize_test,
@@ -30,16 +35,22 @@ from ocr.lightning.summary import (
 log = logging.getLogger(__name__)
 
 
-def build(cfg: DictConfig) -> tuple[Any, Any, pl.Trainer]:
+def build(cfg: DictConfig, extra_callbacks: list[Any] | None = None) -> tuple[Any, Any, pl.Trainer]:
     """Instantiate datamodule, module and trainer (with callbacks and loggers) from ``cfg``.
 
-    A config without callbacks (``test.yaml``'s ``callbacks: {}``) gets none.
+    A config without callbacks (``test.yaml``'s ``callbacks: {}``) gets none;
+    ``extra_callbacks`` go first (their ``on_exception`` runs before the configured ones).
     """
     datamodule = hydra.utils.instantiate(cfg.data)
     model = hydra.utils.instantiate(cfg.model)
-    callbacks = instantiate_group(cfg.get("callbacks"), "callbacks")
+    callbacks = [*(extra_callbacks or []), *instantiate_group(cfg.get("callbacks"), "callbacks")]
     loggers = instantiate_group(cfg.get("logger"), "logger")
-    trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    extra: dict[str, Any] = {}
+    if cfg.trainer.get("plugins") is None:  # a user's own plugins win
+        extra["plugins"] = [AtomicCheckpointIO()]  # a failed save keeps the previous file
+    trainer = hydra.utils.instantiate(
+        cfg.trainer, callbacks=callbacks, logger=loggers or False, **extra
+    )
     hparams = OmegaConf.to_container(cfg, resolve=True)
     for logger in trainer.loggers:
         logger.log_hyperparams(hparams)
@@ -81,8 +92,50 @@ def pin_sweep_dir_for_ddp_ranks() -> None:
     sys.argv = [*kept, f'hydra.sweep.dir="{sweep_dir}"', drop_summary]
 
 
+def _fit_and_test(cfg: DictConfig, stopper: GracefulStop, summary: dict[str, Any]) -> None:
+    """Build, fit, then test the best checkpoint; fills ``summary`` as it goes."""
+    datamodule, model, trainer = build(
+        cfg, extra_callbacks=[stopper, DataReport(), EventLogWatch()]
+    )
+    try:
+        bridge = find_bridge(trainer)
+        if bridge is not None and cfg.get("test_after_fit", True):
+            bridge.continue_with("test")  # one job end for viewers, after the test scores
+        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        best_path, best_score = _best_checkpoint(trainer)
+        summary.update(
+            best_checkpoint=best_path,
+            best_val_hmean=best_score if best_score is not None else model.best_val_hmean,
+            epochs=trainer.current_epoch,
+            global_step=trainer.global_step,
+        )
+        if cfg.get("test_after_fit", True) and not stopper.controller.requested:
+            if best_path is None:
+                log.warning("no best checkpoint (validation never ran?): testing final weights")
+            results = trainer.test(model, datamodule=datamodule, ckpt_path=best_path)
+            summary.update(summarize_test(results))
+    finally:
+        summary["train_samples_per_second"] = model.train_samples_per_second
+        summary["train_samples"] = model.train_samples
+        summary.setdefault("global_step", trainer.global_step)
+
+
+def _escalated(controller: StopController, exc: BaseException) -> BaseException:
+    """The escalation behind ``exc``: Lightning turns our KeyboardInterrupt into exit(1)."""
+    if controller.escalated is None or isinstance(exc, StopEscalated):
+        return exc
+    return StopEscalated(
+        f"{controller.reason} ({controller.escalated}; no checkpoint)", controller.exit_code or 1
+    )
+
+
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit, test the best checkpoint, print ``test/hmean: ...`` and write the run summary.
+
+    However the run ends, ``run_summary.json`` gets its ``status`` and ``exit_code`` (from
+    :func:`ocr.failures.final_status`, as the final event) and the last line on stderr
+    says how it ended. A stop (command, Ctrl-C, SIGTERM) returns the summary with
+    ``status: stopped``; a failure is re-raised once the summary is written.
 
     Returns:
         The run summary (also written to ``<run dir>/run_summary.json``).
@@ -97,37 +150,28 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "arch": cfg.model.get("arch"),
         "experiment_name": cfg.get("experiment_name"),
         "exp_tag": cfg.get("exp_tag"),
-        "status": "failed",
     }
     if cfg.get("seed") is not None:
         pl.seed_everything(int(cfg.seed), workers=True)
-    model = None
+    controller = StopController(timeout_s=float(cfg.get("stop_timeout_s") or 0))
+    ended: BaseException | None = None
     try:
-        datamodule, model, trainer = build(cfg)
-        bridge = find_bridge(trainer)
-        if bridge is not None and cfg.get("test_after_fit", True):
-            bridge.continue_with("test")  # one job end for viewers, after the test scores
-        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
-        best_path, best_score = _best_checkpoint(trainer)
-        summary.update(
-            best_checkpoint=best_path,
-            best_val_hmean=best_score if best_score is not None else model.best_val_hmean,
-            epochs=trainer.current_epoch,
-            global_step=trainer.global_step,
-            status="stopped" if trainer.interrupted else "done",
-        )
-        if cfg.get("test_after_fit", True) and not trainer.interrupted:
-            if best_path is None:
-                log.warning("no best checkpoint (validation never ran?): testing final weights")
-            results = trainer.test(model, datamodule=datamodule, ckpt_path=best_path)
-            summary.update(summarize_test(results))
-    finally:
-        if model is not None:
-            summary["train_samples_per_second"] = model.train_samples_per_second
-            summary["train_samples"] = model.train_samples
-        summary["wall_time_s"] = round(time.perf_counter() - start, 2)
+        with controller.installed():
+            _fit_and_test(cfg, GracefulStop(controller), summary)
+    except BaseException as exc:  # every way out is recorded; failures are re-raised below
+        ended = _escalated(controller, exc)
+    final = final_status(ended)
+    summary.update(final)
+    summary["wall_time_s"] = round(time.perf_counter() - start, 2)
+    try:
         write_run_summary(output_dir, summary)
-    print_metric("val/hmean (best)", summary.get("best_val_hmean"))
-    if "test_hmean" in summary:
-        print_metric(names.TEST_HMEAN, summary["test_hmean"])
+    except OSError as exc:  # a full disk must not hide how the run ended
+        print_line(f"ocrtop: could not write run_summary.json in {output_dir}: {exc}")
+    if ended is not None and final["status"] == "failed":
+        raise ended  # the runner prints it (traceback, then one line) and exits with its code
+    print_line(summary_line(final))
+    if final["status"] == "done":
+        print_metric("val/hmean (best)", summary.get("best_val_hmean"))
+        if "test_hmean" in summary:
+            print_metric(names.TEST_HMEAN, summary["test_hmean"])
     return summary

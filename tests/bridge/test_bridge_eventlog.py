@@ -87,3 +87,42 @@ def test_an_older_world_readable_log_is_made_private_when_appended_to(tmp_path: 
     w.close()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert list(read_events(path)) == [first, second]  # appended, not truncated
+class FullDisk:
+    """The writer's file on a disk with ``budget`` bytes left: a short write, then ENOSPC."""
+
+    def __init__(self, inner: object, budget: int) -> None:
+        self.inner, self.budget = inner, budget
+        self.calls = 0
+
+    def write(self, data: bytes | memoryview) -> int:
+        self.calls += 1
+        if self.budget <= 0:
+            raise OSError(28, "No space left on device")
+        n = self.inner.write(bytes(data[: self.budget]))  # type: ignore[attr-defined]
+        self.budget -= n
+        return n
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+def test_a_full_disk_leaves_whole_lines_raises_once_and_drops_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    w = EventLogWriter(path)
+    first = _messages(5)
+    for m in first:
+        w.write(m.encode())
+    w.flush()
+    w._file = FullDisk(w._file, budget=30)  # type: ignore[assignment]
+    for m in _messages(5):
+        w.write(m.encode())
+    with pytest.raises(OSError, match="No space left"):
+        w.flush()
+    assert w.error is not None and w.lost == 5
+    # the 30 bytes that made it were half a frame: cut back to the last whole line
+    assert path.read_bytes().endswith(b"\n")
+    assert list(read_events(path)) == first
+    w.write(_messages(1)[0].encode())  # later frames: dropped quietly, counted
+    w.tick(now=w._last_flush + 5)
+    w.close()
+    assert w.lost == 6 and list(read_events(path)) == first

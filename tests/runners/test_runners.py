@@ -83,6 +83,11 @@ def test_train_then_test_then_predict(tmp_path: Path, dataset: Path) -> None:
         "run_summary.json",
     ):
         assert (run_dir / path).is_file(), path
+    # exit-code row 0: the process (run() checks it), the summary and the final event agree
+    assert json.loads((run_dir / "run_summary.json").read_text())["exit_code"] == 0
+    events = [json.loads(x) for x in (run_dir / "events.jsonl").read_text().splitlines()]
+    final = [e["payload"] for e in events if e["type"] == "status"][-1]
+    assert final["status"] == "done" and final["exit_code"] == 0
 
     proc = run(
         "test",

@@ -81,13 +81,13 @@ def test_invalid_words_skipped_with_one_warning(
     }
     make_split(tmp_path, {"a.png": {"words": words}})
     with caplog.at_level(logging.WARNING, logger="ocr.data.canonical"):
-        source = CanonicalSource(str(tmp_path), None)
+        source = CanonicalSource(str(tmp_path), None, on_error="skip")
     assert len(source.load(0).words) == 1
     warnings = [r.getMessage() for r in caplog.records]
     assert len(warnings) == 1
     for part in (
-        "4 invalid",
-        "1 fewer_than_3_points",
+        "skipped 4 of 5 words and 0 of 1 images",
+        "1 fewer_than_4_points",
         "1 zero_area",
         "1 self_intersecting",
         "1 malformed",
