@@ -199,3 +199,12 @@ def test_targets_agree_across_border_implementations() -> None:
     assert np.abs(fast["thresh_map"] - exact["thresh_map"]).max() <= 0.4 * RECT_TOLERANCE + 1e-5
     with pytest.raises(ValueError, match="border must be one of"):
         DBTargets(border="gpu")
+
+
+def test_non_rectangles_take_an_exact_path() -> None:
+    """General quads and N-gons are not approximated at all (float32 rounding aside)."""
+    polys = [p for k, p in enumerate(_random_polygons(3)) if k % 4 >= 2]
+    dists = [shrink_distance(p) for p in polys]
+    assert not fit_rectangles(np.stack([p for p in polys if len(p) == 4]), np.ones(10))[1].any()
+    fast = border_map(polys, dists, 256, 256)
+    assert np.abs(fast - border_map_exact(polys, dists, 256, 256)).max() < 1e-4
