@@ -133,3 +133,16 @@ def test_resize_pad_warps_into_the_padded_canvas_like_warp_then_pad() -> None:
     )
     assert np.array_equal(out, reference)
     assert out[64:].max() == 0  # below the page: black, although the source continues
+
+
+def test_colour_jitter_is_the_documented_formula() -> None:
+    """b * (mean + c * (s * img + (1 - s) * grey - mean)), against a float computation."""
+    image = np.random.default_rng(3).integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    jitter = ColorJitter(p=1.0)
+    out = jitter(TransformState(image, [], np.eye(3)), np.random.default_rng(4)).image
+    rng = np.random.default_rng(4)
+    rng.random()  # the p draw
+    s, c, b = (rng.uniform(0.75, 1.25) for _ in range(3))
+    grey = (image.astype(float) @ [0.299, 0.587, 0.114])[..., None]
+    expected = b * (grey.mean() + c * (s * image + (1 - s) * grey - grey.mean()))
+    assert np.abs(out.astype(float) - np.clip(expected, 0, 255)).max() <= 1.0
