@@ -19,6 +19,9 @@ For each size and format it prints:
   sample (decode, EXIF, train transforms with resize/crop/augment, normalisation,
   targets, collate and the hand-off to the training process), their ratio (goal <= 2),
   and the ratio against the fastest decoder of the table (the least flattering figure);
+* the output floor: a Dataset that decodes and computes nothing but writes the same
+  float32 tensors (image through ``normalize``, maps filled) and collates them in the same
+  worker: what the sample contract alone costs, against the same decode-only limit;
 * the in-process stage split of the full sample (load / transform / targets / collate).
 
 The network input side equals the page size (``train_transforms(size)``). Worker CPU
@@ -51,6 +54,7 @@ from ocr.data.canonical import CanonicalSource
 from ocr.data.collate import collate_batch
 from ocr.data.dataset import TextDetectionDataset
 from ocr.data.imageio import decode_opencv, exif_matrix, load_image, load_image_pillow
+from ocr.data.photometric import normalize
 from ocr.data.synthetic import write_dataset
 from ocr.data.targets import CraftTargets, DBTargets
 from ocr.data.transforms import train_transforms
@@ -83,7 +87,7 @@ def make_variant(src: Path, dst: Path, fmt: str) -> None:
         else:
             stored = upright
         new_name = Path(name).with_suffix("." + fmt).name
-        options = {"quality": 95} if fmt == "jpg" else {"compress_level": 6}
+        options: dict[str, Any] = {"quality": 95} if fmt == "jpg" else {"compress_level": 6}
         Image.fromarray(stored).save(dst / "train" / "images" / new_name, exif=exif, **options)
         out[new_name] = entry
     (dst / "train" / "labels.json").write_text(json.dumps({"images": out}))
@@ -146,6 +150,29 @@ class DecodeOnly(Dataset):
         return int(load_image(self.paths[index])[0].shape[0])
 
 
+class OutputFloor(Dataset):
+    """What the sample contract costs with no decode and no computation: each sample only
+    writes its float32 tensors (the image through ``normalize``, the maps zero-filled)
+    and is collated and handed over like a real one."""
+
+    def __init__(self, size: int, maps: dict[str, tuple[int, int]], count: int) -> None:
+        self.pixels = np.zeros((size, size, 3), dtype=np.uint8)
+        self.maps, self.count = maps, count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        sample: dict[str, Any] = {"image": torch.from_numpy(normalize(self.pixels))}
+        for key, shape in self.maps.items():
+            sample[key] = torch.from_numpy(np.full(shape, 0.5, dtype=np.float32))
+        return sample
+
+
+def map_shapes(targets: DBTargets | CraftTargets, size: int) -> dict[str, tuple[int, int]]:
+    return {k: v.shape for k, v in targets([], size, size).items()}
+
+
 class WorkerClock:
     """Collate wrapper that stamps the worker's CPU clock on every batch (picklable)."""
 
@@ -189,27 +216,36 @@ class CpuTimed:
             self.totals[self.name] = self.totals.get(self.name, 0.0) + spent
 
 
+class TimedSource:
+    """A page source whose ``load`` is CPU-timed."""
+
+    def __init__(self, source: CanonicalSource, totals: dict[str, float]) -> None:
+        self.source = source
+        self.load = CpuTimed(source.load, "decode+exif", totals)
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+
 def stage_split(dataset: TextDetectionDataset, batch_size: int) -> dict[str, float]:
     """Mean in-process CPU ms per sample of each stage of the full sample."""
     totals: dict[str, float] = {}
-    source, transform, targets = dataset.source, dataset.transform, dataset.targets
-    timed_source = type("TimedSource", (), {})()
-    timed_source.load = CpuTimed(source.load, "decode+exif", totals)  # type: ignore[attr-defined]
-    dataset.source = timed_source  # type: ignore[assignment]
-    dataset.transform = CpuTimed(transform, "augment", totals)  # type: ignore[assignment]
-    dataset.targets = CpuTimed(targets, "targets", totals)  # type: ignore[assignment]
+    timed: Any = TextDetectionDataset(
+        TimedSource(dataset.source, totals),  # type: ignore[arg-type]
+        CpuTimed(dataset.transform, "augment", totals),  # type: ignore[arg-type]
+        CpuTimed(dataset.targets, "targets", totals),  # type: ignore[arg-type]
+    )
     original_normalize = dataset_module.normalize
-    dataset_module.normalize = CpuTimed(original_normalize, "normalize", totals)
+    dataset_module.normalize = CpuTimed(original_normalize, "normalize", totals)  # type: ignore[assignment]
     collate = CpuTimed(collate_batch, "collate", totals)
     count = 0
     began = time.process_time()
     try:
-        for start in range(0, len(source) - batch_size + 1, batch_size):  # type: ignore[arg-type]
-            collate([dataset[i] for i in range(start, start + batch_size)])
+        for start in range(0, len(timed) - batch_size + 1, batch_size):
+            collate([timed[i] for i in range(start, start + batch_size)])
             count += batch_size
     finally:
         total = (time.process_time() - began) * 1e3
-        dataset.source, dataset.transform, dataset.targets = source, transform, targets
         dataset_module.normalize = original_normalize
     totals["other"] = total - sum(totals.values())
     return {k: v / count for k, v in totals.items()}
@@ -259,6 +295,8 @@ def main() -> None:
                 targets = DBTargets() if arch == "db" else CraftTargets()
                 dataset = TextDetectionDataset(source, train_transforms(size=size), targets)
                 full = worker_cpu_ms(dataset, args.batch_size, collate_batch)
+                floor_set = OutputFloor(size, map_shapes(targets, size), len(source))
+                floor = worker_cpu_ms(floor_set, args.batch_size, collate_batch)
                 ratio, worst = full / limit, full / decoders[fastest]
                 stages = stage_split(dataset, args.batch_size)
                 split = ", ".join(f"{k} {v:.1f}" for k, v in stages.items())
@@ -266,16 +304,20 @@ def main() -> None:
                 print(
                     f"  {arch:>5}: full {full:6.2f} ms/sample = {ratio:4.2f}x decode-only "
                     f"({worst:4.2f}x {fastest} alone; goal <= 2: {met})\n"
+                    f"         output floor (write + collate the float32 tensors only): "
+                    f"{floor:.2f} ms = {floor / limit:.2f}x decode-only\n"
                     f"         in-process CPU ms per sample: {split}"
                 )
                 if args.profile:
                     profile_full(dataset, args.batch_size)
-                summary.append((size, fmt, arch, limit, full, ratio, worst))
-    print("\nsize fmt  arch  | decode | full   | full/decode | full/fastest decoder")
-    for size, fmt, arch, limit, full, ratio, worst in summary:
+                summary.append((size, fmt, arch, limit, full, ratio, worst, floor))
+    print("\nsize  fmt  arch | decode |   full | full/decode | full/fastest dec | floor/decode")
+    for size, fmt, arch, limit, full, ratio, worst, floor in summary:
         print(f"{size:>4} {fmt:>4} {arch:>5} | {limit:6.2f} | {full:6.2f} | {ratio:11.2f} | "
-              f"{worst:6.2f}")  # fmt: skip
+              f"{worst:16.2f} | {floor / limit:12.2f}")  # fmt: skip
     print(f"(load average at the end {', '.join(f'{v:.1f}' for v in os.getloadavg())})")
+    keys = ("size", "format", "arch", "decode_ms", "full_ms", "ratio", "ratio_fastest", "floor_ms")
+    print(json.dumps([dict(zip(keys, row, strict=True)) for row in summary]))
 
 
 if __name__ == "__main__":

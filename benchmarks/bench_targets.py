@@ -23,6 +23,7 @@ than wall time would; the load average is printed alongside.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import time
@@ -64,7 +65,7 @@ def median_ms(fn: Callable[[], object], repeats: int) -> float:
     return statistics.median(times)
 
 
-def border_row(label: str, words: list[Word], repeats: int) -> None:
+def border_row(label: str, words: list[Word], repeats: int) -> dict[str, object]:
     polys = [w.points for w in words]
     dists = [shrink_distance(p) for p in polys]
     args = (polys, dists, SIZE, SIZE)
@@ -74,8 +75,12 @@ def border_row(label: str, words: list[Word], repeats: int) -> None:
     diff = np.abs(border_map(*args) - border_map_exact(*args))
     print(
         f"{label:>14} | {fast:>6.2f} | {exact:>6.2f} | {loop:>6.2f} | {loop / fast:>9.1f} | "
-        f"{loop / exact:>10.1f} | {diff.max():>9.4f} | {diff.mean():>10.2e}"
+        f"{loop / exact:>10.1f} | {diff.max():>9.1e} | {diff.mean():>10.1e}"
     )
+    return {
+        "case": label, "fast_ms": fast, "exact_ms": exact, "loop_ms": loop,
+        "max_diff": float(diff.max()), "mean_diff": float(diff.mean()),
+    }  # fmt: skip
 
 
 def main() -> None:
@@ -90,10 +95,8 @@ def main() -> None:
         f"{'words':>14} | {'fast':>6} | {'exact':>6} | {'loop':>6} | {'loop/fast':>9} | "
         f"{'loop/exact':>10} | {'max|diff|':>9} | {'mean|diff|':>10}"
     )
-    for count in (10, 50, 150):
-        border_row(f"{count} rects", random_words(count, seed=count), args.repeats)
-    for count in (50,):
-        border_row(f"{count} gen. quads", random_words(count, count, 0.2), args.repeats)
+    rows = [border_row(f"{n} rects", random_words(n, seed=n), args.repeats) for n in (10, 50, 150)]
+    rows.append(border_row("50 gen. quads", random_words(50, 50, 0.2), args.repeats))
 
     print(
         "\nWhole target build: DBTargets (fast / loop border map), "
@@ -114,6 +117,11 @@ def main() -> None:
             f"{count:>5} | {t_fast:>7.2f} | {t_loop:>7.2f} | {t_loop / t_fast:>5.1f} | "
             f"{t_craft:>6.2f} | {t_ref:>9.2f} | {t_ref / t_craft:>5.1f} | {t_craft / t_fast:>8.2f}"
         )
+        rows.append({
+            "case": f"{count} words, whole build", "db_fast_ms": t_fast, "db_loop_ms": t_loop,
+            "craft_ms": t_craft, "craft_reference_ms": t_ref,
+        })  # fmt: skip
+    print(json.dumps(rows))
 
 
 if __name__ == "__main__":
