@@ -21,7 +21,8 @@ For each size and format it prints:
   and the ratio against the fastest decoder of the table (the least flattering figure);
 * the output floor: a Dataset that decodes and computes nothing but writes the same
   float32 tensors (image through ``normalize``, maps filled) and collates them in the same
-  worker: what the sample contract alone costs, against the same decode-only limit;
+  worker: what the sample contract alone costs, against the same decode-only limit, and
+  the same with uint8 tensors (a what-if for a smaller contract, not what ocrtop does);
 * the in-process stage split of the full sample (load / transform / targets / collate).
 
 The network input side equals the page size (``train_transforms(size)``). Worker CPU
@@ -152,20 +153,32 @@ class DecodeOnly(Dataset):
 
 class OutputFloor(Dataset):
     """What the sample contract costs with no decode and no computation: each sample only
-    writes its float32 tensors (the image through ``normalize``, the maps zero-filled)
-    and is collated and handed over like a real one."""
+    writes its float32 tensors (the image through ``normalize``, the maps filled) and is
+    collated and handed over like a real one.
 
-    def __init__(self, size: int, maps: dict[str, tuple[int, int]], count: int) -> None:
+    With ``compact``, the what-if of a smaller contract: the image stays uint8 CHW
+    (normalised on the device instead) and the maps are uint8 (binary maps as 0/1, the
+    threshold map quantised), a quarter of the bytes.
+    """
+
+    def __init__(
+        self, size: int, maps: dict[str, tuple[int, int]], count: int, compact: bool = False
+    ) -> None:
         self.pixels = np.zeros((size, size, 3), dtype=np.uint8)
-        self.maps, self.count = maps, count
+        self.maps, self.count, self.compact = maps, count, compact
 
     def __len__(self) -> int:
         return self.count
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        sample: dict[str, Any] = {"image": torch.from_numpy(normalize(self.pixels))}
+        if self.compact:
+            image = np.ascontiguousarray(self.pixels.transpose(2, 0, 1))
+            dtype: type = np.uint8
+        else:
+            image, dtype = normalize(self.pixels), np.float32
+        sample: dict[str, Any] = {"image": torch.from_numpy(image)}
         for key, shape in self.maps.items():
-            sample[key] = torch.from_numpy(np.full(shape, 0.5, dtype=np.float32))
+            sample[key] = torch.from_numpy(np.full(shape, 1, dtype=dtype))
         return sample
 
 
@@ -297,6 +310,8 @@ def main() -> None:
                 full = worker_cpu_ms(dataset, args.batch_size, collate_batch)
                 floor_set = OutputFloor(size, map_shapes(targets, size), len(source))
                 floor = worker_cpu_ms(floor_set, args.batch_size, collate_batch)
+                floor_set.compact = True
+                compact = worker_cpu_ms(floor_set, args.batch_size, collate_batch)
                 ratio, worst = full / limit, full / decoders[fastest]
                 stages = stage_split(dataset, args.batch_size)
                 split = ", ".join(f"{k} {v:.1f}" for k, v in stages.items())
@@ -305,19 +320,21 @@ def main() -> None:
                     f"  {arch:>5}: full {full:6.2f} ms/sample = {ratio:4.2f}x decode-only "
                     f"({worst:4.2f}x {fastest} alone; goal <= 2: {met})\n"
                     f"         output floor (write + collate the float32 tensors only): "
-                    f"{floor:.2f} ms = {floor / limit:.2f}x decode-only\n"
+                    f"{floor:.2f} ms = {floor / limit:.2f}x decode-only; with uint8 tensors "
+                    f"(what-if): {compact:.2f} ms = {compact / limit:.2f}x\n"
                     f"         in-process CPU ms per sample: {split}"
                 )
                 if args.profile:
                     profile_full(dataset, args.batch_size)
-                summary.append((size, fmt, arch, limit, full, ratio, worst, floor))
-    print("\nsize  fmt  arch | decode |   full | full/decode | full/fastest dec | floor/decode")
-    for size, fmt, arch, limit, full, ratio, worst, floor in summary:
+                summary.append((size, fmt, arch, limit, full, ratio, worst, floor, compact))
+    print("\nsize  fmt  arch | decode |   full | full/decode | full/fastest dec | floor/decode"
+          " | uint8 floor/decode")  # fmt: skip
+    for size, fmt, arch, limit, full, ratio, worst, floor, compact in summary:
         print(f"{size:>4} {fmt:>4} {arch:>5} | {limit:6.2f} | {full:6.2f} | {ratio:11.2f} | "
-              f"{worst:16.2f} | {floor / limit:12.2f}")  # fmt: skip
+              f"{worst:16.2f} | {floor / limit:12.2f} | {compact / limit:18.2f}")  # fmt: skip
     print(f"(load average at the end {', '.join(f'{v:.1f}' for v in os.getloadavg())})")
-    keys = ("size", "format", "arch", "decode_ms", "full_ms", "ratio", "ratio_fastest", "floor_ms")
-    print(json.dumps([dict(zip(keys, row, strict=True)) for row in summary]))
+    keys = "size format arch decode_ms full_ms ratio ratio_fastest floor_ms uint8_floor_ms"
+    print(json.dumps([dict(zip(keys.split(), row, strict=True)) for row in summary]))
 
 
 if __name__ == "__main__":
