@@ -177,8 +177,11 @@ class OutputFloor(Dataset):
         else:
             image, dtype = normalize(self.pixels), np.float32
         sample: dict[str, Any] = {"image": torch.from_numpy(image)}
-        for key, shape in self.maps.items():
-            sample[key] = torch.from_numpy(np.full(shape, 1, dtype=dtype))
+        shapes = list(self.maps.values())
+        if shapes:  # one block per sample, as the target builders allocate them
+            block = np.full((len(shapes), *shapes[0]), 1, dtype=dtype)
+            for key, plane in zip(self.maps, block, strict=True):
+                sample[key] = torch.from_numpy(plane)
         return sample
 
 

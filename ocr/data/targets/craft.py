@@ -148,9 +148,9 @@ class CraftTargets:
 
     def __call__(self, words: list[Word], height: int, width: int) -> dict[str, np.ndarray]:
         h, w = height // self.stride, width // self.stride
-        region = np.zeros((h, w), dtype=np.float32)
-        affinity = np.zeros((h, w), dtype=np.float32)
-        mask = np.ones((h, w), dtype=np.float32)
+        maps = np.zeros((3, h, w), dtype=np.float32)  # one allocation for the three maps
+        region, affinity, mask = maps
+        mask.fill(1.0)
         for word in words:
             if word.ignore:
                 fill_polygon(mask, word.points / self.stride, 0.0)
