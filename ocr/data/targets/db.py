@@ -27,7 +27,7 @@ compute it; the benchmark and tests compare them:
   and the per-word set-up is batched over all words. Every other polygon (perspective
   quads such as the synthetic pages', curved-text N-gons) takes an exact per-edge-frame
   path with ~6 passes per edge and batched set-up, about twice the exact reference's
-  speed. Error bound: moving each vertex by at most delta moves
+  speed. Error bound of the rectangle path: moving each vertex by at most delta moves
   the outline by at most delta (Hausdorff), so d changes by at most delta and the border
   value by at most ``delta / D <= RECT_TOLERANCE`` (0.01); the max over words keeps the
   bound.
