@@ -1,72 +1,343 @@
-"""Data loading throughput: samples/s with 0 and 2 DataLoader workers.
+"""The data pipeline against its limit: per-sample cost of the full sample vs decoding alone.
 
-Run: ``python benchmarks/bench_dataloader.py [--num 64] [--batch-size 8] [--size 640]``
+Run: ``python benchmarks/bench_dataloader.py [--num 24] [--sizes 640 1280] [--profile]``
 
-The pipeline is the DBNet training one: on-the-fly synthetic pages (or ``--root DIR`` for
-a canonical dataset), train transforms, DB targets, ``collate_batch``. The first batch
-(worker start-up, lazy imports) is excluded from the rate; the per-stage means come from
-the Dataset's own ``timing``.
+Datasets: real image files in the canonical layout, written the way ``ocrtop data synth``
+writes them (``write_dataset``: JPEG, quality 95) at 640 and 1280 px, plus a PNG copy of
+each. Every other JPEG is stored sideways with an EXIF orientation tag (its labels moved
+to the stored frame), so the EXIF path is exercised like phone photos do. They are
+cached under ``--data`` (default ``/tmp/ocrtop-bench-data``).
+
+For each size and format it prints:
+
+* the decoders, CPU ms per file on the same files in this process: the pipeline's
+  ``load_image`` (OpenCV + EXIF turn), OpenCV alone, Pillow (``exif_transpose`` chain),
+  and simplejpeg when installed (JPEG only);
+* per architecture (DBNet: ``DBTargets``, CRAFT: ``CraftTargets``), measured inside ONE
+  DataLoader worker process (``num_workers=1``): worker CPU ms per sample for
+  decode-only (a Dataset that only calls ``load_image``: the limit) and for the full
+  sample (decode, EXIF, train transforms with resize/crop/augment, normalisation,
+  targets, collate and the hand-off to the training process), their ratio (goal <= 2),
+  and the ratio against the fastest decoder of the table (the least flattering figure);
+* the output floor: a Dataset that decodes and computes nothing but writes the same
+  float32 tensors (image through ``normalize``, maps filled) and collates them in the same
+  worker: what the sample contract alone costs, against the same decode-only limit, and
+  the same with uint8 tensors (a what-if for a smaller contract, not what ocrtop does);
+* the in-process stage split of the full sample (load / transform / targets / collate).
+
+The network input side equals the page size (``train_transforms(size)``). Worker CPU
+time is read with ``time.process_time()`` inside the worker at each batch, so other
+jobs on a shared machine inflate it less than wall time; the first batch (start-up) is
+excluded. ``--profile`` adds a cProfile of the full sample (top functions by own time).
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
+import json
 import os
+import pstats
 import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
+import cv2
+import numpy as np
 import torch
-from torch.utils.data import DataLoader
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
 
+from ocr.data import dataset as dataset_module
 from ocr.data.canonical import CanonicalSource
 from ocr.data.collate import collate_batch
 from ocr.data.dataset import TextDetectionDataset
-from ocr.data.source import PageSource
-from ocr.data.synthetic import SyntheticPages
-from ocr.data.targets import DBTargets
+from ocr.data.imageio import decode_opencv, exif_matrix, load_image, load_image_pillow
+from ocr.data.photometric import normalize
+from ocr.data.synthetic import write_dataset
+from ocr.data.targets import CraftTargets, DBTargets
 from ocr.data.transforms import train_transforms
+from ocr.geometry import apply_matrix
+
+SIDEWAYS = 6  # EXIF "rotate 90 clockwise to display": the usual portrait phone photo
 
 
-def measure(
-    dataset: TextDetectionDataset, workers: int, batch_size: int
-) -> tuple[float, dict[str, float]]:
-    """Samples per second after the first batch, and mean per-sample stage times (ms)."""
+def _to_stored(points: list[Any], matrix: np.ndarray) -> list[Any]:
+    return np.round(apply_matrix(matrix, np.asarray(points, dtype=float)), 2).tolist()
+
+
+def make_variant(src: Path, dst: Path, fmt: str) -> None:
+    """Copy a synthetic JPEG dataset's train split as ``fmt``; every other page sideways."""
+    labels = json.loads((src / "train" / "labels.json").read_text())["images"]
+    (dst / "train" / "images").mkdir(parents=True, exist_ok=True)
+    out: dict[str, Any] = {}
+    for k, (name, entry) in enumerate(sorted(labels.items())):
+        upright = np.asarray(Image.open(src / "train" / "images" / name).convert("RGB"))
+        exif = Image.Exif()
+        if k % 2:
+            exif[0x0112] = SIDEWAYS
+            stored = np.ascontiguousarray(np.rot90(upright, k=1))  # shown upright after +90
+            h, w = stored.shape[:2]
+            back = np.linalg.inv(exif_matrix(SIDEWAYS, w, h))
+            for word in entry["words"].values():
+                word["points"] = _to_stored(word["points"], back)
+                if word.get("chars"):
+                    word["chars"] = [_to_stored(c, back) for c in word["chars"]]
+        else:
+            stored = upright
+        new_name = Path(name).with_suffix("." + fmt).name
+        options: dict[str, Any] = {"quality": 95} if fmt == "jpg" else {"compress_level": 6}
+        Image.fromarray(stored).save(dst / "train" / "images" / new_name, exif=exif, **options)
+        out[new_name] = entry
+    (dst / "train" / "labels.json").write_text(json.dumps({"images": out}))
+
+
+def ensure_datasets(root: Path, size: int, num: int) -> dict[str, Path]:
+    base = root / f"synth{size}-n{num}"
+    if not (base / "train" / "labels.json").is_file():
+        write_dataset(base, num=num, seed=size, width=size, height=size)  # = ocrtop data synth
+    variants = {}
+    for fmt in ("jpg", "png"):
+        path = root / f"synth{size}-n{num}-{fmt}"
+        if not (path / "train" / "labels.json").is_file():
+            make_variant(base, path, fmt)
+        variants[fmt] = path
+    return variants
+
+
+def cpu_ms_per_file(fn: Callable[[Any], object], items: list[Any], passes: int = 3) -> float:
+    """Best of ``passes`` CPU ms per item (best: the least disturbed by other jobs)."""
+    fn(items[0])
+    best = float("inf")
+    for _ in range(passes):
+        start = time.process_time()
+        for item in items:
+            fn(item)
+        best = min(best, (time.process_time() - start) * 1e3 / len(items))
+    return best
+
+
+def decoder_table(files: list[Path], fmt: str) -> dict[str, float]:
+    blobs = [f.read_bytes() for f in files]
+    table = {
+        "load_image": cpu_ms_per_file(load_image, files),
+        "opencv": cpu_ms_per_file(decode_opencv, blobs),
+        "pillow": cpu_ms_per_file(load_image_pillow, files),
+    }
+    if fmt == "jpg":
+        try:
+            import simplejpeg  # optional peer; not a dependency of ocrtop
+        except ImportError:
+            pass
+        else:
+            table["simplejpeg"] = cpu_ms_per_file(
+                lambda b: simplejpeg.decode_jpeg(b, colorspace="RGB"), blobs
+            )
+    return table
+
+
+class DecodeOnly(Dataset):
+    """The limit: each sample is decoded (and turned upright) and nothing else."""
+
+    def __init__(self, source: CanonicalSource) -> None:
+        self.paths = [source.image_dir / name for name in source.filenames]
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> int:
+        return int(load_image(self.paths[index])[0].shape[0])
+
+
+class OutputFloor(Dataset):
+    """What the sample contract costs with no decode and no computation: each sample only
+    writes its float32 tensors (the image through ``normalize``, the maps filled) and is
+    collated and handed over like a real one.
+
+    With ``compact``, the what-if of a smaller contract: the image stays uint8 CHW
+    (normalised on the device instead) and the maps are uint8 (binary maps as 0/1, the
+    threshold map quantised), a quarter of the bytes.
+    """
+
+    def __init__(
+        self, size: int, maps: dict[str, tuple[int, int]], count: int, compact: bool = False
+    ) -> None:
+        self.pixels = np.zeros((size, size, 3), dtype=np.uint8)
+        self.maps, self.count, self.compact = maps, count, compact
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        if self.compact:
+            image = np.ascontiguousarray(self.pixels.transpose(2, 0, 1))
+            dtype: type = np.uint8
+        else:
+            image, dtype = normalize(self.pixels), np.float32
+        sample: dict[str, Any] = {"image": torch.from_numpy(image)}
+        shapes = list(self.maps.values())
+        if shapes:  # one block per sample, as the target builders allocate them
+            block = np.full((len(shapes), *shapes[0]), 1, dtype=dtype)
+            for key, plane in zip(self.maps, block, strict=True):
+                sample[key] = torch.from_numpy(plane)
+        return sample
+
+
+def map_shapes(targets: DBTargets | CraftTargets, size: int) -> dict[str, tuple[int, int]]:
+    return {k: v.shape for k, v in targets([], size, size).items()}
+
+
+class WorkerClock:
+    """Collate wrapper that stamps the worker's CPU clock on every batch (picklable)."""
+
+    def __init__(self, collate: Callable[[list[Any]], Any] | None) -> None:
+        self.collate = collate
+
+    def __call__(self, samples: list[Any]) -> dict[str, Any]:
+        batch = self.collate(samples) if self.collate else {"batch_size": len(samples)}
+        return {"batch": batch, "n": len(samples), "cpu_s": time.process_time()}
+
+
+def worker_cpu_ms(dataset: Dataset, batch_size: int, collate: Callable | None) -> float:
+    """Worker CPU ms per sample after the first batch, in one DataLoader worker."""
     loader = DataLoader(
-        dataset, batch_size=batch_size, num_workers=workers, collate_fn=collate_batch, shuffle=False
+        dataset,
+        batch_size=batch_size,
+        num_workers=1,
+        collate_fn=WorkerClock(collate),
+        shuffle=False,
+        persistent_workers=False,
     )
-    iterator = iter(loader)
-    next(iterator)
-    start, samples = time.perf_counter(), 0
-    stages: dict[str, float] = {}
-    for batch in iterator:
-        samples += batch["batch_size"]
-        for key, value in batch["timing"].items():
-            stages[key] = stages.get(key, 0.0) + value
-    elapsed = time.perf_counter() - start
-    return samples / elapsed, {k: v / max(samples, 1) for k, v in stages.items()}
+    stamps = [(out["cpu_s"], out["n"]) for out in loader]
+    if len(stamps) < 2:
+        raise SystemExit("need at least two batches: raise --num or lower --batch-size")
+    samples = sum(n for _, n in stamps[1:])
+    return (stamps[-1][0] - stamps[0][0]) * 1e3 / samples
+
+
+class CpuTimed:
+    """Wraps a callable and adds its CPU time to ``totals[name]`` (ms)."""
+
+    def __init__(self, fn: Callable[..., Any], name: str, totals: dict[str, float]) -> None:
+        self.fn, self.name, self.totals = fn, name, totals
+
+    def __call__(self, *args: Any) -> Any:
+        began = time.process_time()
+        try:
+            return self.fn(*args)
+        finally:
+            spent = (time.process_time() - began) * 1e3
+            self.totals[self.name] = self.totals.get(self.name, 0.0) + spent
+
+
+class TimedSource:
+    """A page source whose ``load`` is CPU-timed."""
+
+    def __init__(self, source: CanonicalSource, totals: dict[str, float]) -> None:
+        self.source = source
+        self.load = CpuTimed(source.load, "decode+exif", totals)
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+
+def stage_split(dataset: TextDetectionDataset, batch_size: int) -> dict[str, float]:
+    """Mean in-process CPU ms per sample of each stage of the full sample."""
+    totals: dict[str, float] = {}
+    timed: Any = TextDetectionDataset(
+        TimedSource(dataset.source, totals),  # type: ignore[arg-type]
+        CpuTimed(dataset.transform, "augment", totals),  # type: ignore[arg-type]
+        CpuTimed(dataset.targets, "targets", totals),  # type: ignore[arg-type]
+    )
+    original_normalize = dataset_module.normalize
+    dataset_module.normalize = CpuTimed(original_normalize, "normalize", totals)  # type: ignore[assignment]
+    collate = CpuTimed(collate_batch, "collate", totals)
+    count = 0
+    began = time.process_time()
+    try:
+        for start in range(0, len(timed) - batch_size + 1, batch_size):
+            collate([timed[i] for i in range(start, start + batch_size)])
+            count += batch_size
+    finally:
+        total = (time.process_time() - began) * 1e3
+        dataset_module.normalize = original_normalize
+    totals["other"] = total - sum(totals.values())
+    return {k: v / count for k, v in totals.items()}
+
+
+def profile_full(dataset: TextDetectionDataset, batch_size: int, top: int = 12) -> None:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for start in range(0, len(dataset) - batch_size + 1, batch_size):
+        collate_batch([dataset[i] for i in range(start, start + batch_size)])
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
+    lines = [ln for ln in out.getvalue().splitlines() if ln.strip()][-top - 1 :]
+    print("\n".join("      " + ln for ln in lines))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--num", type=int, default=64, help="samples per run")
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--size", type=int, default=640, help="network input and page size")
-    parser.add_argument("--root", default=None, help="canonical dataset dir (default: synthetic)")
+    parser.add_argument("--num", type=int, default=30, help="pages written per size (80%% train)")
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[640, 1280])
+    parser.add_argument("--formats", nargs="+", default=["jpg", "png"])
+    parser.add_argument("--archs", nargs="+", default=["db", "craft"])
+    parser.add_argument("--data", default="/tmp/ocrtop-bench-data", help="dataset cache dir")
+    parser.add_argument("--profile", action="store_true", help="cProfile the full sample")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    source: PageSource
-    if args.root:
-        source = CanonicalSource(args.root, "train")
-    else:
-        source = SyntheticPages(num=args.num, seed=0, width=args.size, height=args.size)
-    dataset = TextDetectionDataset(source, train_transforms(size=args.size), DBTargets())
-    name = args.root or f"synthetic {args.size}px"
+    cv2.setNumThreads(1)  # as in DataLoader workers (TextDetectionDataset does the same)
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
-    print(f"{name}, {len(dataset)} samples, batch {args.batch_size}, DB targets")
-    print(f"({os.cpu_count()} CPUs, load average {load}; workers compete with other jobs)")
-    for workers in (0, 2):
-        rate, stages = measure(dataset, workers, args.batch_size)
-        parts = ", ".join(f"{k} {v:.1f}" for k, v in stages.items())
-        print(f"workers={workers}: {rate:6.1f} samples/s  (per sample ms: {parts})")
+    print(f"Pipeline vs decode-only, worker CPU ms per sample (batch {args.batch_size})")
+    print(f"({os.cpu_count()} CPUs, load average {load}; torch {torch.__version__}, cv2 "
+          f"{cv2.__version__})")  # fmt: skip
+    summary = []
+    for size in args.sizes:
+        variants = ensure_datasets(Path(args.data), size, args.num)
+        for fmt in args.formats:
+            source = CanonicalSource(str(variants[fmt]), "train")
+            files = [source.image_dir / name for name in source.filenames]
+            decoders = decoder_table(files, fmt)
+            fastest = min(decoders, key=decoders.__getitem__)
+            listed = ", ".join(f"{k} {v:.2f}" for k, v in decoders.items())
+            print(f"\n{size} px {fmt.upper()}, {len(files)} files; decoders (ms/file): {listed}")
+            limit = worker_cpu_ms(DecodeOnly(source), args.batch_size, None)
+            print(f"  decode-only in a worker: {limit:.2f} ms/sample")
+            for arch in args.archs:
+                targets = DBTargets() if arch == "db" else CraftTargets()
+                dataset = TextDetectionDataset(source, train_transforms(size=size), targets)
+                full = worker_cpu_ms(dataset, args.batch_size, collate_batch)
+                floor_set = OutputFloor(size, map_shapes(targets, size), len(source))
+                floor = worker_cpu_ms(floor_set, args.batch_size, collate_batch)
+                floor_set.compact = True
+                compact = worker_cpu_ms(floor_set, args.batch_size, collate_batch)
+                ratio, worst = full / limit, full / decoders[fastest]
+                stages = stage_split(dataset, args.batch_size)
+                split = ", ".join(f"{k} {v:.1f}" for k, v in stages.items())
+                met = "met" if ratio <= 2 else "NOT met"
+                print(
+                    f"  {arch:>5}: full {full:6.2f} ms/sample = {ratio:4.2f}x decode-only "
+                    f"({worst:4.2f}x {fastest} alone; goal <= 2: {met})\n"
+                    f"         output floor (write + collate the float32 tensors only): "
+                    f"{floor:.2f} ms = {floor / limit:.2f}x decode-only; with uint8 tensors "
+                    f"(what-if): {compact:.2f} ms = {compact / limit:.2f}x\n"
+                    f"         in-process CPU ms per sample: {split}"
+                )
+                if args.profile:
+                    profile_full(dataset, args.batch_size)
+                summary.append((size, fmt, arch, limit, full, ratio, worst, floor, compact))
+    print("\nsize  fmt  arch | decode |   full | full/decode | full/fastest dec | floor/decode"
+          " | uint8 floor/decode")  # fmt: skip
+    for size, fmt, arch, limit, full, ratio, worst, floor, compact in summary:
+        print(f"{size:>4} {fmt:>4} {arch:>5} | {limit:6.2f} | {full:6.2f} | {ratio:11.2f} | "
+              f"{worst:16.2f} | {floor / limit:12.2f} | {compact / limit:18.2f}")  # fmt: skip
+    print(f"(load average at the end {', '.join(f'{v:.1f}' for v in os.getloadavg())})")
+    keys = "size format arch decode_ms full_ms ratio ratio_fastest floor_ms uint8_floor_ms"
+    print(json.dumps([dict(zip(keys.split(), row, strict=True)) for row in summary]))
 
 
 if __name__ == "__main__":

@@ -1,17 +1,29 @@
-"""DB target generation per 640x640 image: vectorised border map vs the per-edge loop.
+"""Target generation per 640x640 image: the fast builders against their baselines.
 
 Run: ``python benchmarks/bench_targets.py [--repeats 15]``
 
-For 10, 50 and 150 word-like quads (random sizes, +-15 degree tilt, same polygons for both
-methods) it prints the median time of the full ``DBTargets`` call and of the border map
-alone, their ratio, and the max / mean absolute difference between the two threshold maps.
-Times are process CPU time, so other jobs on a shared machine inflate them less than wall
-time would; the load average is printed alongside.
+For 10, 50 and 150 word-like quads (random sizes, +-15 degree tilt; the same polygons for
+every method in one run) it prints median process-CPU ms of:
+
+* the DB border map: fast (:func:`border_map`, what training uses), exact
+  (:func:`border_map_exact`, the reference) and MhLiao/DB's per-edge loop
+  (:func:`border_map_loop`, the baseline), with fast/loop and exact/loop ratios and the
+  fast map's max / mean |diff| from the exact one;
+* the same for general quads (each vertex jittered by up to 20 % of the short side), which
+  the fast map hands to the exact path: the least flattering case;
+* the whole ``DBTargets`` call with the fast and the loop border map, and its ratio;
+* ``CraftTargets`` (pseudo-characters from the word shape) next to
+  ``CraftTargets.reference`` (one ``cv2.getPerspectiveTransform`` + warp per quad, the
+  previous implementation), so CRAFT's cost is seen next to DB's.
+
+Process CPU time is used so that other jobs on a shared machine inflate the figures less
+than wall time would; the load average is printed alongside.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import time
@@ -20,15 +32,16 @@ from functools import partial
 
 import numpy as np
 
-from ocr.data.targets.db import DBTargets, border_map, border_map_loop
+from ocr.data.targets import CraftTargets
+from ocr.data.targets.db import DBTargets, border_map, border_map_exact, border_map_loop
 from ocr.geometry import shrink_distance
 from ocr.types import Word
 
 SIZE = 640
 
 
-def random_words(count: int, seed: int) -> list[Word]:
-    """Word-like rotated rectangles inside a 640x640 image."""
+def random_words(count: int, seed: int, jitter: float = 0.0) -> list[Word]:
+    """Word-like rotated rectangles inside a 640x640 image (``jitter``: general quads)."""
     rng = np.random.default_rng(seed)
     words = []
     for _ in range(count):
@@ -37,6 +50,7 @@ def random_words(count: int, seed: int) -> list[Word]:
         angle = np.deg2rad(rng.uniform(-15, 15))
         rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
         corners = np.array([[-w, -h], [w, -h], [w, h], [-w, h]]) / 2
+        corners += rng.uniform(-jitter, jitter, corners.shape) * h
         words.append(Word(points=corners @ rot.T + [cx, cy]))
     return words
 
@@ -51,32 +65,63 @@ def median_ms(fn: Callable[[], object], repeats: int) -> float:
     return statistics.median(times)
 
 
+def border_row(label: str, words: list[Word], repeats: int) -> dict[str, object]:
+    polys = [w.points for w in words]
+    dists = [shrink_distance(p) for p in polys]
+    args = (polys, dists, SIZE, SIZE)
+    fast = median_ms(partial(border_map, *args), repeats)
+    exact = median_ms(partial(border_map_exact, *args), repeats)
+    loop = median_ms(partial(border_map_loop, *args), repeats)
+    diff = np.abs(border_map(*args) - border_map_exact(*args))
+    print(
+        f"{label:>14} | {fast:>6.2f} | {exact:>6.2f} | {loop:>6.2f} | {loop / fast:>9.1f} | "
+        f"{loop / exact:>10.1f} | {diff.max():>9.1e} | {diff.mean():>10.1e}"
+    )
+    return {
+        "case": label, "fast_ms": fast, "exact_ms": exact, "loop_ms": loop,
+        "max_diff": float(diff.max()), "mean_diff": float(diff.mean()),
+    }  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
-    fast, loop = DBTargets(vectorized=True), DBTargets(vectorized=False)
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
-    print(f"DB targets per {SIZE}x{SIZE} image, median CPU ms of {args.repeats} runs")
+    print(f"Targets per {SIZE}x{SIZE} image, median CPU ms of {args.repeats} runs")
     print(f"({os.cpu_count()} CPUs, load average {load})")
-    header = f"{'words':>5} | {'targets vec':>11} | {'targets loop':>12} | {'ratio':>5} | "
-    header += f"{'border vec':>10} | {'border loop':>11} | {'ratio':>5} | "
-    header += f"{'max|diff|':>9} | {'mean|diff|':>10}"
-    print(header)
+    print("\nDB border map (fast vs exact reference vs MhLiao/DB per-edge loop)")
+    print(
+        f"{'words':>14} | {'fast':>6} | {'exact':>6} | {'loop':>6} | {'loop/fast':>9} | "
+        f"{'loop/exact':>10} | {'max|diff|':>9} | {'mean|diff|':>10}"
+    )
+    rows = [border_row(f"{n} rects", random_words(n, seed=n), args.repeats) for n in (10, 50, 150)]
+    rows.append(border_row("50 gen. quads", random_words(50, 50, 0.2), args.repeats))
+
+    print(
+        "\nWhole target build: DBTargets (fast / loop border map), "
+        "CraftTargets (batched / per-quad reference)"
+    )
+    print(
+        f"{'words':>5} | {'DB fast':>7} | {'DB loop':>7} | {'ratio':>5} | {'CRAFT':>6} | "
+        f"{'CRAFT ref':>9} | {'ratio':>5} | {'CRAFT/DB':>8}"
+    )
+    fast_db, loop_db, craft = DBTargets(border="fast"), DBTargets(border="loop"), CraftTargets()
     for count in (10, 50, 150):
         words = random_words(count, seed=count)
-        polys = [w.points for w in words]
-        dists = [shrink_distance(p) for p in polys]
-        t_fast = median_ms(partial(fast, words, SIZE, SIZE), args.repeats)
-        t_loop = median_ms(partial(loop, words, SIZE, SIZE), args.repeats)
-        b_fast = median_ms(partial(border_map, polys, dists, SIZE, SIZE), args.repeats)
-        b_loop = median_ms(partial(border_map_loop, polys, dists, SIZE, SIZE), args.repeats)
-        diff = np.abs(fast(words, SIZE, SIZE)["thresh_map"] - loop(words, SIZE, SIZE)["thresh_map"])
+        t_fast = median_ms(partial(fast_db, words, SIZE, SIZE), args.repeats)
+        t_loop = median_ms(partial(loop_db, words, SIZE, SIZE), args.repeats)
+        t_craft = median_ms(partial(craft, words, SIZE, SIZE), args.repeats)
+        t_ref = median_ms(partial(craft.reference, words, SIZE, SIZE), args.repeats)
         print(
-            f"{count:>5} | {t_fast:>11.2f} | {t_loop:>12.2f} | {t_loop / t_fast:>5.1f} | "
-            f"{b_fast:>10.2f} | {b_loop:>11.2f} | {b_loop / b_fast:>5.1f} | "
-            f"{diff.max():>9.4f} | {diff.mean():>10.2e}"
+            f"{count:>5} | {t_fast:>7.2f} | {t_loop:>7.2f} | {t_loop / t_fast:>5.1f} | "
+            f"{t_craft:>6.2f} | {t_ref:>9.2f} | {t_ref / t_craft:>5.1f} | {t_craft / t_fast:>8.2f}"
         )
+        rows.append({
+            "case": f"{count} words, whole build", "db_fast_ms": t_fast, "db_loop_ms": t_loop,
+            "craft_ms": t_craft, "craft_reference_ms": t_ref,
+        })  # fmt: skip
+    print(json.dumps(rows))
 
 
 if __name__ == "__main__":

@@ -70,13 +70,17 @@ class ResizePad:
         else:
             out_w, out_h = (math.ceil(v / 32) * 32 for v in (new_w, new_h))
         matrix = np.diag([new_w / w, new_h / h, 1.0])
-        if state.is_lazy:  # one warp for everything composed so far
-            resized = state.then(matrix, new_w, new_h).image
+        if state.is_lazy:
+            # One warp for everything composed so far, straight into the padded canvas
+            # (each output pixel is sampled on its own, so the pixels inside are those of
+            # a new_w x new_h warp); the pad would show what a crop removed: zero it.
+            image = state.then(matrix, out_w, out_h).image
+            image[new_h:] = 0
+            image[:new_h, new_w:] = 0
         else:  # plain resize: INTER_AREA keeps downscaled eval images free of aliasing
             area = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-            resized = cv2.resize(state.image, (new_w, new_h), interpolation=area)
-        image = np.zeros((out_h, out_w, 3), dtype=np.uint8)
-        image[:new_h, :new_w] = resized
+            image = np.zeros((out_h, out_w, 3), dtype=np.uint8)
+            image[:new_h, :new_w] = cv2.resize(state.image, (new_w, new_h), interpolation=area)
         return TransformState(
             image, map_words(state.words, matrix), state.to_original @ np.linalg.inv(matrix)
         )

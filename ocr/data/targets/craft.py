@@ -43,32 +43,92 @@ def order_quad(points: np.ndarray) -> np.ndarray:
     return min_area_box(points)[0]
 
 
+def pseudo_char_quads(
+    polygons: list[np.ndarray], texts: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split word polygons into character quads along their long sides (see module notes).
+
+    All words at once: returns ``(K, 4, 2)`` quads, word by word in order, and the index
+    of the word each belongs to.
+    """
+    if not polygons:
+        return np.zeros((0, 4, 2)), np.zeros(0, dtype=int)
+    quads = np.stack([order_quad(p) for p in polygons])
+    side01 = np.linalg.norm(quads[:, 1] - quads[:, 0], axis=1)
+    side12 = np.linalg.norm(quads[:, 2] - quads[:, 1], axis=1)
+    turn = side01 < side12  # text runs along the other pair of sides
+    quads[turn] = np.roll(quads[turn], -1, axis=1)
+    long_side = np.linalg.norm(quads[:, 1] - quads[:, 0], axis=1)
+    short_side = np.maximum(np.linalg.norm(quads[:, 3] - quads[:, 0], axis=1), 1e-6)
+    by_shape = np.maximum(1, np.round(long_side / short_side)).astype(int)
+    counts = np.array([len(t.strip()) or n for t, n in zip(texts, by_shape, strict=True)])
+    word = np.repeat(np.arange(len(quads)), counts)
+    k = np.arange(len(word)) - np.repeat(np.cumsum(counts) - counts, counts)
+    t0, t1 = (k / counts[word])[:, None], ((k + 1) / counts[word])[:, None]
+    q = quads[word]
+    top0, top1 = q[:, 0] + t0 * (q[:, 1] - q[:, 0]), q[:, 0] + t1 * (q[:, 1] - q[:, 0])
+    bottom0, bottom1 = q[:, 3] + t0 * (q[:, 2] - q[:, 3]), q[:, 3] + t1 * (q[:, 2] - q[:, 3])
+    return np.stack([top0, top1, bottom1, bottom0], axis=1), word
+
+
+def affinity_quads(chars: np.ndarray, word: np.ndarray) -> np.ndarray:
+    """Affinity quads ``(M, 4, 2)`` between consecutive characters of the same word.
+
+    ``chars`` is ``(K, 4, 2)`` in reading order, ``word`` the word index of each; pairs
+    that straddle two words get no link.
+    """
+    if len(chars) < 2:
+        return np.zeros((0, 4, 2))
+    centres = chars.mean(axis=1)
+    tops = (chars[:, 0] + chars[:, 1] + centres) / 3
+    bottoms = (chars[:, 2] + chars[:, 3] + centres) / 3
+    links = np.stack([tops[:-1], tops[1:], bottoms[1:], bottoms[:-1]], axis=1)
+    return links[word[:-1] == word[1:]]
+
+
 def pseudo_char_boxes(points: np.ndarray, text: str = "") -> list[np.ndarray]:
-    """Split a word polygon into character quads along its long side (see module notes)."""
-    quad = order_quad(points)
-    if np.linalg.norm(quad[1] - quad[0]) < np.linalg.norm(quad[2] - quad[1]):
-        quad = np.roll(quad, -1, axis=0)  # text runs along the other pair of sides
-    long_side = float(np.linalg.norm(quad[1] - quad[0]))
-    short_side = max(float(np.linalg.norm(quad[3] - quad[0])), 1e-6)
-    count = len(text.strip()) or max(1, round(long_side / short_side))
-    steps = np.linspace(0.0, 1.0, count + 1)[:, None]
-    top = quad[0] + steps * (quad[1] - quad[0])
-    bottom = quad[3] + steps * (quad[2] - quad[3])
-    return [np.stack([top[k], top[k + 1], bottom[k + 1], bottom[k]]) for k in range(count)]
+    """One word's pseudo-character quads (:func:`pseudo_char_quads` for a single word)."""
+    return list(pseudo_char_quads([points], [text])[0])
 
 
 def affinity_boxes(chars: list[np.ndarray]) -> list[np.ndarray]:
     """Affinity quads between consecutive character quads of one word."""
-    centres = [c.mean(axis=0) for c in chars]
-    tops = [(c[0] + c[1] + m) / 3 for c, m in zip(chars, centres, strict=True)]
-    bottoms = [(c[2] + c[3] + m) / 3 for c, m in zip(chars, centres, strict=True)]
-    return [
-        np.stack([tops[i], tops[i + 1], bottoms[i + 1], bottoms[i]]) for i in range(len(chars) - 1)
-    ]
+    if not chars:
+        return []
+    return list(affinity_quads(np.stack(chars), np.zeros(len(chars), dtype=int)))
+
+
+def square_to_quads(quads: np.ndarray, side: int) -> np.ndarray:
+    """Homographies ``(K, 3, 3)`` taking a ``side`` px patch onto each quad, all at once.
+
+    The same matrices as ``cv2.getPerspectiveTransform`` from the patch's outer corners
+    (``-0.5`` and ``side - 0.5``) to the quad corners, in closed form (Heckbert's
+    unit-square-to-quad mapping) instead of one 8x8 solve per character.
+    """
+    x, y = quads[..., 0], quads[..., 1]
+    dx1, dx2, dx3 = x[:, 1] - x[:, 2], x[:, 3] - x[:, 2], x[:, 0] - x[:, 1] + x[:, 2] - x[:, 3]
+    dy1, dy2, dy3 = y[:, 1] - y[:, 2], y[:, 3] - y[:, 2], y[:, 0] - y[:, 1] + y[:, 2] - y[:, 3]
+    den = dx1 * dy2 - dx2 * dy1
+    den = np.where(np.abs(den) < 1e-12, 1e-12, den)
+    g, h = (dx3 * dy2 - dx2 * dy3) / den, (dx1 * dy3 - dx3 * dy1) / den
+    unit = np.zeros((len(quads), 3, 3))
+    unit[:, 0] = np.stack(
+        [x[:, 1] - x[:, 0] + g * x[:, 1], x[:, 3] - x[:, 0] + h * x[:, 3], x[:, 0]], 1
+    )
+    unit[:, 1] = np.stack(
+        [y[:, 1] - y[:, 0] + g * y[:, 1], y[:, 3] - y[:, 0] + h * y[:, 3], y[:, 0]], 1
+    )
+    unit[:, 2] = np.stack([g, h, np.ones_like(g)], 1)
+    to_unit = np.array([[1.0 / side, 0, 0.5 / side], [0, 1.0 / side, 0.5 / side], [0, 0, 1]])
+    return unit @ to_unit
 
 
 class CraftTargets:
     """Builds CRAFT's region/affinity heatmaps and loss mask for one sample.
+
+    All character and affinity quads of a page are built in a few array operations;
+    only the Gaussian warp (one ``cv2.warpPerspective`` into each quad's box) runs per
+    quad.
 
     Args:
         stride: down-sampling of the maps relative to the input (2 in CRAFT).
@@ -85,42 +145,85 @@ class CraftTargets:
             )
         self.stride = stride
         self.gaussian = gaussian_patch(gaussian_size, sigma)
-        lo, hi = -0.5, gaussian_size - 0.5  # outer edges of the patch's first/last pixel
-        self._corners = np.array([[lo, lo], [hi, lo], [hi, hi], [lo, hi]], dtype=np.float32)
 
     def __call__(self, words: list[Word], height: int, width: int) -> dict[str, np.ndarray]:
         h, w = height // self.stride, width // self.stride
-        region = np.zeros((h, w), dtype=np.float32)
-        affinity = np.zeros((h, w), dtype=np.float32)
-        mask = np.ones((h, w), dtype=np.float32)
+        maps = np.zeros((3, h, w), dtype=np.float32)  # one allocation for the three maps
+        region, affinity, mask = maps
+        mask.fill(1.0)
         for word in words:
             if word.ignore:
                 fill_polygon(mask, word.points / self.stride, 0.0)
-                continue
-            chars = word.chars or pseudo_char_boxes(word.points, word.text)
-            scaled = [c / self.stride for c in chars]
-            for quad in scaled:
-                self._splat(region, quad)
-            for quad in affinity_boxes(scaled):
-                self._splat(affinity, quad)
+        chars, word_of = self.char_quads([word for word in words if not word.ignore])
+        chars /= self.stride
+        self._splat(region, chars)
+        self._splat(affinity, affinity_quads(chars, word_of))
         return {"region_map": region, "affinity_map": affinity, "craft_mask": mask}
 
-    def _splat(self, canvas: np.ndarray, quad: np.ndarray) -> None:
-        """Warp the Gaussian onto ``quad`` and max it into ``canvas`` (cropped to the quad)."""
-        if polygon_area(quad) < 0.25:
+    @staticmethod
+    def char_quads(words: list[Word]) -> tuple[np.ndarray, np.ndarray]:
+        """Character quads of all words (given ``chars``, else pseudo) and their word index."""
+        given = [(i, w.chars) for i, w in enumerate(words) if w.chars]
+        guessed = [i for i, w in enumerate(words) if not w.chars]
+        pseudo, pseudo_word = pseudo_char_quads(
+            [words[i].points for i in guessed], [words[i].text for i in guessed]
+        )
+        parts = [np.asarray(chars, dtype=np.float64).reshape(-1, 4, 2) for _, chars in given]
+        index = [np.full(len(chars), i) for i, chars in given]
+        parts.append(pseudo.reshape(-1, 4, 2))
+        index.append(np.asarray(guessed, dtype=int)[pseudo_word])
+        return np.concatenate(parts), np.concatenate(index).astype(int)
+
+    def _splat(self, canvas: np.ndarray, quads: np.ndarray) -> None:
+        """Warp the Gaussian onto each quad and max it into ``canvas`` (cropped to the quad)."""
+        if not len(quads):
             return
         height, width = canvas.shape
-        x0, y0 = np.maximum(np.floor(quad.min(axis=0)).astype(int), 0)
-        x1, y1 = np.minimum(np.ceil(quad.max(axis=0)).astype(int), [width - 1, height - 1])
-        if x1 < x0 or y1 < y0:
-            return
+        x, y = quads[..., 0], quads[..., 1]
+        area = 0.5 * np.abs((x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y).sum(1))
+        lo = np.maximum(np.floor(quads.min(axis=1)).astype(int), 0)
+        hi = np.minimum(np.ceil(quads.max(axis=1)).astype(int), [width - 1, height - 1])
+        keep = (area >= 0.25) & (hi >= lo).all(axis=1)
+        quads, lo, hi = quads[keep], lo[keep], hi[keep]
         # Pixel centres sit at integer coordinates; the quad's continuous corners map to
         # the patch's outer corners, hence the half-pixel shift.
-        dst = (quad - [x0, y0] - 0.5).astype(np.float32)
-        matrix = cv2.getPerspectiveTransform(self._corners, dst)
-        patch = cv2.warpPerspective(
-            self.gaussian, matrix, (int(x1 - x0 + 1), int(y1 - y0 + 1)), flags=cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_CONSTANT, borderValue=0,
-        )  # fmt: skip
-        region = canvas[y0 : y1 + 1, x0 : x1 + 1]
-        np.maximum(region, patch, out=region)
+        matrices = square_to_quads(quads - lo[:, None] - 0.5, len(self.gaussian))
+        for (x0, y0), (x1, y1), matrix in zip(lo.tolist(), hi.tolist(), matrices, strict=True):
+            patch = cv2.warpPerspective(
+                self.gaussian, matrix, (x1 - x0 + 1, y1 - y0 + 1), flags=cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_CONSTANT, borderValue=0,
+            )  # fmt: skip
+            box = canvas[y0 : y1 + 1, x0 : x1 + 1]
+            np.maximum(box, patch, out=box)
+
+    def reference(
+        self, words: list[Word], height: int, width: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Region and affinity maps one quad at a time, each with its own
+        ``cv2.getPerspectiveTransform`` solve: the pre-batching implementation, kept for the
+        tests and ``benchmarks/bench_targets.py`` to compare against."""
+        side = len(self.gaussian)
+        lo, hi = -0.5, side - 0.5
+        corners = np.array([[lo, lo], [hi, lo], [hi, hi], [lo, hi]], dtype=np.float32)
+        maps = np.zeros((2, height // self.stride, width // self.stride), dtype=np.float32)
+        for word in words:
+            if word.ignore:
+                continue
+            points = word.chars or pseudo_char_boxes(word.points, word.text)
+            chars = [c / self.stride for c in points]
+            for canvas, quads in ((maps[0], chars), (maps[1], affinity_boxes(chars))):
+                for quad in quads:
+                    x0, y0 = np.maximum(np.floor(quad.min(axis=0)).astype(int), 0)
+                    x1 = min(int(np.ceil(quad[:, 0].max())), canvas.shape[1] - 1)
+                    y1 = min(int(np.ceil(quad[:, 1].max())), canvas.shape[0] - 1)
+                    if x1 < x0 or y1 < y0 or polygon_area(quad) < 0.25:
+                        continue
+                    dst = (quad - [x0, y0] - 0.5).astype(np.float32)
+                    matrix = cv2.getPerspectiveTransform(corners, dst)
+                    patch = cv2.warpPerspective(
+                        self.gaussian, matrix, (int(x1 - x0 + 1), int(y1 - y0 + 1)),
+                        flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0,
+                    )  # fmt: skip
+                    box = canvas[y0 : y1 + 1, x0 : x1 + 1]
+                    np.maximum(box, patch, out=box)
+        return maps[0], maps[1]

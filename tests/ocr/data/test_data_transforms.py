@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -106,3 +107,42 @@ def test_normalize_is_chw_imagenet() -> None:
     out = normalize(image)
     assert out.shape == (3, 4, 6) and out.dtype == np.float32
     assert out[0, 0, 0] == pytest.approx(-0.485 / 0.229, rel=1e-5)
+
+
+def test_normalize_matches_the_float_formula() -> None:
+    image = np.random.default_rng(1).integers(0, 256, (33, 47, 3), dtype=np.uint8)
+    mean = np.array([0.485, 0.456, 0.406]) * 255
+    std = np.array([0.229, 0.224, 0.225]) * 255
+    expected = ((image - mean) / std).transpose(2, 0, 1)
+    np.testing.assert_allclose(normalize(image), expected, atol=1e-5)
+    with pytest.raises(ValueError, match="uint8"):
+        normalize(image.astype(np.float32))
+
+
+def test_resize_pad_warps_into_the_padded_canvas_like_warp_then_pad() -> None:
+    """The lazy path warps once into the padded canvas; the pad must stay black even
+    where the source has pixels outside the crop window."""
+    image = np.random.default_rng(2).integers(1, 256, (120, 200, 3), dtype=np.uint8)
+    cropped = TransformState(image, [], np.eye(3)).then(
+        np.array([[1.0, 0, -20], [0, 1, -10], [0, 0, 1]]), 90, 60
+    )
+    out = ResizePad(96, square=True)(cropped, np.random.default_rng(0)).image
+    reference = np.zeros_like(out)  # the previous way: warp to new_w x new_h, then pad
+    reference[:64, :96] = cv2.warpAffine(
+        image, (np.diag([96 / 90, 64 / 60, 1.0]) @ cropped._pending)[:2], (96, 64)
+    )
+    assert np.array_equal(out, reference)
+    assert out[64:].max() == 0  # below the page: black, although the source continues
+
+
+def test_colour_jitter_is_the_documented_formula() -> None:
+    """b * (mean + c * (s * img + (1 - s) * grey - mean)), against a float computation."""
+    image = np.random.default_rng(3).integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    jitter = ColorJitter(p=1.0)
+    out = jitter(TransformState(image, [], np.eye(3)), np.random.default_rng(4)).image
+    rng = np.random.default_rng(4)
+    rng.random()  # the p draw
+    s, c, b = (rng.uniform(0.75, 1.25) for _ in range(3))
+    grey = (image.astype(float) @ [0.299, 0.587, 0.114])[..., None]
+    expected = b * (grey.mean() + c * (s * image + (1 - s) * grey - grey.mean()))
+    assert np.abs(out.astype(float) - np.clip(expected, 0, 255)).max() <= 1.0

@@ -78,3 +78,22 @@ def test_words_without_chars_use_pseudo_characters() -> None:
     for centre in (35, 65, 95, 125):
         assert peaks[int(centre / 2)] > 0.9
     assert maps["affinity_map"].max() > 0.9
+
+
+def test_batched_maps_equal_the_per_quad_reference() -> None:
+    """Random overlapping, rotated, perspective and tiny words, with and without chars."""
+    rng = np.random.default_rng(5)
+    words = []
+    for k in range(30):
+        w, h = rng.uniform(3, 150), rng.uniform(3, 40)
+        x, y = rng.uniform(-20, 200, 2)
+        quad = box(x, y, x + w, y + h) + rng.uniform(-0.2, 0.2, (4, 2)) * min(w, h)
+        if k % 3 == 0:
+            words.append(word_of(x, y, int(rng.integers(1, 6)), w=w / 3, h=h))
+        else:
+            words.append(Word(points=quad, text="ab" * (k % 4)))
+    region, affinity = CraftTargets().reference(words, 240, 240)
+    maps = CraftTargets()(words, 240, 240)
+    assert region.max() > 0.9 and affinity.max() > 0.9
+    np.testing.assert_allclose(maps["region_map"], region, atol=1e-4)
+    np.testing.assert_allclose(maps["affinity_map"], affinity, atol=1e-4)
