@@ -80,6 +80,11 @@ def boolean(value: Any) -> str | None:
     return None if isinstance(value, bool) else "is not true or false"
 
 
+def boolean_or_auto(value: Any) -> str | None:
+    """``true``, ``false`` or ``auto`` (decided at run time, e.g. pin memory only on a GPU)."""
+    return None if isinstance(value, bool) or value == "auto" else "is not true, false or auto"
+
+
 def devices(value: Any) -> str | None:
     """Lightning's ``devices``: a count >= 1, -1 (all), ``auto``, a list or ``"0,1"`` of ids."""
     if value == "auto" or value == -1:
@@ -158,7 +163,7 @@ RULES: dict[str, Check] = {
     "data.eval_batch_size": integer(1, none=True),
     "data.num_workers": integer(0),
     "data.persistent_workers": boolean,
-    "data.pin_memory": boolean,
+    "data.pin_memory": boolean_or_auto,
     "data.root": dataset_folder,
     "data.on_error": lambda v: None if v in ("fail", "skip") else "is not 'fail' or 'skip'",
     **{f"data.{s}.transform.size": integer(32, note=" (pixels)") for s in SPLITS},
