@@ -57,6 +57,7 @@ class BridgeClient:
         self._decoder = LineDecoder(MAX_FRAME_BYTES)
         self._pending: deque[Message] = deque()
         self._closed = False
+        self._probe_id: str | None = None
 
     # --- connecting ---
 
@@ -117,10 +118,22 @@ class BridgeClient:
             client = cls(reader, writer, label)
         try:
             await asyncio.wait_for(client._read_hello(), timeout)
+            await client._speak_up()
         except BaseException:
             await client.close()
             raise
         return client
+
+    async def _speak_up(self) -> None:
+        """Send one ``ping`` so the server knows this is a client, not an idle socket.
+
+        A full server closes connections that sent no valid frame first; the ping's
+        ack is consumed here and never reaches the caller.
+        """
+        self._probe_id = "connect-" + uuid.uuid4().hex[:8]
+        self._writer.write(encode_obj(make_command("ping", self._probe_id, {})))
+        with contextlib.suppress(ConnectionError, OSError):
+            await self._writer.drain()
 
     async def _read_hello(self) -> None:
         msg = await self._next()
@@ -163,9 +176,18 @@ class BridgeClient:
                 else:
                     frames.append(frame)
             msgs, bad = decode_messages(frames)
+            if self._probe_id is not None:
+                msgs = self._without_probe_ack(msgs)
             pending.extend(msgs)
             self.skipped_frames += bad
         return pending.popleft()
+
+    def _without_probe_ack(self, msgs: list[Message]) -> list[Message]:
+        probe = self._probe_id
+        kept = [m for m in msgs if not (m.type == "ack" and m.payload.get("id") == probe)]
+        if len(kept) < len(msgs):
+            self._probe_id = None  # seen: later batches skip this check
+        return kept
 
     async def recv(self, timeout: float | None = None) -> Message | None:
         """The next message, or None at end of stream; raises TimeoutError on timeout."""
