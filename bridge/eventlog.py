@@ -14,6 +14,7 @@ import logging
 import os
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from bridge.protocol import Message, ProtocolError
@@ -106,3 +107,84 @@ def read_events(path: str | os.PathLike[str]) -> Iterator[Message]:
             except ProtocolError as exc:
                 if complete:
                     log.warning("%s:%d: skipping damaged event: %s", p, lineno, exc)
+
+
+PROBE_BYTES = 1 << 20
+"""How far ``check_log`` looks for the first line: a log's first line is a small hello."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogProblem:
+    """What is wrong with an events file, in words a user can act on.
+
+    Attributes:
+        kind: ``missing``, ``empty``, ``foreign`` or ``truncated``.
+        path: the file (or directory) concerned.
+        detail: the reason, e.g. ``truncated at line 1234 (byte 56789)``.
+        complete_lines: for ``truncated``, the complete lines before the cut.
+    """
+
+    kind: str
+    path: Path
+    detail: str
+    complete_lines: int = 0
+
+    @property
+    def fatal(self) -> bool:
+        """Nothing can be replayed (a truncated log still has its complete lines)."""
+        return self.kind != "truncated" or self.complete_lines == 0
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.detail}"
+
+
+def check_log(path: str | os.PathLike[str]) -> LogProblem | None:
+    """Say whether an events file is missing, empty, foreign or truncated (None: fine).
+
+    Cheap on a day-long log: the first line and the last byte are read, and only a
+    truncated file is scanned (for the line number of the cut).
+    """
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if p.is_dir():
+            return LogProblem("missing", p, f"is a directory without {EVENTS_FILE}")
+        with open(p, "rb") as f:
+            head = f.read(PROBE_BYTES)
+            f.seek(max(size - 1, 0))
+            last = f.read(1)
+    except FileNotFoundError:
+        return LogProblem("missing", p, "no such file (the run never started its bridge?)")
+    except OSError as exc:
+        return LogProblem("missing", p, f"cannot read: {exc.strerror or exc}")
+    if not head.strip():
+        return LogProblem("empty", p, "empty: no events were recorded")
+    first, nl, _ = head.lstrip().partition(b"\n")
+    if not nl and len(head) == PROBE_BYTES:
+        return LogProblem("foreign", p, "not an ocrtop event log: no line break in the first MiB")
+    try:
+        Message.decode(first.rstrip(b"\r"))
+    except ProtocolError as exc:
+        if nl or size > len(head):  # a complete first line that is not ours
+            return LogProblem("foreign", p, f"not an ocrtop event log: line 1: {exc}")
+    if last != b"\n":
+        lines, cut = _count_lines(p)
+        return LogProblem(
+            "truncated", p, f"truncated at line {lines + 1} (byte {cut})", complete_lines=lines
+        )
+    return None
+
+
+def _count_lines(path: Path) -> tuple[int, int]:
+    """Newlines in ``path`` and the offset just after the last one (chunked, no decoding)."""
+    lines = 0
+    end = 0
+    offset = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(4 << 20):
+            n = chunk.count(b"\n")
+            if n:
+                lines += n
+                end = offset + chunk.rindex(b"\n") + 1
+            offset += len(chunk)
+    return lines, end

@@ -54,6 +54,47 @@ def _ranks_of(target: str) -> list[Any]:
     return [j for j in list_jobs() if j.run_dir == entry.run_dir] or [entry]
 
 
+def check_attach_target(target: str) -> tuple[str, str | None]:
+    """The stream to follow for ``target``, or the one-line reason attaching cannot work.
+
+    A run directory (or its events file) is accepted when a live job writes it: the
+    job's id is followed. A recorded run with no live job is pointed at ``ocrtop
+    replay``, with what is wrong with its log if something is. ssh and tcp targets
+    pass through: only the connection can tell.
+    """
+    import os
+    import stat
+
+    from bridge.registry import RegistryError, find_job, is_socket_target, list_jobs
+
+    if target.startswith(("ssh://", "tcp://")):
+        return target, None
+    path = Path(target.removeprefix("unix://"))
+    if path.exists():
+        if stat.S_ISSOCK(path.stat().st_mode):
+            return target, None
+        run_dir = path.parent if path.is_file() else path
+        try:
+            jobs = list_jobs()
+        except RegistryError:
+            jobs = []
+        for job in jobs:
+            if job.run_dir and os.path.realpath(job.run_dir) == os.path.realpath(run_dir):
+                return job.job_id, None
+        from tui.replay import explain, plan_replay
+
+        files, problems = plan_replay(path)
+        what = explain(problems[0], bool(files)) if problems else f"{target}: a recorded run"
+        return target, f"{what}; no live job writes it (replay it: ocrtop replay {target})"
+    if is_socket_target(target):
+        return target, f"{path}: no such socket, run directory or events file"
+    try:
+        find_job(target)
+    except RegistryError as exc:
+        return target, str(exc).splitlines()[0]
+    return target, None
+
+
 class LiveSource:
     """Follows one target (socket, job id, ``ssh://host/JOB``) or a whole group of jobs."""
 

@@ -55,4 +55,5 @@ async def test_pause_holds_and_step_releases_one_message(tmp_path: Path) -> None
 async def test_missing_run_dir_is_reported(tmp_path: Path) -> None:
     posted: list[object] = []
     await ReplaySource(AppState(), posted.append, tmp_path / "nope").run()
-    assert posted and "no events recorded" in getattr(posted[-1], "error", "")
+    error = getattr(posted[-1], "error", "")
+    assert posted and error == f"cannot replay {tmp_path / 'nope'}: no such file or directory"
