@@ -21,6 +21,7 @@ from bridge.protocol import (
     MAX_FRAME_BYTES,
     Message,
     check_hello,
+    decode_joined,
     decode_messages,
     encode_obj,
     make_command,
@@ -169,6 +170,19 @@ class BridgeClient:
                 return None
             if not data:
                 return None
+            body = self._decoder.feed_clean(data)
+            if body:
+                count = body.count(b"\n") + 1
+                msgs = decode_joined(body.replace(b"\n", b","), count)
+                if msgs is None:  # a frame in doubt: decode one by one, counting the bad
+                    msgs, bad = decode_messages(body.split(b"\n"))
+                    self.skipped_frames += bad
+                if self._probe_id is not None:
+                    msgs = self._without_probe_ack(msgs)
+                pending.extend(msgs)
+                continue
+            if body is not None:
+                continue
             frames = []
             for frame in self._decoder.feed(data):
                 if isinstance(frame, Oversized):
