@@ -32,7 +32,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bridge.client import BridgeClient
-from bridge.codec import FAST_CODEC
+from bridge.codec import CODEC_ENV, FAST_CODEC
 from bridge.protocol import PROTOCOL_VERSION, Message, encode_event, encode_obj
 from bridge.publisher import Publisher
 from bridge.server import ServerConfig
@@ -319,18 +319,43 @@ def bench_bytes() -> dict[str, float]:
     return sizes
 
 
-def _interleaved(run: Path, load: Load, scale: float, rounds: int) -> dict[str, Any]:
-    """Bridge and raw baseline, alternated so both see the same load; medians per case."""
-    cases: dict[str, list[dict[str, Any]]] = {}
+def _one_round(run: Path, scale: float) -> dict[str, Any]:
+    """Raw baseline then bridge, for 1 and 4 viewers (``--part round``, one codec)."""
+    out: dict[str, Any] = {}
+    for clients, n in ((1, int(300_000 * scale)), (4, int(100_000 * scale))):
+        out[f"raw_{clients}"] = bench_raw(run / f"r{clients}", clients, n)
+        out[f"bridge_{clients}"] = bench_throughput(run / f"b{clients}", clients, n)
+    out["server_us"] = bench_server(run, int(200_000 * scale))
+    return out
+
+
+def _interleaved(
+    run: Path, load: Load, scale: float, rounds: int, codecs: list[str]
+) -> dict[str, Any]:
+    """Rounds of every codec, alternated so all see the same load; medians per case.
+
+    Each round runs in a child process whose codec is chosen by ``OCRTOP_BRIDGE_CODEC``
+    (the viewers it starts inherit it), so the stdlib figures come from the same run.
+    """
+    cases: dict[str, list[Any]] = {}
     load.mark()
     for r in range(rounds):
-        for clients, n in ((1, int(300_000 * scale)), (4, int(100_000 * scale))):
-            cases.setdefault(f"raw_{clients}", []).append(bench_raw(run / f"r{r}", clients, n))
-            tp = bench_throughput(run / f"b{r}", clients, n)
-            cases.setdefault(f"bridge_{clients}", []).append(tp)
+        for codec in codecs:
+            env = {**os.environ, CODEC_ENV: codec}
+            argv = [sys.executable, __file__, "--part", "round", "--scale", str(scale),
+                    "--dir", str(run / f"{codec}{r}")]  # fmt: skip
+            done = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            if result.pop("codec") != codec:
+                raise RuntimeError(f"the child did not use the {codec} codec")
+            for key, value in result.items():
+                cases.setdefault(f"{codec}:{key}", []).append(value)
     load.mark()
     out: dict[str, Any] = {}
     for key, results in cases.items():
+        if key.endswith("server_us"):
+            out[key] = statistics.median(results)
+            continue
         results.sort(key=lambda res: res["events_per_s"])
         out[key] = results[len(results) // 2]
         out[key]["all_events_per_s"] = [round(res["events_per_s"]) for res in results]
@@ -344,11 +369,21 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller counts (smoke run)")
     parser.add_argument("--load", choices=("burn", "train", "none"), default="burn")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per figure")
+    parser.add_argument("--codecs", default="msgspec,json" if FAST_CODEC != "json" else "json",
+                        help="codecs to compare, alternated round by round")  # fmt: skip
+    parser.add_argument("--part", help=argparse.SUPPRESS)
+    parser.add_argument("--scale", type=float, default=1.0, help=argparse.SUPPRESS)
+    parser.add_argument("--dir", help=argparse.SUPPRESS)
     parser.add_argument("--viewer", help=argparse.SUPPRESS)
     parser.add_argument("--until", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.viewer:
         asyncio.run(_viewer(args.viewer, args.until))
+        return
+    if args.part == "round":
+        run = Path(args.dir)
+        os.environ["OCRTOP_RUNTIME_DIR"] = str(run / "rt")
+        print(json.dumps({**_one_round(run, args.scale), "codec": FAST_CODEC}))
         return
     scale = 0.1 if args.quick else 1.0
     tmp = Path(tempfile.mkdtemp(prefix="obb"))
@@ -369,26 +404,28 @@ def main() -> None:
             f"latency publisher->viewer at 1k ev/s  p50 {lat['p50_ms']:.2f} ms  "
             f"p99 {lat['p99_ms']:.2f} ms  ({lat['received']} events, {lat['dropped']} dropped)"
         )
+        codecs = args.codecs.split(",")
         load = Load(args.load, tmp)
         try:
-            tp = _interleaved(tmp, load, scale, args.rounds)
+            tp = _interleaved(tmp, load, scale, args.rounds, codecs)
         finally:
             load.close()
-        for label, clients in (("1 viewer ", 1), ("4 viewers", 4)):
-            bridge, raw = tp[f"bridge_{clients}"], tp[f"raw_{clients}"]
-            print(f"sustained throughput to {label}: bridge {bridge['events_per_s']:8.0f} "
-                  f"events/s, raw socket {raw['events_per_s']:8.0f} events/s, ratio "
-                  f"{bridge['events_per_s'] / raw['events_per_s']:.2f} (median of {args.rounds}; "
-                  f"dropped {bridge['dropped']}; publish alone "
-                  f"{bridge['publish_only_per_s']:.0f}/s)")  # fmt: skip
-        print(f"  load: {args.load}, {tp['load_cores']:.2f} cores used by it meanwhile; "
-              f"load average during {tp['loadavg']}; codec {FAST_CODEC}")  # fmt: skip
-        server_us = bench_server(tmp, int(200_000 * scale))
-        print(f"server thread cost per event (encode + log + snapshot): {server_us:.2f} µs")
+        for codec in codecs:
+            for label, clients in (("1 viewer ", 1), ("4 viewers", 4)):
+                bridge, raw = tp[f"{codec}:bridge_{clients}"], tp[f"{codec}:raw_{clients}"]
+                print(f"[{codec:7}] throughput to {label}: bridge {bridge['events_per_s']:7.0f} "
+                      f"events/s, raw socket {raw['events_per_s']:7.0f} events/s, ratio "
+                      f"{bridge['events_per_s'] / raw['events_per_s']:.2f} (median of "
+                      f"{args.rounds}: {bridge['all_events_per_s']} vs {raw['all_events_per_s']}; "
+                      f"dropped {bridge['dropped']})")  # fmt: skip
+            print(f"[{codec:7}] server thread cost per event (encode + log + snapshot): "
+                  f"{tp[f'{codec}:server_us']:.2f} µs")  # fmt: skip
+        print(f"  load next to it: {args.load}, {tp['load_cores']:.2f} cores used by it "
+              f"meanwhile; load average at the end {tp['loadavg']}")  # fmt: skip
         size = bench_bytes()
         print("bytes per typical event: " + ", ".join(f"{k} {v:.0f}" for k, v in size.items()))
-        figures = {"publish_us": pub, "latency_1k": lat, "throughput": tp,
-                   "server_us": server_us, "bytes": size, "codec": FAST_CODEC}  # fmt: skip
+        figures = {"publish_us": pub, "latency_1k": lat, "throughput": tp, "bytes": size,
+                   "codec": FAST_CODEC}  # fmt: skip
         print(json.dumps(figures))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from bridge.protocol import Message, ProtocolError
 
@@ -83,18 +84,21 @@ def resolve_events_path(path: str | os.PathLike[str]) -> Path:
     return p
 
 
-def read_events(path: str | os.PathLike[str]) -> Iterator[Message]:
+def read_events(path: str | os.PathLike[str], start: int = 0) -> Iterator[Message]:
     """Yield the messages recorded in an events file (or a run dir's events.jsonl).
 
     A last line without its newline is a crash mid-write and is skipped silently.
     A damaged line elsewhere is skipped with a warning naming file and line, so one
-    bad byte does not make a whole run unreadable.
+    bad byte does not make a whole run unreadable. With ``start`` (a byte offset),
+    reading begins at the first line that starts at or after it (a seek, for replays
+    that skip ahead; line numbers in warnings then count from there).
 
     Raises:
         FileNotFoundError: no events file at ``path``.
     """
     p = resolve_events_path(path)
     with open(p, "rb") as f:
+        _seek_line(f, start)
         lineno = 0
         for raw in f:
             lineno += 1
@@ -107,6 +111,68 @@ def read_events(path: str | os.PathLike[str]) -> Iterator[Message]:
             except ProtocolError as exc:
                 if complete:
                     log.warning("%s:%d: skipping damaged event: %s", p, lineno, exc)
+
+
+def _seek_line(f: BinaryIO, offset: int) -> None:
+    """Position ``f`` at the first line that starts at or after ``offset``."""
+    if offset <= 0:
+        return
+    f.seek(offset - 1)
+    if f.read(1) != b"\n":
+        f.readline()  # inside a line: it belongs to what came before
+
+
+DENSE = (b'{"type":"metrics"', b'{"type":"progress"')
+"""Line openings of the per-step events a skim thins out (the encoder writes type first)."""
+KEEP = (b'"val/', b'"test/')
+"""Metric names that are rare and summarise a run: a skim never drops them."""
+
+
+def skim_events(
+    path: str | os.PathLike[str],
+    budget: int = 20_000,
+    end: int | None = None,
+    tail_bytes: int = 256 << 10,
+) -> Iterator[Message]:
+    """A day-long log in a fraction of the time and memory: what a summary needs.
+
+    Every line up to byte ``end`` (default: the whole file) is looked at, but only
+    these are decoded: every event that is not a per-step ``metrics``/``progress``
+    line (statuses, alerts, logs, profiles: rare), every metrics line naming a
+    validation or test metric, one in ``k`` of the per-step lines (``k`` chosen so
+    about ``budget`` of them are kept, evenly spread: a downsampled history), and
+    every line of the last ``tail_bytes`` before ``end`` (the latest values, exact).
+    A line that starts before ``end`` is included; ``read_events(path, start=end)``
+    continues with the next one. Damaged lines are skipped.
+    """
+    p = resolve_events_path(path)
+    with open(p, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        stop = size if end is None else min(end, size)
+        head = f.read(64 << 10)
+        lines_in_head = head.count(b"\n") or 1
+        f.seek(0)
+        every = max(1, int(stop / (len(head) / lines_in_head) / max(budget, 1)))
+        tail_from = stop - tail_bytes
+        offset = 0
+        dense = 0
+        for raw in f:
+            line_start = offset
+            if line_start >= stop:
+                break
+            offset += len(raw)
+            if line_start < tail_from and raw.startswith(DENSE):
+                if KEEP[0] not in raw and KEEP[1] not in raw:
+                    dense += 1
+                    if dense % every:
+                        continue
+            line = raw.rstrip(b"\r\n")
+            if not line or not raw.endswith(b"\n"):
+                continue
+            try:
+                yield Message.decode(line)
+            except ProtocolError:
+                continue
 
 
 PROBE_BYTES = 1 << 20
