@@ -161,11 +161,11 @@ def skim_events(
             if line_start >= stop:
                 break
             offset += len(raw)
-            if line_start < tail_from and raw.startswith(DENSE):
-                if KEEP[0] not in raw and KEEP[1] not in raw:
-                    dense += 1
-                    if dense % every:
-                        continue
+            thin = line_start < tail_from and raw.startswith(DENSE)
+            if thin and KEEP[0] not in raw and KEEP[1] not in raw:
+                dense += 1
+                if dense % every:
+                    continue
             line = raw.rstrip(b"\r\n")
             if not line or not raw.endswith(b"\n"):
                 continue

@@ -25,6 +25,10 @@ MIN_SLEEP = 0.002
 """Shorter waits are added up and slept in one go."""
 YIELD_EVERY = 500
 """Messages ingested between two yields to the event loop when no wait is due."""
+SEEK_BUDGET = 5_000
+"""Per-step events per rank shown of the part a replay skips (the charts' history)."""
+SEEK_TAIL_BYTES = 256 << 10
+"""The end of the skipped part is read in full: the latest values are exact."""
 
 
 def rank_files(run_dir: Path) -> list[Path]:
@@ -57,25 +61,44 @@ def explain(problem: LogProblem, others_left: bool = True) -> str:
     return f"{problem}; skipping it" if others_left else str(problem)
 
 
-def _stream(path: Path) -> Iterator[tuple[Any, str]]:
+def _stream(path: Path, start: int = 0) -> Iterator[tuple[Any, str]]:
     from bridge.eventlog import read_events
 
     name = path.name
-    for msg in read_events(path):
+    for msg in read_events(path, start=start):
         yield msg, name
 
 
-def merged(files: list[Path]) -> Iterator[tuple[Any, str]]:
+def _skim(path: Path, end: int) -> Iterator[tuple[Any, str]]:
+    from bridge.eventlog import skim_events
+
+    name = path.name
+    for msg in skim_events(path, budget=SEEK_BUDGET, end=end, tail_bytes=SEEK_TAIL_BYTES):
+        yield msg, name
+
+
+def _by_time(streams: list[Iterator[tuple[Any, str]]]) -> Iterator[tuple[Any, str]]:
+    if len(streams) == 1:
+        return streams[0]
+    return heapq.merge(*streams, key=lambda pair: fields(pair[0])[1])
+
+
+def merged(files: list[Path], starts: list[int] | None = None) -> Iterator[tuple[Any, str]]:
     """All ranks' messages in time order, each with its stream name (the file).
 
     Lazy: every file is read as the replay advances (a heap merge of the ranks, each
     already in publication order), so a day-long log starts at once and memory stays
-    flat instead of holding every message.
+    flat instead of holding every message. ``starts``: a byte offset per file to
+    begin at (see ``read_events``).
     """
-    if len(files) == 1:
-        yield from _stream(files[0])
-        return
-    yield from heapq.merge(*map(_stream, files), key=lambda pair: fields(pair[0])[1])
+    offsets = starts or [0] * len(files)
+    yield from _by_time([_stream(f, s) for f, s in zip(files, offsets, strict=True)])
+
+
+def skipped(files: list[Path], ends: list[int]) -> Iterator[tuple[Any, str]]:
+    """What a replay that starts at ``ends`` (a byte offset per file) shows of the past:
+    every rare event and a downsampled history of the per-step ones (``skim_events``)."""
+    yield from _by_time([_skim(f, e) for f, e in zip(files, ends, strict=True)])
 
 
 class ReplaySource:
@@ -88,8 +111,12 @@ class ReplaySource:
         run_dir: str | Path | None = None,
         messages: Iterable[tuple[Any, str]] | None = None,
         speed: float = 1.0,
+        start: float = 0.0,
     ) -> None:
+        """``start``: where to begin, as a fraction of each log (1.0: the end, i.e. the
+        run's final state at once); the part before it is skimmed, not played."""
         self.state, self.post = state, post
+        self.start = min(max(start, 0.0), 1.0)
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self._given = messages
         self.speed = speed
@@ -141,12 +168,17 @@ class ReplaySource:
             if problems:
                 self.note = explain(problems[0])
         try:
-            items = iter(self._given if self._given is not None else merged(files))
+            starts = None
+            skimmed = 0
+            if self.start > 0 and self._given is None:
+                starts = [int(f.stat().st_size * self.start) for f in files]
+                skimmed = await self._skip(files, starts)
+            items = iter(self._given if self._given is not None else merged(files, starts))
             first = next(items, None)
         except OSError as exc:
             self.post(SourceFailed(f"cannot replay {run_dir}: {exc}"))
             return
-        if first is None:
+        if first is None and not skimmed:
             self.post(SourceFailed(f"no events recorded in {run_dir}"))
             return
         self._condition()
@@ -179,6 +211,17 @@ class ReplaySource:
         for key, job in self.state.jobs.items():
             if job.finished:
                 self.post(JobFinished(key))
+
+    async def _skip(self, files: list[Path], ends: list[int]) -> int:
+        """Ingest the skimmed past at once (no waits); returns how many messages it held."""
+        count = 0
+        for count, (msg, stream) in enumerate(skipped(files, ends), 1):
+            t = fields(msg)[1]
+            self.state.replay_time = t if t else self.state.replay_time
+            self.state.ingest(msg, stream)
+            if count % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+        return count
 
     async def _step_or_resume(self) -> None:
         step = asyncio.ensure_future(self._step.wait())

@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from bridge.eventlog import EVENTS_FILE
 from tui import backfill
 from tui.messages import (
     CommandFailed,
@@ -153,19 +152,19 @@ class LiveSource:
         candidates = {Path(d) for d in self.seen if d not in known}
         sweeps = backfill.sweep_dirs(self.state)
         sweeps |= {Path(d).parent for d, meta in self.seen.items() if "sweep_job" in meta}
-        for sweep_dir in sweeps:
-            candidates.update(backfill.unseen_runs(sweep_dir, known))
-        for run_dir in sorted(candidates):
-            if (run_dir / EVENTS_FILE).is_file():
-                await self._read_back(run_dir)
+        # Listing sweep folders is file-system work: off the loop, every poll.
+        for run_dir in await asyncio.to_thread(backfill.scan, sweeps, candidates, known):
+            await self._read_back(run_dir)
 
     async def _read_back(self, run_dir: Path) -> None:
         self.backfilled.add(str(run_dir))
         shown = self.state.current  # a job from the past must not take the screen
         streams = set()
-        for msg, stream in await asyncio.to_thread(backfill.read_run, run_dir):
+        for i, (msg, stream) in enumerate(await asyncio.to_thread(backfill.read_run, run_dir)):
             self._ingest(msg, stream)
             streams.add(stream)
+            if i % 2000 == 1999:
+                await asyncio.sleep(0)  # a long job's history must not freeze the screen
         for stream in streams & set(self.state.streams):
             self.state.set_connection(stream, "closed")
         self.state.current = shown or self.state.current
