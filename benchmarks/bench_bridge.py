@@ -65,6 +65,7 @@ async def _viewer(sock: str, until: int) -> None:
     lat: list[float] = []
     count = dropped = 0
     first = last = 0.0
+    cpu0 = 0.0
     async for msg in client:
         now = time.time()
         if msg.type == "dropped":
@@ -72,13 +73,15 @@ async def _viewer(sock: str, until: int) -> None:
         elif msg.type != "snapshot":
             if not count:
                 first = now
+                cpu0 = time.process_time()
             count += 1
             last = now
             lat.append(now - msg.t)
             if msg.seq >= until:
                 break
+    cpu = time.process_time() - cpu0
     await client.close()
-    result = {"count": count, "dropped": dropped, "first": first, "last": last}
+    result = {"count": count, "dropped": dropped, "first": first, "last": last, "cpu_s": cpu}
     result.update(lat_p50=_pct(lat, 0.5), lat_p99=_pct(lat, 0.99))
     print(json.dumps(result), flush=True)
 
@@ -164,18 +167,28 @@ def bench_throughput(run: Path, clients: int, n: int) -> dict[str, Any]:
     with Publisher(run / f"tp{clients}", queue_size=n + 10, server_config=config) as pub:
         viewers = _start_viewers(str(pub.socket_path), clients, n)
         t0 = time.time()
+        cpu0 = _process_cpu()
         for i in range(n):
             mtype, payload = TYPICAL[i % 3]
             pub.publish(mtype, payload, step=i)
         publish_s = time.time() - t0
         res = _results(viewers)
+        cpu = _process_cpu() - cpu0  # the publishing loop + the server thread
     last = max(r["last"] for r in res)
     return {
         "events_per_s": n / (last - t0),
         "received": [r["count"] for r in res],
         "dropped": sum(r["dropped"] for r in res),
         "publish_only_per_s": n / publish_s,
+        "publisher_cpu_us": cpu / n * 1e6,
+        "viewer_cpu_us": statistics.mean(r["cpu_s"] for r in res) / n * 1e6,
     }
+
+
+def _process_cpu() -> float:
+    """CPU seconds of this process, all threads (the server thread included)."""
+    t = os.times()
+    return t.user + t.system
 
 
 def _raw_sender(listener: socket.socket, clients: int, lines: list[bytes], t0: list[float]) -> None:
@@ -235,7 +248,11 @@ def bench_raw(run: Path, clients: int, n: int) -> dict[str, Any]:
     sender.join()
     listener.close()
     last = max(r["last"] for r in res)
-    return {"events_per_s": n / (last - t0[0]), "received": [r["count"] for r in res]}
+    return {
+        "events_per_s": n / (last - t0[0]),
+        "received": [r["count"] for r in res],
+        "viewer_cpu_us": statistics.mean(r["cpu_s"] for r in res) / n * 1e6,
+    }
 
 
 # --- the load next to it ---
@@ -418,7 +435,12 @@ def main() -> None:
                       f"{bridge['events_per_s'] / raw['events_per_s']:.2f} (median of "
                       f"{args.rounds}: {bridge['all_events_per_s']} vs {raw['all_events_per_s']}; "
                       f"dropped {bridge['dropped']})")  # fmt: skip
-            print(f"[{codec:7}] server thread cost per event (encode + log + snapshot): "
+            b1, r1 = tp[f"{codec}:bridge_1"], tp[f"{codec}:raw_1"]
+            print(f"[{codec:7}] CPU per event, 1 viewer: publisher process "
+                  f"{b1['publisher_cpu_us']:.2f} µs (publish loop + server thread), viewer "
+                  f"{b1['viewer_cpu_us']:.2f} µs; raw-socket viewer "
+                  f"{r1['viewer_cpu_us']:.2f} µs")  # fmt: skip
+            print(f"[{codec:7}] server thread wall time per event (encode + log + snapshot): "
                   f"{tp[f'{codec}:server_us']:.2f} µs")  # fmt: skip
         print(f"  load next to it: {args.load}, {tp['load_cores']:.2f} cores used by it "
               f"meanwhile; load average at the end {tp['loadavg']}")  # fmt: skip
