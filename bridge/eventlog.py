@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -126,6 +127,9 @@ DENSE = (b'{"type":"metrics"', b'{"type":"progress"')
 """Line openings of the per-step events a skim thins out (the encoder writes type first)."""
 KEEP = (b'"val/', b'"test/')
 """Metric names that are rare and summarise a run: a skim never drops them."""
+_RARE_LINE = re.compile(rb'\n(?!\{"type":"(?:metrics|progress)")(?=[^\n])')
+"""A line start that is not a per-step event; found by the regex engine, not a Python loop."""
+SKIM_CHUNK = 8 << 20
 
 
 def skim_events(
@@ -136,43 +140,68 @@ def skim_events(
 ) -> Iterator[Message]:
     """A day-long log in a fraction of the time and memory: what a summary needs.
 
-    Every line up to byte ``end`` (default: the whole file) is looked at, but only
-    these are decoded: every event that is not a per-step ``metrics``/``progress``
-    line (statuses, alerts, logs, profiles: rare), every metrics line naming a
-    validation or test metric, one in ``k`` of the per-step lines (``k`` chosen so
-    about ``budget`` of them are kept, evenly spread: a downsampled history), and
-    every line of the last ``tail_bytes`` before ``end`` (the latest values, exact).
-    A line that starts before ``end`` is included; ``read_events(path, start=end)``
-    continues with the next one. Damaged lines are skipped.
+    Up to byte ``end`` (default: the whole file), only these lines are decoded: every
+    event that is not a per-step ``metrics``/``progress`` line (statuses, alerts, logs,
+    profiles: rare), every line naming a validation or test metric, about ``budget``
+    per-step lines (one at a random point of each of ``budget`` equal byte windows:
+    evenly spread, and never in step with the run's own cycle of event kinds, which
+    would keep one kind only), and every line of the last ``tail_bytes`` before ``end``
+    (the latest values, exact). The scan is done by the regex engine and ``bytes.find``
+    over 8 MiB chunks, so the cost per skipped line is a few nanoseconds. A line that
+    starts before ``end`` is included; ``read_events(path, start=end)`` continues with
+    the next one. Damaged and unfinished lines are skipped.
     """
     p = resolve_events_path(path)
     with open(p, "rb") as f:
         size = os.fstat(f.fileno()).st_size
         stop = size if end is None else min(end, size)
-        head = f.read(64 << 10)
-        lines_in_head = head.count(b"\n") or 1
-        f.seek(0)
-        every = max(1, int(stop / (len(head) / lines_in_head) / max(budget, 1)))
+        window = max(1, stop // max(budget, 1))
         tail_from = stop - tail_bytes
-        offset = 0
-        dense = 0
-        for raw in f:
-            line_start = offset
-            if line_start >= stop:
+        base = 0  # file offset of data[1]
+        carry = b""
+        while base < stop:
+            chunk = f.read(SKIM_CHUNK)
+            if not chunk:
                 break
-            offset += len(raw)
-            thin = line_start < tail_from and raw.startswith(DENSE)
-            if thin and KEEP[0] not in raw and KEEP[1] not in raw:
-                dense += 1
-                if dense % every:
+            data = b"\n" + carry + chunk
+            last = data.rfind(b"\n")
+            carry = data[last + 1 :]
+            data = data[: last + 1]  # complete lines only, each after a "\n"
+            starts = _picked_lines(data, base, stop, window, tail_from)
+            for start in starts:
+                line = data[start : data.index(b"\n", start)].rstrip(b"\r")
+                try:
+                    yield Message.decode(line)
+                except ProtocolError:
                     continue
-            line = raw.rstrip(b"\r\n")
-            if not line or not raw.endswith(b"\n"):
-                continue
-            try:
-                yield Message.decode(line)
-            except ProtocolError:
-                continue
+            base += len(data) - 1
+
+
+def _picked_lines(data: bytes, base: int, stop: int, window: int, tail_from: int) -> list[int]:
+    """Start indexes (in ``data``) of the lines a skim decodes, in order.
+
+    ``data`` is ``"\n"`` + complete lines; ``data[i]`` is at file offset ``base + i - 1``.
+    """
+    limit = min(len(data) - 1, stop - base + 1)  # lines starting here or later are past end
+    picked = {m.end() for m in _RARE_LINE.finditer(data, 0, limit)}
+    for marker in KEEP:
+        hit = data.find(marker, 0, limit)
+        while hit >= 0:
+            picked.add(data.rfind(b"\n", 0, hit) + 1)
+            hit = data.find(marker, hit + 1, limit)
+    first = -(-base // window)  # windows whose sample point may fall in this chunk
+    for w in range(first, (base + limit) // window + 1):
+        point = w * window + (w * 2654435761) % window - base + 1  # a fixed "random" point
+        if 0 < point < limit:
+            nl = data.find(b"\n", point, limit)
+            if nl >= 0 and nl + 1 < limit:
+                picked.add(nl + 1)
+    if tail_from - base + 1 < limit:  # the exact tail: every line in it
+        nl = data.rfind(b"\n", 0, max(tail_from - base + 1, 1))
+        while 0 <= nl < limit - 1:
+            picked.add(nl + 1)
+            nl = data.find(b"\n", nl + 1, limit)
+    return sorted(i for i in picked if i < limit)
 
 
 PROBE_BYTES = 1 << 20

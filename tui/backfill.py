@@ -48,9 +48,11 @@ def scan(sweeps: set[Path], candidates: set[Path], known: set[str]) -> list[Path
     return sorted(d for d in found if (d / EVENTS_FILE).is_file())
 
 
-SKIM_BUDGET = 2_000
+SKIM_BUDGET = 500
 """Per-step events kept per rank of a read-back job: the sweep table needs its status,
 best validation score and throughput, not every step (those stay in the log)."""
+SKIM_TAIL_BYTES = 32 << 10
+"""The end of a read-back log read in full: the job's latest values (a few steps' worth)."""
 
 
 def read_run(run_dir: Path) -> list[tuple[Any, str]]:
@@ -67,7 +69,8 @@ def read_run(run_dir: Path) -> list[tuple[Any, str]]:
     for path in rank_files(run_dir):
         stream = f"log:{path}"
         try:
-            out += [(msg, stream) for msg in skim_events(path, budget=SKIM_BUDGET)]
+            skim = skim_events(path, budget=SKIM_BUDGET, tail_bytes=SKIM_TAIL_BYTES)
+            out += [(msg, stream) for msg in skim]
         except OSError:
             continue
     return out

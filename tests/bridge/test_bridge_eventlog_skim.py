@@ -43,9 +43,28 @@ def test_a_skim_keeps_every_rare_event_and_thins_the_per_step_ones(long_log: Pat
     assert set(rare) <= {m.seq for m in skim}
     dense = [m for m in skim if m.type in ("metrics", "progress") and "val/" not in str(m.payload)]
     assert 150 <= len(dense) <= 900, len(dense)  # about the budget (plus the exact tail)
-    early = [m.step for m in dense if m.type == "metrics" and m.step is not None][:50]
-    gaps = {b - a for a, b in itertools.pairwise(early)}
-    assert len(gaps) == 1  # evenly spread
+    steps = [m.step for m in dense if m.step is not None]
+    gaps = sorted(b - a for a, b in itertools.pairwise(steps))
+    assert gaps[-1] <= 4 * gaps[len(gaps) // 2]  # evenly spread: no long hole in the history
+    assert steps[0] < STEPS // 20 and steps[-1] == STEPS - 1  # from the start to the end
+
+
+def test_a_skim_does_not_alias_with_the_runs_cycle_of_events(tmp_path: Path) -> None:
+    """Per-step events come in a fixed cycle (here perf, loss, progress, of fixed sizes,
+    with the windows a whole number of cycles): a fixed stride would keep one kind only."""
+    lines = []
+    for i in range(30_000):
+        kind, payload = [("metrics", {"values": {"perf/a": 1.0}}),
+                         ("metrics", {"values": {"loss/b": 2.0}}),
+                         ("progress", {"step": 1})][i % 3]  # fmt: skip
+        lines.append(encode_event(kind, 1.0, 100_000 + i, None, None, payload))
+    (tmp_path / "events.jsonl").write_bytes(b"".join(lines))
+    cycle = sum(map(len, lines[:3]))
+    assert (tmp_path / "events.jsonl").stat().st_size // 500 % cycle == 0  # windows of cycles
+    skim = list(skim_events(tmp_path / "events.jsonl", budget=500, tail_bytes=0))
+    kinds = [next(iter(m.payload.get("values", {"progress": 0}))) for m in skim]
+    shares = {k: kinds.count(k) / len(kinds) for k in ("perf/a", "loss/b", "progress")}
+    assert 400 <= len(skim) <= 600 and min(shares.values()) > 0.2, shares
 
 
 def test_the_tail_of_a_skim_is_exact(long_log: Path) -> None:
