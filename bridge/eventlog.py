@@ -129,7 +129,7 @@ KEEP = (b'"val/', b'"test/')
 """Metric names that are rare and summarise a run: a skim never drops them."""
 _RARE_LINE = re.compile(rb'\n(?!\{"type":"(?:metrics|progress)")(?=[^\n])')
 """A line start that is not a per-step event; found by the regex engine, not a Python loop."""
-SKIM_CHUNK = 8 << 20
+SKIM_CHUNK = 4 << 20
 
 
 def skim_events(
@@ -147,7 +147,7 @@ def skim_events(
     evenly spread, and never in step with the run's own cycle of event kinds, which
     would keep one kind only), and every line of the last ``tail_bytes`` before ``end``
     (the latest values, exact). The scan is done by the regex engine and ``bytes.find``
-    over 8 MiB chunks, so the cost per skipped line is a few nanoseconds. A line that
+    over 4 MiB chunks read in place, so a skipped line costs nanoseconds. A line that
     starts before ``end`` is included; ``read_events(path, start=end)`` continues with
     the next one. Damaged and unfinished lines are skipped.
     """
@@ -157,51 +157,55 @@ def skim_events(
         stop = size if end is None else min(end, size)
         window = max(1, stop // max(budget, 1))
         tail_from = stop - tail_bytes
-        base = 0  # file offset of data[1]
-        carry = b""
+        base = 0  # file offset of chunk[0], always the start of a line
         while base < stop:
+            f.seek(base)
             chunk = f.read(SKIM_CHUNK)
-            if not chunk:
-                break
-            data = b"\n" + carry + chunk
-            last = data.rfind(b"\n")
-            carry = data[last + 1 :]
-            data = data[: last + 1]  # complete lines only, each after a "\n"
-            starts = _picked_lines(data, base, stop, window, tail_from)
-            for start in starts:
-                line = data[start : data.index(b"\n", start)].rstrip(b"\r")
+            last = chunk.rfind(b"\n")
+            if last < 0:
+                break  # an unfinished last line (or one longer than a chunk): skipped
+            for start in _picked_lines(chunk, last + 1, base, stop, window, tail_from):
+                line = chunk[start : chunk.index(b"\n", start)].rstrip(b"\r")
                 try:
                     yield Message.decode(line)
                 except ProtocolError:
                     continue
-            base += len(data) - 1
+            base += last + 1  # the partial line is read again with the next chunk: no copy
 
 
-def _picked_lines(data: bytes, base: int, stop: int, window: int, tail_from: int) -> list[int]:
-    """Start indexes (in ``data``) of the lines a skim decodes, in order.
+def _picked_lines(
+    data: bytes, size: int, base: int, stop: int, window: int, tail_from: int
+) -> list[int]:
+    """Start indexes of the lines a skim decodes among the complete lines ``data[:size]``.
 
-    ``data`` is ``"\n"`` + complete lines; ``data[i]`` is at file offset ``base + i - 1``.
+    ``data[0]`` is at file offset ``base`` and starts a line; so does every byte after
+    a newline. Lines starting at or after the file offset ``stop`` are left out.
     """
-    limit = min(len(data) - 1, stop - base + 1)  # lines starting here or later are past end
+    limit = min(size, stop - base)  # lines must start before this index
     picked = {m.end() for m in _RARE_LINE.finditer(data, 0, limit)}
+    if not data.startswith(DENSE) and data[:1] != b"\n":
+        picked.add(0)
     for marker in KEEP:
-        hit = data.find(marker, 0, limit)
-        while hit >= 0:
-            picked.add(data.rfind(b"\n", 0, hit) + 1)
-            hit = data.find(marker, hit + 1, limit)
-    first = -(-base // window)  # windows whose sample point may fall in this chunk
-    for w in range(first, (base + limit) // window + 1):
-        point = w * window + (w * 2654435761) % window - base + 1  # a fixed "random" point
-        if 0 < point < limit:
+        hit = data.find(marker, 0, size)
+        while 0 <= hit:
+            line_start = data.rfind(b"\n", 0, hit) + 1
+            if line_start < limit:
+                picked.add(line_start)
+            hit = data.find(marker, hit + 1, size)
+    for w in range(-(-base // window), (base + limit) // window + 1):
+        point = w * window + (w * 2654435761) % window - base  # a fixed "random" point
+        if 0 <= point < limit:
             nl = data.find(b"\n", point, limit)
-            if nl >= 0 and nl + 1 < limit:
+            if 0 <= nl < limit - 1:
                 picked.add(nl + 1)
-    if tail_from - base + 1 < limit:  # the exact tail: every line in it
-        nl = data.rfind(b"\n", 0, max(tail_from - base + 1, 1))
-        while 0 <= nl < limit - 1:
+    if tail_from - base < limit:  # the exact tail: every line in it
+        nl = data.rfind(b"\n", 0, max(tail_from - base, 0))
+        while nl < limit - 1:
             picked.add(nl + 1)
             nl = data.find(b"\n", nl + 1, limit)
-    return sorted(i for i in picked if i < limit)
+            if nl < 0:
+                break
+    return sorted(i for i in picked if i < limit and data[i : i + 1] not in (b"\n", b"\r"))
 
 
 PROBE_BYTES = 1 << 20

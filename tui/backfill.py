@@ -48,10 +48,10 @@ def scan(sweeps: set[Path], candidates: set[Path], known: set[str]) -> list[Path
     return sorted(d for d in found if (d / EVENTS_FILE).is_file())
 
 
-SKIM_BUDGET = 500
+SKIM_BUDGET = 200
 """Per-step events kept per rank of a read-back job: the sweep table needs its status,
 best validation score and throughput, not every step (those stay in the log)."""
-SKIM_TAIL_BYTES = 32 << 10
+SKIM_TAIL_BYTES = 16 << 10
 """The end of a read-back log read in full: the job's latest values (a few steps' worth)."""
 
 
