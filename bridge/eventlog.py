@@ -187,7 +187,7 @@ def _picked_lines(
         picked.add(0)
     for marker in KEEP:
         hit = data.find(marker, 0, size)
-        while 0 <= hit:
+        while hit >= 0:
             line_start = data.rfind(b"\n", 0, hit) + 1
             if line_start < limit:
                 picked.add(line_start)
