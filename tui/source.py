@@ -89,8 +89,8 @@ def check_attach_target(target: str) -> tuple[str, str | None]:
         return target, f"{path}: no such socket, run directory or events file"
     try:
         find_job(target)
-    except RegistryError as exc:
-        return target, str(exc).splitlines()[0]
+    except RegistryError as exc:  # the reason; a list of the running jobs may follow it
+        return target, str(exc)
     return target, None
 
 
