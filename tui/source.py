@@ -153,18 +153,39 @@ class LiveSource:
         sweeps = backfill.sweep_dirs(self.state)
         sweeps |= {Path(d).parent for d, meta in self.seen.items() if "sweep_job" in meta}
         # Listing sweep folders is file-system work: off the loop, every poll.
-        for run_dir in await asyncio.to_thread(backfill.scan, sweeps, candidates, known):
-            await self._read_back(run_dir)
+        run_dirs = await asyncio.to_thread(backfill.scan, sweeps, candidates, known)
+        if run_dirs:
+            await self._read_back(run_dirs)
 
-    async def _read_back(self, run_dir: Path) -> None:
-        self.backfilled.add(str(run_dir))
+    async def _read_back(self, run_dirs: list[Path]) -> None:
+        """Read the logs in one worker thread, ingesting each as soon as it is read.
+
+        One thread for the batch, not one hand-off per job: on a loaded machine every
+        hand-off waits for a scheduler slot, and a 50-job sweep would pay that 50 times.
+        """
+        self.backfilled.update(map(str, run_dirs))
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Queue[list[tuple[Any, str]] | None] = asyncio.Queue()
+
+        def read_all() -> None:
+            try:
+                for run_dir in run_dirs:
+                    loop.call_soon_threadsafe(ready.put_nowait, backfill.read_run(run_dir))
+            finally:
+                loop.call_soon_threadsafe(ready.put_nowait, None)
+
+        reader = asyncio.ensure_future(asyncio.to_thread(read_all))
+        while (msgs := await ready.get()) is not None:
+            self._ingest_run(msgs)
+            await asyncio.sleep(0)
+        await reader
+
+    def _ingest_run(self, msgs: list[tuple[Any, str]]) -> None:
         shown = self.state.current  # a job from the past must not take the screen
         streams = set()
-        for i, (msg, stream) in enumerate(await asyncio.to_thread(backfill.read_run, run_dir)):
+        for msg, stream in msgs:
             self._ingest(msg, stream)
             streams.add(stream)
-            if i % 2000 == 1999:
-                await asyncio.sleep(0)  # a long job's history must not freeze the screen
         for stream in streams & set(self.state.streams):
             self.state.set_connection(stream, "closed")
         self.state.current = shown or self.state.current
