@@ -147,3 +147,15 @@ def test_attach_by_run_dir_follows_the_live_job_writing_it(
         pub.start()
         assert check_attach_target(str(tmp_path / "run")) == (pub.job_id, None)
         assert check_attach_target(str(pub.socket_path)) == (str(pub.socket_path), None)
+
+
+def test_an_empty_rank_log_is_skipped_and_the_rest_replayed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _good_log(tmp_path / "events.jsonl")
+    (tmp_path / "events.rank1.jsonl").write_text("")
+    assert cli.replay(["--headless", str(tmp_path)]) == 0
+    assert _one_line(capsys.readouterr().err) == (
+        f"ocrtop replay: {tmp_path / 'events.rank1.jsonl'}: empty: no events were recorded; "
+        "skipping it"
+    )
