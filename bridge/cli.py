@@ -16,7 +16,7 @@ from typing import Any
 
 from bridge import relay as _relay
 from bridge.client import BridgeClient
-from bridge.eventlog import read_events
+from bridge.eventlog import check_log, read_events, resolve_events_path
 from bridge.protocol import Message, ProtocolError
 from bridge.registry import RegistryError, list_jobs
 
@@ -141,6 +141,11 @@ def tail(job: str | None = None, json_out: bool = False, follow: bool = False) -
     """
     try:
         if job is not None and os.path.exists(job) and not job.endswith(".sock"):
+            problem = check_log(resolve_events_path(job))
+            if problem is not None:
+                print(f"ocrtop tail: {problem}", file=sys.stderr)
+                if problem.fatal:
+                    return 2
             for msg in read_events(job):
                 _print(msg, json_out)
             return 0

@@ -21,6 +21,7 @@ from bridge.protocol import (
     MAX_FRAME_BYTES,
     Message,
     check_hello,
+    decode_joined,
     decode_messages,
     encode_obj,
     make_command,
@@ -57,6 +58,7 @@ class BridgeClient:
         self._decoder = LineDecoder(MAX_FRAME_BYTES)
         self._pending: deque[Message] = deque()
         self._closed = False
+        self._probe_id: str | None = None
 
     # --- connecting ---
 
@@ -117,10 +119,22 @@ class BridgeClient:
             client = cls(reader, writer, label)
         try:
             await asyncio.wait_for(client._read_hello(), timeout)
+            await client._speak_up()
         except BaseException:
             await client.close()
             raise
         return client
+
+    async def _speak_up(self) -> None:
+        """Send one ``ping`` so the server knows this is a client, not an idle socket.
+
+        A full server closes connections that sent no valid frame first; the ping's
+        ack is consumed here and never reaches the caller.
+        """
+        self._probe_id = "connect-" + uuid.uuid4().hex[:8]
+        self._writer.write(encode_obj(make_command("ping", self._probe_id, {})))
+        with contextlib.suppress(ConnectionError, OSError):
+            await self._writer.drain()
 
     async def _read_hello(self) -> None:
         msg = await self._next()
@@ -156,6 +170,19 @@ class BridgeClient:
                 return None
             if not data:
                 return None
+            body = self._decoder.feed_clean(data)
+            if body:
+                count = body.count(b"\n") + 1
+                msgs = decode_joined(body.replace(b"\n", b","), count)
+                if msgs is None:  # a frame in doubt: decode one by one, counting the bad
+                    msgs, bad = decode_messages(body.split(b"\n"))
+                    self.skipped_frames += bad
+                if self._probe_id is not None:
+                    msgs = self._without_probe_ack(msgs)
+                pending.extend(msgs)
+                continue
+            if body is not None:
+                continue
             frames = []
             for frame in self._decoder.feed(data):
                 if isinstance(frame, Oversized):
@@ -163,9 +190,18 @@ class BridgeClient:
                 else:
                     frames.append(frame)
             msgs, bad = decode_messages(frames)
+            if self._probe_id is not None:
+                msgs = self._without_probe_ack(msgs)
             pending.extend(msgs)
             self.skipped_frames += bad
         return pending.popleft()
+
+    def _without_probe_ack(self, msgs: list[Message]) -> list[Message]:
+        probe = self._probe_id
+        kept = [m for m in msgs if not (m.type == "ack" and m.payload.get("id") == probe)]
+        if len(kept) < len(msgs):
+            self._probe_id = None  # seen: later batches skip this check
+        return kept
 
     async def recv(self, timeout: float | None = None) -> Message | None:
         """The next message, or None at end of stream; raises TimeoutError on timeout."""

@@ -43,7 +43,9 @@ class Conn:
         self.out: deque[bytes | memoryview] = deque()
         self.out_bytes = 0
         self.head_pinned = False  # out[0] is part-sent or coalesced: keep it when lagging
+        self.authed = kind == "unix"  # admitted (Unix: by peer uid; TCP: once the token is right)
         self.live = False  # hello + snapshot sent; receives events
+        self.valid_frames = 0  # well-formed commands received: the client speaks the protocol
         self.lagging = False
         self.dropped = 0  # since the last `dropped` report
         self.dropped_total = 0

@@ -75,6 +75,33 @@ class LineDecoder:
         self._check_pending()
         return out
 
+    def feed_clean(self, data: bytes) -> bytes | None:
+        """The complete lines ``data`` finishes, newline-joined, when nothing needs care.
+
+        A viewer's hot path: one slice instead of a ``bytes`` per frame, ready for one
+        decoder call (``body.replace(b"\\n", b",")``). Returns None (and consumes
+        nothing) unless every line is plain: no ``\\r``, no blank line, none over the
+        cap (the whole body is within it), not inside a discarded line; then ``feed``
+        does the careful work. ``b""`` means no line is complete yet.
+        """
+        if self._discarding:
+            return None
+        buf = self._buf
+        last = data.rfind(b"\n")
+        if last < 0:
+            if len(buf) + len(data) > self.max_size:
+                return None
+            buf += data
+            return b""
+        size = len(buf) + last
+        if size > self.max_size or size == 0:
+            return None
+        body = bytes(buf) + data[:last] if buf else data[:last]
+        if b"\r" in body or b"\n\n" in body or body[:1] == b"\n" or body[-1:] == b"\n":
+            return None
+        self._buf = bytearray(data[last + 1 :])
+        return body
+
     def _check_pending(self) -> None:
         """Start discarding once the unfinished line can no longer fit."""
         if len(self._buf) > self.max_size:

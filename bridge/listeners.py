@@ -12,7 +12,13 @@ from pathlib import Path
 
 from bridge.registry import RegistryError
 
-LISTEN_BACKLOG = 16
+LISTEN_BACKLOG = min(socket.SOMAXCONN, 1024)
+"""Pending connections the kernel holds before ``connect()`` fails with EAGAIN.
+
+A burst (a sweep's dashboards reconnecting, a script opening many sockets) must queue,
+not bounce: the server drains the whole queue on each wake-up, so a deep backlog costs
+nothing while idle. The kernel caps it at ``net.core.somaxconn`` anyway.
+"""
 
 
 def parse_tcp(spec: str) -> tuple[str, int]:

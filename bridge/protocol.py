@@ -19,6 +19,7 @@ from bridge.codec import (
     decode_obj,
     encode_event,
     encode_obj,
+    msgspec,
 )
 
 __all__ = [
@@ -144,16 +145,67 @@ class Message:
     @classmethod
     def decode(cls, line: bytes | str) -> Message:
         """Decode one frame (see ``decode_obj`` and ``from_dict``)."""
+        if _fast_decode_one is not None:
+            try:
+                msg = _fast_decode_one(line)
+            except _FAST_ERRORS:
+                pass  # the stdlib path says exactly what is wrong (or reads NaN)
+            else:
+                if msg.payload:  # an empty one may be a missing one: let from_dict judge
+                    return msg
         return cls.from_dict(decode_obj(line))
+
+
+if msgspec is not None:
+    # Typed decoding checks the envelope as ``from_dict`` does (bool is no int, t a
+    # number, payload an object); anything it rejects, NaN included, takes the stdlib path.
+    _fast_decode_one = msgspec.json.Decoder(Message).decode
+    _fast_decode_many = msgspec.json.Decoder(list[Message]).decode
+    _FAST_ERRORS: tuple[type[Exception], ...] = (msgspec.DecodeError, msgspec.ValidationError)
+else:  # pragma: no cover - stdlib only
+    _fast_decode_one = _fast_decode_many = None
+    _FAST_ERRORS = ()
+
+
+def decode_joined(body: bytes, count: int) -> list[Message] | None:
+    """Decode ``count`` frames joined by commas in one call, or None when any is in doubt."""
+    if _fast_decode_many is not None:
+        try:
+            msgs = _fast_decode_many(b"[" + body + b"]")
+        except _FAST_ERRORS:
+            return None
+        # Message's defaults would pass a frame without payload: such (rare) batches
+        # take the careful path, where a missing payload is an error.
+        return msgs if len(msgs) == count and all(m.payload for m in msgs) else None
+    try:
+        objs = decode_json("[" + body.decode("utf-8") + "]")
+    except (ValueError, RecursionError):
+        return None
+    if len(objs) != count:
+        return None
+    try:
+        return [_from_obj(obj) for obj in objs]
+    except ProtocolError:
+        return None
+
+
+def _from_obj(obj: Any) -> Message:
+    if not isinstance(obj, dict):
+        raise ProtocolError("not an object")
+    return Message.from_dict(obj)
 
 
 def decode_messages(frames: list[bytes]) -> tuple[list[Message], int]:
     """Decode many frames at once; returns the messages and how many frames were bad.
 
-    One ``json`` call over a JSON array of all frames costs far less per frame
+    One decoder call over a JSON array of all frames costs far less per frame
     than a call each, which matters to a viewer at 100k events/s. Any doubt (a
     bad frame, a count mismatch) falls back to decoding frame by frame.
     """
+    if _fast_decode_many is not None and frames:
+        msgs = decode_joined(b",".join(frames), len(frames))
+        if msgs is not None:
+            return msgs, 0
     if len(frames) > 1:
         try:
             objs = decode_json("[" + b",".join(frames).decode("utf-8") + "]")

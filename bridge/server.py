@@ -79,6 +79,7 @@ class BridgeServer(ClientSessions):
             "errors": 0,
             "log_errors": 0,
             "bad_events": 0,
+            "evicted": 0,
         }
         self._overflow = overflow
         self._overflow_seen = 0
@@ -191,7 +192,10 @@ class BridgeServer(ClientSessions):
                 if mask & selectors.EVENT_READ:
                     self._on_readable(conn)
                 if mask & selectors.EVENT_WRITE and conn.cid in self.conns:
-                    self._flush(conn)
+                    if conn.live or not conn.authed:
+                        self._flush(conn)
+                    else:  # admitted at accept, writable now: the session starts
+                        self._go_live(conn)
         self._send_replies()
         if self.source:
             self._last_drain = time.monotonic()
@@ -276,7 +280,7 @@ class BridgeServer(ClientSessions):
             except (OSError, ValueError) as exc:
                 self._log_failed(exc)
         for conn in list(self.conns.values()):
-            if not conn.live and now - conn.connected_at > AUTH_TIMEOUT_S:
+            if not conn.authed and now - conn.connected_at > AUTH_TIMEOUT_S:
                 self._disconnect(conn)
         self._report_overflow()
 

@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 _CREDS = struct.Struct("3i")
 MAX_PENDING_COMMANDS = 64
 AUTH_TIMEOUT_S = 5.0
+MAX_ACCEPTS_PER_WAKE = 256
+"""Connections taken per listener wake-up; the rest wait for the next loop turn."""
+SNAPSHOT_CACHE_S = 0.5
+"""How long one encoded snapshot may serve new clients while no event arrives."""
 
 
 @dataclass
@@ -67,6 +71,9 @@ class ServerConfig:
     idle_interval: float = 0.05
     """Seconds between drains with nobody connected (only the log is waiting)."""
     max_clients: int = 64
+    """Seats; when full, a connection that never sent a valid frame is closed first."""
+    idle_grace_s: float = 3.0
+    """Seconds a new connection may stay silent before it is first in line for eviction."""
     max_offences: int = 10
     """Bad frames a client may send before it is disconnected."""
     max_batch: int = 20_000
@@ -106,15 +113,26 @@ class ClientSessions:
     _flush: Callable[[Conn], None]
     _update_interest: Callable[..., None]
     _disconnect: Callable[[Conn], None]
+    _snapshot_cache: tuple[int, float, bytes] | None = None
 
     def _accept(self, listener: socket.socket, kind: str) -> None:
-        try:
-            sock, addr = listener.accept()
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError as exc:
-            log.warning("bridge accept failed: %s", exc)
-            return
+        """Take every queued connection, cheaply: no hello or snapshot is built here.
+
+        A burst of connects must leave the kernel's backlog as fast as it arrived, so
+        accepting is only admission; the session starts once the socket is writable
+        (``_go_live``, from the loop), where one encoded snapshot serves the burst.
+        """
+        for _ in range(MAX_ACCEPTS_PER_WAKE):
+            try:
+                sock, addr = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                log.warning("bridge accept failed: %s", exc)
+                return
+            self._admit(sock, addr, kind)
+
+    def _admit(self, sock: socket.socket, addr: Any, kind: str) -> None:
         sock.setblocking(False)
         pid = 0
         if kind == "unix":
@@ -132,7 +150,8 @@ class ClientSessions:
             peer = f"pid {pid} uid {uid}"
         else:
             peer = f"{addr[0]}:{addr[1]}"
-        if len(self.conns) >= self.config.max_clients:
+        if not self._make_room():
+            self.stats["refused"] += 1
             with contextlib.suppress(OSError):
                 sock.send(self._error_frame(None, None, "too many clients"))
             sock.close()
@@ -141,9 +160,37 @@ class ClientSessions:
         conn = Conn(sock, self._next_cid, kind, peer, self.config.client_buffer_bytes, pid)
         self.conns[conn.cid] = conn
         self.stats["clients_total"] += 1
-        self._sel.register(sock, selectors.EVENT_READ, conn)
-        if kind == "unix":
-            self._go_live(conn)
+        # Unix peers are admitted already: start their session once the socket is writable.
+        mask = selectors.EVENT_READ | (selectors.EVENT_WRITE if conn.authed else 0)
+        conn.want_write = conn.authed
+        self._sel.register(sock, mask, conn)
+
+    def _make_room(self) -> bool:
+        """Free a seat when the server is full, at the expense of a client that is not one.
+
+        A connection that has sent no valid frame is a candidate once it has sent a bad
+        one or been silent for ``idle_grace_s`` (ocrtop's client pings on connect); the
+        one with the most bad frames goes first, then the oldest. A server full of
+        clients that spoke up refuses the newcomer instead.
+        """
+        if len(self.conns) < self.config.max_clients:
+            return True
+        now = time.monotonic()
+        grace = self.config.idle_grace_s
+        idle = [
+            c
+            for c in self.conns.values()
+            if c.valid_frames == 0 and (c.offences or now - c.connected_at >= grace)
+        ]
+        if not idle:
+            return False
+        victim = max(idle, key=lambda c: (c.offences, -c.connected_at))
+        self.stats["evicted"] += 1
+        message = f"server full: closing a connection that sent no valid frame within {grace:g} s"
+        with contextlib.suppress(OSError):
+            victim.sock.send(self._error_frame(None, None, message))
+        self._disconnect(victim)
+        return True
 
     def _go_live(self, conn: Conn) -> None:
         self._drain()  # so the snapshot holds everything published before the connect
@@ -153,8 +200,25 @@ class ClientSessions:
         self._flush(conn)
 
     def _enqueue_snapshot(self, conn: Conn) -> None:
-        payload = self.state.build(conn.dropped_total)
-        conn.enqueue_pinned(encode_obj(self._session("snapshot", payload)))
+        conn.enqueue_pinned(self._snapshot_frame(conn.dropped_total))
+
+    def _snapshot_frame(self, dropped: int) -> bytes:
+        """The encoded snapshot; first connects at the same seq share one encoding.
+
+        Building a snapshot walks every series' history and encodes up to 1 MiB, so a
+        burst of clients (or a reconnect storm) must not build one each. A resync
+        (``dropped`` > 0) carries its own count and is built for its client.
+        """
+        now = time.monotonic()
+        cached = self._snapshot_cache
+        if dropped == 0 and cached is not None:
+            seq, built_at, frame = cached
+            if seq == self.seq and now - built_at < SNAPSHOT_CACHE_S:
+                return frame
+        frame = encode_obj(self._session("snapshot", self.state.build(dropped)))
+        if dropped == 0:
+            self._snapshot_cache = (self.seq, now, frame)
+        return frame
 
     def _on_readable(self, conn: Conn) -> None:
         try:
@@ -164,6 +228,10 @@ class ClientSessions:
         except OSError:
             self._disconnect(conn)
             return
+        if conn.authed and not conn.live:  # it spoke before it became writable: hello first
+            self._go_live(conn)
+            if conn.cid not in self.conns:
+                return
         if not data:
             # The peer closed its sending side; it may still read (a relay whose
             # stdin ended), so keep sending until a send fails.
@@ -185,10 +253,11 @@ class ClientSessions:
         obj: dict[str, Any] = {}
         try:
             obj = decode_obj(frame)
-            if not conn.live:
+            if not conn.authed:
                 self._authenticate(conn, obj)
                 return
             cmd_id, command, args = parse_command(obj)
+            conn.valid_frames += 1
         except ProtocolError as exc:
             bad_id = obj.get("id") if isinstance(obj.get("id"), str) else None
             bad_command = obj.get("command") if isinstance(obj.get("command"), str) else None
@@ -213,6 +282,8 @@ class ClientSessions:
             conn.enqueue_pinned(self._error_frame(None, None, "bad token"))
             conn.closing = True
             return
+        conn.authed = True
+        conn.valid_frames += 1
         self._go_live(conn)
 
     def _offence(self, conn: Conn, cmd_id: str | None, command: str | None, error: str) -> None:

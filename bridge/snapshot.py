@@ -23,31 +23,43 @@ Point = tuple[int, float, "int | None", "int | None", Any]  # seq, t, step, epoc
 class Series:
     """Downsampled history of one metric."""
 
-    __slots__ = ("count", "last", "max_points", "points", "stride")
+    __slots__ = ("count", "head", "max_points", "points", "stride", "value")
 
     def __init__(self, max_points: int) -> None:
         self.max_points = max_points
         self.points: list[Point] = []
         self.stride = 1
         self.count = 0
-        self.last: Point | None = None
+        # The latest value, kept as the event's shared (seq, t, step, epoch) and the value:
+        # no tuple per value on the hot path, where most values are not kept.
+        self.head: tuple[int, float, int | None, int | None] | None = None
+        self.value: Any = None
+
+    @property
+    def last(self) -> Point | None:
+        return None if self.head is None else (*self.head, self.value)
 
     def add(self, point: Point) -> None:
+        self.push(point[:4], point[4])
+
+    def push(self, head: tuple[int, float, int | None, int | None], value: Any) -> None:
         if self.count % self.stride == 0:
-            self.points.append(point)
+            self.points.append((*head, value))
             if len(self.points) > self.max_points:
                 self.points = self.points[::2]
                 self.stride *= 2
         self.count += 1
-        self.last = point
+        self.head = head
+        self.value = value
 
     def history(self, limit: int) -> list[Point]:
         """At most ``limit`` evenly spread points, the latest one always included."""
         pts = self.points
         if len(pts) > limit:
             pts = pts[:: -(-len(pts) // limit)]
-        if self.last is not None and (not pts or pts[-1] is not self.last):
-            pts = [*pts, self.last]
+        last = self.last
+        if last is not None and (not pts or pts[-1][0] != last[0]):  # seq: one value per event
+            pts = [*pts, last]
         return pts
 
 
@@ -71,13 +83,18 @@ class SnapshotState:
         self, seq: int, t: float, step: int | None, epoch: int | None, values: dict[str, Any]
     ) -> None:
         """Fold a ``metrics`` event in without building its message dict (hot path)."""
-        point_head = (seq, t, step, epoch)
+        head = (seq, t, step, epoch)
         series = self.series
         for name, value in values.items():
             s = series.get(name)
             if s is None:
                 s = series[name] = Series(self.max_points)
-            s.add((*point_head, value))
+            if s.count % s.stride == 0:
+                s.push(head, value)
+            else:  # Series.push inlined for the common case: the value is not kept
+                s.count += 1
+                s.head = head
+                s.value = value
 
     def update(self, msg: dict[str, Any]) -> None:
         """Fold one event (wire dict) into the state."""

@@ -35,16 +35,42 @@ def unseen_runs(sweep_dir: Path, known: set[str]) -> list[Path]:
     return [d for d in children if str(d) not in known and (d / EVENTS_FILE).is_file()]
 
 
+def scan(sweeps: set[Path], candidates: set[Path], known: set[str]) -> list[Path]:
+    """Run dirs to read back: ``candidates`` and the unseen jobs of ``sweeps`` that have a log.
+
+    Touches the file system (a directory listing per sweep, a stat per job), so the live
+    source runs it in a worker thread: on a slow or network disk, or a 50-job sweep, the
+    dashboard's event loop must not wait for it every poll.
+    """
+    found = set(candidates)
+    for sweep_dir in sweeps:
+        found.update(unseen_runs(sweep_dir, known))
+    return sorted(d for d in found if (d / EVENTS_FILE).is_file())
+
+
+SKIM_BUDGET = 200
+"""Per-step events kept per rank of a read-back job: the sweep table needs its status,
+best validation score and throughput, not every step (those stay in the log)."""
+SKIM_TAIL_BYTES = 16 << 10
+"""The end of a read-back log read in full: the job's latest values (a few steps' worth)."""
+
+
 def read_run(run_dir: Path) -> list[tuple[Any, str]]:
-    """Every rank's recorded messages of one run, each with a stream name of its own."""
-    from bridge.eventlog import read_events
+    """Every rank's recorded messages of one run, skimmed, each with a stream name of its own.
+
+    A finished job of a day-long sweep may hold millions of events; ``skim_events`` keeps
+    every status, alert, log and validation/test metric, a downsampled history of the
+    per-step ones and the exact latest values, so the sweep table fills at once.
+    """
+    from bridge.eventlog import skim_events
     from tui.replay import rank_files  # tui.replay imports tui.source: import when used
 
     out: list[tuple[Any, str]] = []
     for path in rank_files(run_dir):
         stream = f"log:{path}"
         try:
-            out += [(msg, stream) for msg in read_events(path)]
+            skim = skim_events(path, budget=SKIM_BUDGET, tail_bytes=SKIM_TAIL_BYTES)
+            out += [(msg, stream) for msg in skim]
         except OSError:
             continue
     return out

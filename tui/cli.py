@@ -153,6 +153,13 @@ def attach(argv: list[str]) -> int:
     args = attach_parser().parse_args(argv)
     if args.remote_command:
         os.environ[ENV_REMOTE_COMMAND] = args.remote_command  # read by bridge.ssh
+    if args.job is not None:
+        from tui.source import check_attach_target
+
+        args.job, problem = check_attach_target(args.job)
+        if problem:
+            print(f"ocrtop attach: {problem}", file=sys.stderr)
+            return 2  # bad input (exit-code table: swap in the shared constant)
     state = AppState(readonly=args.readonly)
     picker = None
     if args.job is None:
@@ -189,7 +196,9 @@ def attach(argv: list[str]) -> int:
 
 def replay(argv: list[str]) -> int:
     """Play a run's events.jsonl through the dashboard (or headless, as fast as possible)."""
-    from tui.replay import ReplaySource
+    from pathlib import Path
+
+    from tui.replay import ReplaySource, explain, plan_replay
 
     p = argparse.ArgumentParser(
         prog="ocrtop replay",
@@ -201,6 +210,11 @@ def replay(argv: list[str]) -> int:
     p.add_argument("--speed", type=float, default=1.0, help="playback speed (default 1)")
     p.add_argument("--headless", action="store_true", help="print status lines instead")
     args = p.parse_args(argv)
+    files, problems = plan_replay(Path(args.run_dir))
+    for problem in problems:  # one line each: which log, what is wrong, what happens now
+        print(f"ocrtop replay: {explain(problem, bool(files))}", file=sys.stderr)
+    if not files:
+        return 2  # bad input (exit-code table: swap in the shared constant)
     state = AppState(readonly=True)
     if want_headless(args.headless):
         printer = HeadlessPrinter(state, sys.stdout, interval=0.0)

@@ -8,11 +8,12 @@ the replay position so elapsed time and windows look as they did live.
 from __future__ import annotations
 
 import asyncio
+import heapq
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from bridge.eventlog import EVENTS_FILE
+from bridge.eventlog import EVENTS_FILE, LogProblem, check_log
 from tui.messages import ConnectionChanged, JobFinished, SourceFailed
 from tui.source import Post
 from tui.state import AppState, fields
@@ -20,6 +21,14 @@ from tui.state import AppState, fields
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 64.0, 256.0)
 MAX_SLEEP = 2.0
 """A long silence in the recording is shortened to this many (scaled) seconds."""
+MIN_SLEEP = 0.002
+"""Shorter waits are added up and slept in one go."""
+YIELD_EVERY = 500
+"""Messages ingested between two yields to the event loop when no wait is due."""
+SEEK_BUDGET = 5_000
+"""Per-step events per rank shown of the part a replay skips (the charts' history)."""
+SEEK_TAIL_BYTES = 256 << 10
+"""The end of the skipped part is read in full: the latest values are exact."""
 
 
 def rank_files(run_dir: Path) -> list[Path]:
@@ -29,12 +38,67 @@ def rank_files(run_dir: Path) -> list[Path]:
     return sorted(run_dir.glob("events*.jsonl"), key=lambda p: (p.name != EVENTS_FILE, p.name))
 
 
-def merged(files: list[Path]) -> Iterator[tuple[Any, str]]:
-    """All ranks' messages in time order, each with its stream name (the file)."""
+def plan_replay(path: Path) -> tuple[list[Path], list[LogProblem]]:
+    """The event logs of a run dir (or one events file) worth replaying, and what is wrong.
+
+    A missing, empty or foreign log is left out; a truncated one is replayed up to its
+    last complete line. No file left means nothing can be replayed (bad input).
+    """
+    if not path.exists():
+        return [], [LogProblem("missing", path, "no such file or directory")]
+    files = rank_files(path)
+    if not files:
+        return [], [LogProblem("missing", path, f"no {EVENTS_FILE} here (not a run directory?)")]
+    problems = {f: p for f in files if (p := check_log(f)) is not None}
+    usable = [f for f in files if f not in problems or not problems[f].fatal]
+    return usable, list(problems.values())
+
+
+def explain(problem: LogProblem, others_left: bool = True) -> str:
+    """One line on what the replay does about ``problem``."""
+    if not problem.fatal:
+        return f"{problem}; replaying the {problem.complete_lines} complete lines before it"
+    return f"{problem}; skipping it" if others_left else str(problem)
+
+
+def _stream(path: Path, start: int = 0) -> Iterator[tuple[Any, str]]:
     from bridge.eventlog import read_events
 
-    streams = [[(m, f.name) for m in read_events(f)] for f in files]
-    yield from sorted((pair for s in streams for pair in s), key=lambda pair: fields(pair[0])[1])
+    name = path.name
+    for msg in read_events(path, start=start):
+        yield msg, name
+
+
+def _skim(path: Path, end: int) -> Iterator[tuple[Any, str]]:
+    from bridge.eventlog import skim_events
+
+    name = path.name
+    for msg in skim_events(path, budget=SEEK_BUDGET, end=end, tail_bytes=SEEK_TAIL_BYTES):
+        yield msg, name
+
+
+def _by_time(streams: list[Iterator[tuple[Any, str]]]) -> Iterator[tuple[Any, str]]:
+    if len(streams) == 1:
+        return streams[0]
+    return heapq.merge(*streams, key=lambda pair: fields(pair[0])[1])
+
+
+def merged(files: list[Path], starts: list[int] | None = None) -> Iterator[tuple[Any, str]]:
+    """All ranks' messages in time order, each with its stream name (the file).
+
+    Lazy: every file is read as the replay advances (a heap merge of the ranks, each
+    already in publication order), so a day-long log starts at once and memory stays
+    flat instead of holding every message. ``starts``: a byte offset per file to
+    begin at (see ``read_events``).
+    """
+    offsets = starts or [0] * len(files)
+    yield from _by_time([_stream(f, s) for f, s in zip(files, offsets, strict=True)])
+
+
+def skipped(files: list[Path], ends: list[int]) -> Iterator[tuple[Any, str]]:
+    """What a replay that starts at ``ends`` (a byte offset per file) shows of the past:
+    every rare event and a downsampled history of the per-step ones (``skim_events``)."""
+    yield from _by_time([_skim(f, e) for f, e in zip(files, ends, strict=True)])
 
 
 class ReplaySource:
@@ -47,8 +111,12 @@ class ReplaySource:
         run_dir: str | Path | None = None,
         messages: Iterable[tuple[Any, str]] | None = None,
         speed: float = 1.0,
+        start: float = 0.0,
     ) -> None:
+        """``start``: where to begin, as a fraction of each log (1.0: the end, i.e. the
+        run's final state at once); the part before it is skimmed, not played."""
         self.state, self.post = state, post
+        self.start = min(max(start, 0.0), 1.0)
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self._given = messages
         self.speed = speed
@@ -57,6 +125,8 @@ class ReplaySource:
         self._resume = asyncio.Event()
         self._resume.set()
         self.done = False
+        self.note = ""
+        """What is wrong with the recording (a truncated log), shown with the position."""
 
     def toggle_pause(self) -> None:
         """Space: freeze or continue."""
@@ -81,35 +151,56 @@ class ReplaySource:
 
     def _condition(self) -> None:
         label = "paused" if self.paused else "replay"
-        self.state.notice = f"{label} ×{self.speed:g}" + (" (end)" if self.done else "")
+        note = f" — {self.note}" if self.note else ""
+        self.state.notice = f"{label} ×{self.speed:g}" + (" (end)" if self.done else "") + note
         self.state.touch()
         self.post(ConnectionChanged("replay", label))
 
     async def run(self) -> None:
         """Release messages until the recording ends."""
+        run_dir = self.run_dir or Path(".")
+        files: list[Path] = []
+        if self._given is None:
+            files, problems = plan_replay(run_dir)
+            if not files:
+                self.post(SourceFailed(f"cannot replay {explain(problems[0], False)}"))
+                return
+            if problems:
+                self.note = explain(problems[0])
         try:
-            source = (
-                self._given
-                if self._given is not None
-                else merged(rank_files(self.run_dir or Path(".")))
-            )
-            items = iter(source)
+            starts = None
+            skimmed = 0
+            if self.start > 0 and self._given is None:
+                starts = [int(f.stat().st_size * self.start) for f in files]
+                skimmed = await self._skip(files, starts)
+            items = iter(self._given if self._given is not None else merged(files, starts))
             first = next(items, None)
-        except (FileNotFoundError, OSError) as exc:
-            self.post(SourceFailed(f"cannot replay {self.run_dir}: {exc}"))
+        except OSError as exc:
+            self.post(SourceFailed(f"cannot replay {run_dir}: {exc}"))
             return
-        if first is None:
-            self.post(SourceFailed(f"no events recorded in {self.run_dir}"))
+        if first is None and not skimmed:
+            self.post(SourceFailed(f"no events recorded in {run_dir}"))
             return
         self._condition()
         last_t: float | None = None
+        owed = 0.0  # scaled recording time not slept yet
+        count = 0
         pending: tuple[Any, str] | None = first
         while pending is not None:
             msg, stream = pending
             t = fields(msg)[1]
             if last_t is not None and t > last_t and not self.paused:
-                await asyncio.sleep(min((t - last_t) / self.speed, MAX_SLEEP))
+                owed += min((t - last_t) / self.speed, MAX_SLEEP)
+            count += 1
+            # Sleep in slices of at least MIN_SLEEP: one timer per event would make a
+            # fast replay of a day-long log cost a loop turn per message.
+            if owed >= MIN_SLEEP:
+                await asyncio.sleep(owed)
+                owed = 0.0
+            elif count % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # let the app draw and take keys
             if self.paused:  # paused: every message waits for a step (or the resume)
+                owed = 0.0
                 await self._step_or_resume()
             self.state.replay_time = t if t else self.state.replay_time
             self.state.ingest(msg, stream)
@@ -120,6 +211,17 @@ class ReplaySource:
         for key, job in self.state.jobs.items():
             if job.finished:
                 self.post(JobFinished(key))
+
+    async def _skip(self, files: list[Path], ends: list[int]) -> int:
+        """Ingest the skimmed past at once (no waits); returns how many messages it held."""
+        count = 0
+        for count, (msg, stream) in enumerate(skipped(files, ends), 1):
+            t = fields(msg)[1]
+            self.state.replay_time = t if t else self.state.replay_time
+            self.state.ingest(msg, stream)
+            if count % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+        return count
 
     async def _step_or_resume(self) -> None:
         step = asyncio.ensure_future(self._step.wait())

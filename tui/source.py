@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from bridge.eventlog import EVENTS_FILE
 from tui import backfill
 from tui.messages import (
     CommandFailed,
@@ -52,6 +51,47 @@ def _ranks_of(target: str) -> list[Any]:
 
     entry = find_job(target)
     return [j for j in list_jobs() if j.run_dir == entry.run_dir] or [entry]
+
+
+def check_attach_target(target: str) -> tuple[str, str | None]:
+    """The stream to follow for ``target``, or the one-line reason attaching cannot work.
+
+    A run directory (or its events file) is accepted when a live job writes it: the
+    job's id is followed. A recorded run with no live job is pointed at ``ocrtop
+    replay``, with what is wrong with its log if something is. ssh and tcp targets
+    pass through: only the connection can tell.
+    """
+    import os
+    import stat
+
+    from bridge.registry import RegistryError, find_job, is_socket_target, list_jobs
+
+    if target.startswith(("ssh://", "tcp://")):
+        return target, None
+    path = Path(target.removeprefix("unix://"))
+    if path.exists():
+        if stat.S_ISSOCK(path.stat().st_mode):
+            return target, None
+        run_dir = path.parent if path.is_file() else path
+        try:
+            jobs = list_jobs()
+        except RegistryError:
+            jobs = []
+        for job in jobs:
+            if job.run_dir and os.path.realpath(job.run_dir) == os.path.realpath(run_dir):
+                return job.job_id, None
+        from tui.replay import explain, plan_replay
+
+        files, problems = plan_replay(path)
+        what = explain(problems[0], bool(files)) if problems else f"{target}: a recorded run"
+        return target, f"{what}; no live job writes it (replay it: ocrtop replay {target})"
+    if is_socket_target(target):
+        return target, f"{path}: no such socket, run directory or events file"
+    try:
+        find_job(target)
+    except RegistryError as exc:  # the reason; a list of the running jobs may follow it
+        return target, str(exc)
+    return target, None
 
 
 class LiveSource:
@@ -112,17 +152,38 @@ class LiveSource:
         candidates = {Path(d) for d in self.seen if d not in known}
         sweeps = backfill.sweep_dirs(self.state)
         sweeps |= {Path(d).parent for d, meta in self.seen.items() if "sweep_job" in meta}
-        for sweep_dir in sweeps:
-            candidates.update(backfill.unseen_runs(sweep_dir, known))
-        for run_dir in sorted(candidates):
-            if (run_dir / EVENTS_FILE).is_file():
-                await self._read_back(run_dir)
+        # Listing sweep folders is file-system work: off the loop, every poll.
+        run_dirs = await asyncio.to_thread(backfill.scan, sweeps, candidates, known)
+        if run_dirs:
+            await self._read_back(run_dirs)
 
-    async def _read_back(self, run_dir: Path) -> None:
-        self.backfilled.add(str(run_dir))
+    async def _read_back(self, run_dirs: list[Path]) -> None:
+        """Read the logs in one worker thread, ingesting each as soon as it is read.
+
+        One thread for the batch, not one hand-off per job: on a loaded machine every
+        hand-off waits for a scheduler slot, and a 50-job sweep would pay that 50 times.
+        """
+        self.backfilled.update(map(str, run_dirs))
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Queue[list[tuple[Any, str]] | None] = asyncio.Queue()
+
+        def read_all() -> None:
+            try:
+                for run_dir in run_dirs:
+                    loop.call_soon_threadsafe(ready.put_nowait, backfill.read_run(run_dir))
+            finally:
+                loop.call_soon_threadsafe(ready.put_nowait, None)
+
+        reader = asyncio.ensure_future(asyncio.to_thread(read_all))
+        while (msgs := await ready.get()) is not None:
+            self._ingest_run(msgs)
+            await asyncio.sleep(0)
+        await reader
+
+    def _ingest_run(self, msgs: list[tuple[Any, str]]) -> None:
         shown = self.state.current  # a job from the past must not take the screen
         streams = set()
-        for msg, stream in await asyncio.to_thread(backfill.read_run, run_dir):
+        for msg, stream in msgs:
             self._ingest(msg, stream)
             streams.add(stream)
         for stream in streams & set(self.state.streams):

@@ -6,6 +6,7 @@ import asyncio
 import json
 from pathlib import Path
 
+import pytest
 from tui_fixtures import StreamBuilder, make_stream
 
 from tui.replay import SPEEDS, ReplaySource, rank_files
@@ -55,4 +56,56 @@ async def test_pause_holds_and_step_releases_one_message(tmp_path: Path) -> None
 async def test_missing_run_dir_is_reported(tmp_path: Path) -> None:
     posted: list[object] = []
     await ReplaySource(AppState(), posted.append, tmp_path / "nope").run()
-    assert posted and "no events recorded" in getattr(posted[-1], "error", "")
+    error = getattr(posted[-1], "error", "")
+    assert posted and error == f"cannot replay {tmp_path / 'nope'}: no such file or directory"
+
+
+def _compact_run(tmp_path: Path, steps: int) -> Path:
+    """A log in the exact wire format (compact, type first), as the bridge writes it."""
+    from bridge.protocol import Message
+
+    msgs = make_stream(steps=steps, finish=True)
+    (tmp_path / "events.jsonl").write_bytes(b"".join(Message.from_dict(m).encode() for m in msgs))
+    return tmp_path
+
+
+async def _final(tmp_path: Path, **kwargs: float) -> tuple[AppState, float]:
+    import time
+
+    state = AppState()
+    source = ReplaySource(state, lambda m: None, tmp_path, **kwargs)
+    t0 = time.monotonic()
+    await asyncio.wait_for(source.run(), 20)
+    return state, time.monotonic() - t0
+
+
+async def test_a_replay_started_at_the_end_shows_the_final_state_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """start=1.0 at speed 1 skims the whole log: the run's end in well under its duration
+    (30 s of recording), with every status and per-epoch score a full replay shows."""
+    import tui.replay
+
+    run = _compact_run(tmp_path, steps=60)
+    full, _ = await _final(run, speed=1e6)
+    monkeypatch.setattr(tui.replay, "SEEK_BUDGET", 10)  # thin the per-step history hard
+    monkeypatch.setattr(tui.replay, "SEEK_TAIL_BYTES", 2048)
+    seeked, elapsed = await _final(run, speed=1.0, start=1.0)
+    assert elapsed < 5.0
+    a, b = full.job, seeked.job
+    assert a is not None and b is not None
+    assert (b.status, b.primary.progress, b.primary.per_epoch) == (
+        a.status,
+        a.primary.progress,
+        a.primary.per_epoch,
+    )
+    assert seeked.version < full.version  # fewer messages went in: the history was thinned
+
+
+async def test_a_replay_started_midway_plays_the_rest_in_full(tmp_path: Path) -> None:
+    run = _compact_run(tmp_path, steps=60)
+    full, _ = await _final(run, speed=1e6)
+    half, _ = await _final(run, speed=1e6, start=0.5)
+    a, b = full.job, half.job
+    assert a is not None and b is not None
+    assert b.status == "done" and b.primary.progress == a.primary.progress
