@@ -45,7 +45,9 @@ def test_collate_rejects_empty_and_mismatched_batches() -> None:
 def test_in_a_worker_the_batch_is_built_in_shared_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     """No second copy when the worker sends the batch: it is already shared."""
     assert not collate_batch([sample(1, 0, 1.0)])["image"].is_shared()  # main process
-    monkeypatch.setattr(torch.utils.data, "get_worker_info", lambda: SimpleNamespace(id=0, dataset=None))
+    monkeypatch.setattr(
+        torch.utils.data, "get_worker_info", lambda: SimpleNamespace(id=0, dataset=None)
+    )
     batch = collate_batch([sample(1, 0, 1.0), sample(2, 1, 1.0)])
     assert batch["image"].is_shared() and batch["shrink_map"].is_shared()
     assert batch["image"].shape == (2, 3, 32, 64)
