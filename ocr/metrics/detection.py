@@ -1,5 +1,6 @@
-"""``DetectionMetric``: precision/recall/hmean over a whole split, DDP-safe.
+"""``DetectionMetric``: ICDAR 2015 precision/recall/hmean over a whole split, DDP-safe.
 
+The matching follows the official ICDAR 2015 protocol (:mod:`ocr.metrics.matching`).
 Scores are computed from *global* counts (matches, cared-for GT, kept predictions) summed
 over every image, as ICDAR does; a mean of per-image hmeans over-weights images with few
 words. The three counts are ``sum`` states, so torchmetrics' sync adds them across ranks
@@ -14,7 +15,7 @@ import numpy as np
 import torch
 from torchmetrics import Metric
 
-from ocr.metrics.matching import match_image, scores
+from ocr.metrics.matching import check_rule, match_image, scores
 from ocr.types import Prediction
 
 
@@ -22,8 +23,11 @@ class DetectionMetric(Metric):
     """``update(preds, polygons, ignore)`` per batch, ``compute()`` per split.
 
     Args:
-        iou_threshold: minimum IoU for a match (inclusive), 0.5 for ICDAR 2015.
-        ignore_overlap: a prediction more than this fraction inside a don't-care GT is dropped.
+        iou_threshold: a match needs IoU strictly above it; 0.5 in ICDAR 2015.
+        area_precision: a prediction with more than this fraction of its area inside one
+            don't-care GT is dropped; 0.5 in ICDAR 2015.
+        match_rule: ``"icdar2015"`` (official: greedy in GT order, then prediction order)
+            or ``"max_iou"`` (highest IoU first; not the official protocol).
     """
 
     full_state_update = False
@@ -34,10 +38,16 @@ class DetectionMetric(Metric):
     num_gt: torch.Tensor
     num_pred: torch.Tensor
 
-    def __init__(self, iou_threshold: float = 0.5, ignore_overlap: float = 0.5) -> None:
+    def __init__(
+        self,
+        iou_threshold: float = 0.5,
+        area_precision: float = 0.5,
+        match_rule: str = "icdar2015",
+    ) -> None:
         super().__init__()
         self.iou_threshold = iou_threshold
-        self.ignore_overlap = ignore_overlap
+        self.area_precision = area_precision
+        self.match_rule = check_rule(match_rule)
         for name in ("matched", "num_gt", "num_pred"):
             self.add_state(name, default=torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
 
@@ -60,7 +70,8 @@ class DetectionMetric(Metric):
                 flags,
                 [pr.points for pr in image_preds],
                 self.iou_threshold,
-                self.ignore_overlap,
+                self.area_precision,
+                self.match_rule,
             )
             m, g, p = m + counts.matched, g + counts.num_gt, p + counts.num_pred
         self.matched += m

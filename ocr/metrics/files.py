@@ -41,9 +41,12 @@ def evaluate_files(
     gt_json: str | Path,
     pred_json: str | Path,
     iou_threshold: float = 0.5,
-    ignore_overlap: float = 0.5,
+    area_precision: float = 0.5,
+    match_rule: str = "icdar2015",
 ) -> dict[str, float]:
-    """``{"precision", "recall", "hmean"}`` over every image of ``gt_json``.
+    """ICDAR 2015 ``{"precision", "recall", "hmean"}`` over every image of ``gt_json``.
+
+    The rules are :func:`ocr.metrics.matching.match_image`'s.
 
     Raises:
         FileNotFoundError, ValueError: naming the file, image and word at fault.
@@ -61,7 +64,9 @@ def evaluate_files(
     for filename, gt_words in gt_images.items():
         gt = [_points(gt_path, filename, w) for w in gt_words]
         preds = [_points(pred_path, filename, w) for w in pred_images.get(filename, [])]
-        counts = match_image(gt, [w.ignore for w in gt_words], preds, iou_threshold, ignore_overlap)
+        counts = match_image(
+            gt, [w.ignore for w in gt_words], preds, iou_threshold, area_precision, match_rule
+        )
         matched += counts.matched
         num_gt += counts.num_gt
         num_pred += counts.num_pred
