@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-LIST_KEYS = ("polygons", "ignore", "meta")
+LIST_KEYS = ("polygons", "ignore", "texts", "meta")
 """Per-sample values that differ in length or type, kept as Python lists."""
 
 

@@ -20,7 +20,7 @@ from torch import nn
 
 from bridge import names
 from ocr.lightning.predictions import write_predictions
-from ocr.metrics import DetectionMetric
+from ocr.metrics import CLEvalMetric, DetectionMetric
 from ocr.types import DetectionOutput, Prediction
 
 PostProcess = Callable[[DetectionOutput, list[dict]], list[list[Prediction]]]
@@ -41,7 +41,8 @@ class DetectionModule(pl.LightningModule):
         scheduler_interval: ``"epoch"`` or ``"step"``: when the scheduler steps.
         arch: architecture name, kept for reference only: summaries, run names and the
             bridge read ``model.arch`` from the config, so the steps never depend on it.
-        iou_threshold: IoU for a detection to match a ground-truth word.
+        iou_threshold: a detection matches a ground-truth word when IoU is above it.
+        match_rule: ``"icdar2015"`` (the official ICDAR 2015 matching) or ``"max_iou"``.
         predictions_dir: where the test split's predictions are written as canonical JSON
             (with scores); None writes nothing.
     """
@@ -56,6 +57,7 @@ class DetectionModule(pl.LightningModule):
         scheduler_interval: str = "epoch",
         arch: str = "detector",
         iou_threshold: float = 0.5,
+        match_rule: str = "icdar2015",
         predictions_dir: str | None = None,
     ) -> None:
         super().__init__()
@@ -71,8 +73,10 @@ class DetectionModule(pl.LightningModule):
         self.scheduler_interval = scheduler_interval
         self.arch = arch
         self.predictions_dir = predictions_dir
-        self.val_metric = DetectionMetric(iou_threshold=iou_threshold)
-        self.test_metric = DetectionMetric(iou_threshold=iou_threshold)
+        self.val_metric = DetectionMetric(iou_threshold=iou_threshold, match_rule=match_rule)
+        self.test_metric = DetectionMetric(iou_threshold=iou_threshold, match_rule=match_rule)
+        self.val_cleval = CLEvalMetric()
+        self.test_cleval = CLEvalMetric()
         self.best_val_hmean: float | None = None
         self.train_samples = 0
         self.train_seconds = 0.0
@@ -157,14 +161,16 @@ class DetectionModule(pl.LightningModule):
         )
         preds = self.postprocess(output, batch["meta"])
         self.val_metric.update(preds, batch["polygons"], batch["ignore"])
+        self.val_cleval.update(preds, batch["polygons"], batch["ignore"], batch.get("texts"))
 
     def on_validation_epoch_end(self) -> None:
-        """Log precision, recall and hmean over the whole split (global counts)."""
+        """Log ICDAR and CLEval precision, recall and hmean over the split (global counts)."""
         scores = self.val_metric.compute()
         self.val_metric.reset()
         self.log(names.VAL_PRECISION, float(scores["precision"]), sync_dist=True)
         self.log(names.VAL_RECALL, float(scores["recall"]), sync_dist=True)
         self.log(names.VAL_HMEAN, float(scores["hmean"]), sync_dist=True, prog_bar=True)
+        self._log_cleval(self.val_cleval, names.VAL_CLEVAL_PRECISION)
         if not self.trainer.sanity_checking:
             hmean = float(scores["hmean"])
             if self.best_val_hmean is None or hmean > self.best_val_hmean:
@@ -179,6 +185,7 @@ class DetectionModule(pl.LightningModule):
         output = self.net(batch["image"])
         preds = self.postprocess(output, batch["meta"])
         self.test_metric.update(preds, batch["polygons"], batch["ignore"])
+        self.test_cleval.update(preds, batch["polygons"], batch["ignore"], batch.get("texts"))
         for meta, image_preds in zip(batch["meta"], preds, strict=True):
             self._test_predictions[str(meta["filename"])] = image_preds
 
@@ -189,10 +196,19 @@ class DetectionModule(pl.LightningModule):
         self.log(names.TEST_PRECISION, float(scores["precision"]), sync_dist=True)
         self.log(names.TEST_RECALL, float(scores["recall"]), sync_dist=True)
         self.log(names.TEST_HMEAN, float(scores["hmean"]), sync_dist=True)
+        self._log_cleval(self.test_cleval, names.TEST_CLEVAL_PRECISION)
         if self.predictions_dir is not None:
             suffix = "" if self.trainer.world_size == 1 else f"_rank{self.global_rank}"
             path = Path(self.predictions_dir) / f"test_predictions{suffix}.json"
             write_predictions(self._test_predictions, path)
+
+    def _log_cleval(self, metric: CLEvalMetric, precision_name: str) -> None:
+        """Log ``<split>/cleval_{precision,recall,hmean}`` and reset the metric."""
+        scores = metric.compute()
+        metric.reset()
+        prefix = precision_name.removesuffix("precision")
+        for key in ("precision", "recall", "hmean"):
+            self.log(prefix + key, float(scores[key]), sync_dist=True)
 
     # --- optimisation ---------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""``DetectionMetric``: ICDAR 2015 precision/recall/hmean over a whole split, DDP-safe.
+"""``DetectionMetric`` (ICDAR 2015) and ``CLEvalMetric``: scores of a whole split, DDP-safe.
 
 The matching follows the official ICDAR 2015 protocol (:mod:`ocr.metrics.matching`).
 Scores are computed from *global* counts (matches, cared-for GT, kept predictions) summed
@@ -10,11 +10,13 @@ and each rank's images count exactly once.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 
 import numpy as np
 import torch
 from torchmetrics import Metric
 
+from ocr.metrics.cleval import CLEvalConfig, CLEvalCounts, cleval_image, cleval_scores
 from ocr.metrics.matching import check_rule, match_image, scores
 from ocr.types import Prediction
 
@@ -81,4 +83,63 @@ class DetectionMetric(Metric):
     def compute(self) -> dict[str, torch.Tensor]:
         """``{"precision", "recall", "hmean"}`` as float tensors, from the global counts."""
         result = scores(float(self.matched), float(self.num_gt), float(self.num_pred))
+        return {k: torch.tensor(v, dtype=torch.float32) for k, v in result.items()}
+
+
+class CLEvalMetric(Metric):
+    """CLEval (:mod:`ocr.metrics.cleval`) over a whole split, DDP-safe.
+
+    ``update(preds, polygons, ignore, texts)`` per batch, ``compute()`` per split. Every
+    state is a sum of :class:`~ocr.metrics.cleval.CLEvalCounts` fields, so torchmetrics'
+    sync adds them across ranks and the split's scores come from global character counts.
+
+    Args:
+        config: thresholds and penalties; the reference package's defaults when None.
+    """
+
+    full_state_update = False
+    higher_is_better = True
+    is_differentiable = False
+
+    def __init__(self, config: CLEvalConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or CLEvalConfig()
+        for f in fields(CLEvalCounts):
+            dtype = torch.float64 if f.type in (float, "float") else torch.long
+            self.add_state(f.name, default=torch.tensor(0, dtype=dtype), dist_reduce_fx="sum")
+
+    def update(
+        self,
+        preds: Sequence[Sequence[Prediction]],
+        polygons: Sequence[Sequence[np.ndarray]],
+        ignore: Sequence[Sequence[bool]],
+        texts: Sequence[Sequence[str]] | None = None,
+    ) -> None:
+        """Score one batch. ``texts`` (per image, per GT word) may be None: no text labels."""
+        if not len(preds) == len(polygons) == len(ignore) or (
+            texts is not None and len(texts) != len(preds)
+        ):
+            raise ValueError(
+                f"update() got {len(preds)} prediction lists, {len(polygons)} polygon lists, "
+                f"{len(ignore)} ignore lists and {'no' if texts is None else len(texts)} "
+                "text lists; expected one of each per image"
+            )
+        total = CLEvalCounts()
+        for i, (image_preds, gt, flags) in enumerate(zip(preds, polygons, ignore, strict=True)):
+            words = texts[i] if texts is not None else None
+            points = [pr.points for pr in image_preds]
+            total = total + cleval_image(gt, words, flags, points, self.config)
+        for f in fields(CLEvalCounts):
+            state = getattr(self, f.name)
+            state += getattr(total, f.name)
+
+    def compute(self) -> dict[str, torch.Tensor]:
+        """``{"precision", "recall", "hmean"}`` as float tensors, from the global counts."""
+        result = cleval_scores(
+            float(self.num_char_gt),
+            float(self.num_char_det),
+            float(self.num_char_tp),
+            float(self.gran_recall),
+            float(self.gran_precision),
+        )
         return {k: torch.tensor(v, dtype=torch.float32) for k, v in result.items()}
