@@ -20,8 +20,8 @@ leaves with ``os._exit(0)``. Exit code: 0 when every delta is within ``--toleran
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -34,7 +34,7 @@ from shapely.geometry import Polygon as ShapelyPolygon
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ocr.metrics.cleval import CLEvalCounts, cleval_image  # noqa: E402
+from ocr.metrics.cleval import CLEvalCounts, cleval_image
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -109,7 +109,7 @@ def _split(quad: np.ndarray, parts: int, rng: np.random.Generator) -> list[np.nd
     cuts = np.sort(rng.uniform(0.2, 0.8, parts - 1))
     edges = np.concatenate([[0.0], cuts, [1.0]])
     out = []
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
+    for a, b in itertools.pairwise(edges):
         a2, b2 = a + 0.02 * (a > 0), b - 0.02 * (b < 1)
         piece = [
             top_l + (top_r - top_l) * a2,
@@ -190,7 +190,9 @@ def run_reference(images: list[dict[str, Any]]) -> dict[str, Any]:
             timeout=600,
         )
         if not dst.is_file():
-            raise RuntimeError(f"reference cleval failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
+            raise RuntimeError(
+                f"reference cleval failed (exit {proc.returncode}): {proc.stderr[-2000:]}"
+            )
         return json.loads(dst.read_text())
 
 
@@ -212,7 +214,10 @@ def compare(num_images: int, seed: int) -> dict[str, Any]:
     ref = run_reference(images)
     total = sum(ours, CLEvalCounts())
     keys = ("precision", "recall", "hmean")
-    per_image = {k: max(abs(o.scores()[k] - r[k]) for o, r in zip(ours, ref["images"])) for k in keys}
+    per_image = {
+        k: max(abs(o.scores()[k] - r[k]) for o, r in zip(ours, ref["images"], strict=True))
+        for k in keys
+    }
     glob = {k: abs(total.scores()[k] - ref["global"][k]) for k in keys}
     differ = [
         i
@@ -260,8 +265,10 @@ def main() -> int:
     else:
         for key, value in result.items():
             print(f"{key}: {value}")
-        print(f"load: {open('/proc/loadavg').read().split()[:3]}")
-    worst = max(*result["max_abs_delta_per_image"].values(), *result["max_abs_delta_global"].values())
+        print(f"load: {Path('/proc/loadavg').read_text().split()[:3]}")
+    worst = max(
+        *result["max_abs_delta_per_image"].values(), *result["max_abs_delta_global"].values()
+    )
     return 1 if args.tolerance is not None and worst > args.tolerance else 0
 
 

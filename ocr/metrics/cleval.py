@@ -101,9 +101,7 @@ def cleval_scores(
 ) -> dict[str, float]:
     """Precision, recall and hmean from (summed) character counts and penalties."""
     recall = max(0.0, num_char_tp - gran_recall) / num_char_gt if num_char_gt > 0 else 0.0
-    precision = (
-        max(0.0, num_char_tp - gran_precision) / num_char_det if num_char_det > 0 else 0.0
-    )
+    precision = max(0.0, num_char_tp - gran_precision) / num_char_det if num_char_det > 0 else 0.0
     total = recall + precision
     hmean = 2 * recall * precision / total if total > 0 else 0.0
     return {"precision": float(precision), "recall": float(recall), "hmean": float(hmean)}
@@ -284,7 +282,9 @@ def cleval_image(
             lengths[i] = estimated_length(quad)
         else:
             lengths[i] = len(text)
-    centers = [char_centers(q, int(n), cfg.vertical_ratio) for q, n in zip(gt_quads, lengths)]
+    centers = [
+        char_centers(q, int(n), cfg.vertical_ratio) for q, n in zip(gt_quads, lengths, strict=True)
+    ]
 
     det_outlines = [np.asarray(p, dtype=np.float64).reshape(-1, 2) for p in preds]
     det_geoms = [to_shapely(p) for p in det_outlines]

@@ -101,6 +101,14 @@ class CLEvalMetric(Metric):
     higher_is_better = True
     is_differentiable = False
 
+    num_char_gt: torch.Tensor
+    num_char_det: torch.Tensor
+    num_char_tp: torch.Tensor
+    gran_recall: torch.Tensor
+    gran_precision: torch.Tensor
+    num_split: torch.Tensor
+    num_merged: torch.Tensor
+
     def __init__(self, config: CLEvalConfig | None = None) -> None:
         super().__init__()
         self.config = config or CLEvalConfig()

@@ -114,7 +114,7 @@ def match_image(
     keep = np.ones(len(d), dtype=bool)
     if (~care).any() and len(d):
         inside = np.where(d_area[None, :] > 0, inter[~care] / np.maximum(d_area, 1e-300), 0.0)
-        keep = ~(inside > area_precision).any(axis=0)
+        keep = np.asarray(~(inside > area_precision).any(axis=0))
 
     union = g_area[:, None] + d_area[None, :] - inter
     iou = np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)

@@ -7,13 +7,14 @@ list a detector or an annotator produced, and the table of pairwise intersection
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeAlias
 
 import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
-Area = Polygon | MultiPolygon
+Area: TypeAlias = Polygon | MultiPolygon
 
 
 def _polygonal_parts(geometry: BaseGeometry) -> list[Polygon]:
