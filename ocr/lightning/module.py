@@ -170,7 +170,10 @@ class DetectionModule(pl.LightningModule):
         self.log(names.VAL_PRECISION, float(scores["precision"]), sync_dist=True)
         self.log(names.VAL_RECALL, float(scores["recall"]), sync_dist=True)
         self.log(names.VAL_HMEAN, float(scores["hmean"]), sync_dist=True, prog_bar=True)
-        self._log_cleval(self.val_cleval, names.VAL_CLEVAL_PRECISION)
+        self._log_cleval(
+            self.val_cleval,
+            (names.VAL_CLEVAL_PRECISION, names.VAL_CLEVAL_RECALL, names.VAL_CLEVAL_HMEAN),
+        )
         if not self.trainer.sanity_checking:
             hmean = float(scores["hmean"])
             if self.best_val_hmean is None or hmean > self.best_val_hmean:
@@ -196,19 +199,21 @@ class DetectionModule(pl.LightningModule):
         self.log(names.TEST_PRECISION, float(scores["precision"]), sync_dist=True)
         self.log(names.TEST_RECALL, float(scores["recall"]), sync_dist=True)
         self.log(names.TEST_HMEAN, float(scores["hmean"]), sync_dist=True)
-        self._log_cleval(self.test_cleval, names.TEST_CLEVAL_PRECISION)
+        self._log_cleval(
+            self.test_cleval,
+            (names.TEST_CLEVAL_PRECISION, names.TEST_CLEVAL_RECALL, names.TEST_CLEVAL_HMEAN),
+        )
         if self.predictions_dir is not None:
             suffix = "" if self.trainer.world_size == 1 else f"_rank{self.global_rank}"
             path = Path(self.predictions_dir) / f"test_predictions{suffix}.json"
             write_predictions(self._test_predictions, path)
 
-    def _log_cleval(self, metric: CLEvalMetric, precision_name: str) -> None:
-        """Log ``<split>/cleval_{precision,recall,hmean}`` and reset the metric."""
+    def _log_cleval(self, metric: CLEvalMetric, keys: tuple[str, str, str]) -> None:
+        """Log CLEval's precision, recall and hmean under ``keys``, then reset it."""
         scores = metric.compute()
         metric.reset()
-        prefix = precision_name.removesuffix("precision")
-        for key in ("precision", "recall", "hmean"):
-            self.log(prefix + key, float(scores[key]), sync_dist=True)
+        for key, name in zip(("precision", "recall", "hmean"), keys, strict=True):
+            self.log(name, float(scores[key]), sync_dist=True)
 
     # --- optimisation ---------------------------------------------------------------------
 

@@ -1,15 +1,25 @@
 """Each architecture learns: it overfits two synthetic pages to a high hmean.
 
 The project's own train path (:func:`ocr.lightning.train.train` on the composed Hydra
-config) fits two 160 px pages of ``ocr/data/synthetic.py`` (7 words) for 150 steps with no
-augmentation, then validates on the same two pages. An untrained detector scores 0 there
-(so does one after 25 steps); a broken loss, target builder, post-processor or metric
-keeps it far below the bars, which sit under the hmeans measured on this 2-core machine
-(see the table) with margin for run-to-run noise. One thread: on a loaded box, OpenMP's
-spinning threads cost more than they help.
+config) fits two 160 px pages of ``ocr/data/synthetic.py`` (7 words) with no augmentation,
+then validates once on the same two pages. An untrained detector finds nothing there, and
+so does each one after 25 steps; a broken loss, target builder, post-processor or metric
+keeps it far below the bar. One thread: on a loaded box OpenMP's spinning threads cost
+more than they help.
 
-Measured (val hmean after 150 steps, ICDAR / CLEval; three runs each, load 8-14):
-see ``BARS`` below and the report in BENCHMARKS.md's "Learning" section.
+Recipes and what they measured on this 2-core machine (val/hmean ICDAR 2015, val/cleval_hmean;
+load 7-14, seed 42; the runs are deterministic on one machine, so the margin is for other
+machines and library versions):
+
+- DBNet and DBNet++: 150 steps, AdamW lr 0.01 constant: 0.923 / 0.986 each (6 of 7 words,
+  no false positive), ~20 CPU-seconds each. With the default poly schedule and lr 0.004,
+  DBNet was at 0.40 after 120 steps.
+- CRAFT: 200 steps, lr 0.002 constant: 0.923; its region peaks hover near the 0.7 text
+  threshold for the first ~150 steps, so hmean swings between 0 and 0.77 there (lr 0.004
+  poly: 0.60-0.73 at 300 steps; lr 0.01: 0), ~45 CPU-seconds.
+
+The bar, 0.7, is three of seven words missed with no false positive: far above the 0 an
+unlearned model scores, and below every converged run.
 """
 
 from __future__ import annotations
@@ -30,7 +40,7 @@ from ocr.lightning.train import train
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
-PAGES, SIZE, STEPS = 2, 160, 150
+PAGES, SIZE = 2, 160
 OVERFIT = [
     "data.num_workers=0",
     "data.persistent_workers=false",
@@ -49,9 +59,6 @@ OVERFIT = [
     "data.val.source.seed=${seed}",  # validate on the training pages themselves
     "+data.val.cache_images=true",
     "model/scheduler=constant",
-    "model.optimizer.lr=0.01",
-    f"trainer.max_epochs={STEPS}",
-    f"trainer.check_val_every_n_epoch={STEPS}",  # validate once, at the end
     "trainer.accelerator=cpu",
     "trainer.enable_progress_bar=false",
     "trainer.enable_model_summary=false",
@@ -61,8 +68,11 @@ OVERFIT = [
     "~callbacks",
 ]
 
-BARS = {"dbnet": 0.7, "dbnetpp": 0.7, "craft": 0.7}
-"""Minimum val hmean (ICDAR 2015) after the overfit; CLEval must clear the same bar."""
+RECIPES = {"dbnet": (150, 0.01), "dbnetpp": (150, 0.01), "craft": (200, 0.002)}
+"""Per architecture: optimiser steps (= epochs of one batch) and the constant lr."""
+
+BAR = 0.7
+"""Minimum val hmean, ICDAR 2015 and CLEval alike."""
 
 
 @pytest.fixture
@@ -74,16 +84,21 @@ def one_thread() -> Iterator[None]:
 
 
 def _config(arch: str, out: Path):
+    steps, lr = RECIPES[arch]
+    per_arch = [f"model.optimizer.lr={lr}", f"trainer.max_epochs={steps}"]
+    per_arch.append(f"trainer.check_val_every_n_epoch={steps}")  # validate once, at the end
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=[f"model/architectures={arch}", *OVERFIT])
+        cfg = compose(
+            config_name="train", overrides=[f"model/architectures={arch}", *OVERFIT, *per_arch]
+        )
     with open_dict(cfg):
         cfg.paths.output_dir = str(out)
     OmegaConf.resolve(cfg)
     return cfg
 
 
-@pytest.mark.parametrize("arch", sorted(BARS))
+@pytest.mark.parametrize("arch", sorted(RECIPES))
 def test_overfits_two_pages(arch: str, tmp_path: Path, one_thread: None) -> None:
     summary = train(_config(arch, tmp_path))
     with (tmp_path / "csv" / "metrics.csv").open() as fh:
@@ -91,7 +106,7 @@ def test_overfits_two_pages(arch: str, tmp_path: Path, one_thread: None) -> None
     assert len(rows) == 1, "validated once, after the last step"
     hmean, cleval = float(rows[0][names.VAL_HMEAN]), float(rows[0][names.VAL_CLEVAL_HMEAN])
     print(f"{arch}: val/hmean {hmean:.3f}  val/cleval_hmean {cleval:.3f}")
-    assert summary["global_step"] == STEPS
+    assert summary["global_step"] == RECIPES[arch][0]
     assert hmean == pytest.approx(summary["best_val_hmean"])
-    assert hmean >= BARS[arch], f"{arch} did not learn: val/hmean {hmean:.3f} < {BARS[arch]}"
-    assert cleval >= BARS[arch], f"{arch}: val/cleval_hmean {cleval:.3f} < {BARS[arch]}"
+    assert hmean >= BAR, f"{arch} did not learn: val/hmean {hmean:.3f} < {BAR}"
+    assert cleval >= BAR, f"{arch} did not learn: val/cleval_hmean {cleval:.3f} < {BAR}"
