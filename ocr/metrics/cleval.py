@@ -197,11 +197,11 @@ def _inside_matrices(outlines: list[np.ndarray], centers: list[np.ndarray]) -> l
 def _subtract_cared_words(geoms: list[Area], dont_care: np.ndarray) -> list[Area]:
     """Rule 2: a don't-care region minus every cared-for word overlapping it."""
     out = list(geoms)
-    care_idx = np.flatnonzero(~dont_care)
-    for d in np.flatnonzero(dont_care):
-        for g in care_idx:
-            if out[d].intersection(out[g]).area > 0:
-                out[d] = out[d].difference(out[g])
+    care_idx, dc_idx = np.flatnonzero(~dont_care), np.flatnonzero(dont_care)
+    overlap = intersection_areas([geoms[d] for d in dc_idx], [geoms[g] for g in care_idx]) > 0
+    for row, d in enumerate(dc_idx):
+        for g in care_idx[overlap[row]]:
+            out[d] = out[d].difference(out[g])
     return out
 
 
