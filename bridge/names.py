@@ -20,6 +20,12 @@ VAL_HMEAN = "val/hmean"
 TEST_PRECISION = "test/precision"
 TEST_RECALL = "test/recall"
 TEST_HMEAN = "test/hmean"
+VAL_CLEVAL_PRECISION = "val/cleval_precision"
+VAL_CLEVAL_RECALL = "val/cleval_recall"
+VAL_CLEVAL_HMEAN = "val/cleval_hmean"
+TEST_CLEVAL_PRECISION = "test/cleval_precision"
+TEST_CLEVAL_RECALL = "test/cleval_recall"
+TEST_CLEVAL_HMEAN = "test/cleval_hmean"
 LR = "lr"
 
 # --- throughput monitor ---

@@ -3,7 +3,7 @@
     ocrtop data synth --out DIR --num N --seed S     write a synthetic canonical dataset
     ocrtop data check DIR                            validate a dataset; exit 1 on problems
     ocrtop data convert-icdar --images D --gt D --out DIR
-    ocrtop eval --gt GT.json --pred PRED.json [--json]
+    ocrtop eval --gt GT.json --pred PRED.json [--metric icdar2015|cleval|both] [--json]
 
 Heavy imports happen inside the subcommand functions, so ``ocrtop eval`` and ``ocrtop data
 check`` start in well under a second (neither needs torch).
@@ -47,12 +47,14 @@ def _convert_icdar(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from ocr.metrics import evaluate_files
 
-    scores = evaluate_files(args.gt, args.pred, iou_threshold=args.iou)
+    scores = evaluate_files(
+        args.gt, args.pred, iou_threshold=args.iou, match_rule=args.match_rule, metric=args.metric
+    )
     if args.json:
-        print(json.dumps({k: scores[k] for k in ("precision", "recall", "hmean")}))
+        print(json.dumps(scores))
     else:
-        for key in ("precision", "recall", "hmean"):
-            print(f"{key}: {scores[key]:.4f}")
+        for key, value in scores.items():
+            print(f"{key}: {value:.4f}")
     return 0
 
 
@@ -87,7 +89,22 @@ def build_parser(prog: str = "ocrtop") -> argparse.ArgumentParser:
     ev = commands.add_parser("eval", help="precision/recall/hmean of predictions vs ground truth")
     ev.add_argument("--gt", required=True, help="ground-truth labels JSON (canonical format)")
     ev.add_argument("--pred", required=True, help="predictions JSON (canonical format)")
-    ev.add_argument("--iou", type=float, default=0.5, help="IoU threshold (default 0.5)")
+    ev.add_argument(
+        "--metric",
+        choices=("icdar2015", "cleval", "both"),
+        default="icdar2015",
+        help="ICDAR 2015 IoU matching (precision, recall, hmean), CLEval's character-level "
+        "scores (cleval_precision, ...), or both (default icdar2015)",
+    )
+    ev.add_argument(
+        "--iou", type=float, default=0.5, help="ICDAR: a match needs IoU above it (default 0.5)"
+    )
+    ev.add_argument(
+        "--match-rule",
+        choices=("icdar2015", "max_iou"),
+        default="icdar2015",
+        help="ICDAR: the official greedy order (default) or highest IoU first",
+    )
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.set_defaults(func=_eval)
     return parser

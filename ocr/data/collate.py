@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch.utils.data import default_collate
 
-LIST_KEYS = ("polygons", "ignore", "meta")
+LIST_KEYS = ("polygons", "ignore", "texts", "meta")
 """Per-sample values that differ in length or type, kept as Python lists."""
 
 

@@ -106,6 +106,7 @@ class TextDetectionDataset(Dataset):
         sample.update({key: torch.from_numpy(value) for key, value in maps.items()})
         sample["polygons"] = [apply_matrix(record.to_stored, w.points) for w in record.words]
         sample["ignore"] = [w.ignore for w in record.words]
+        sample["texts"] = [w.text for w in record.words]  # CLEval counts characters
         sample["meta"] = {
             "filename": record.filename,
             "orig_size": record.orig_size,

@@ -20,7 +20,7 @@ from torch import nn
 from bridge import names
 from ocr.callbacks.step_clock import StepClock
 from ocr.lightning.predictions import write_predictions
-from ocr.metrics import DetectionMetric
+from ocr.metrics import CLEvalMetric, DetectionMetric
 from ocr.types import DetectionOutput, Prediction
 
 PostProcess = Callable[[DetectionOutput, list[dict]], list[list[Prediction]]]
@@ -41,7 +41,8 @@ class DetectionModule(pl.LightningModule):
         scheduler_interval: ``"epoch"`` or ``"step"``: when the scheduler steps.
         arch: architecture name, kept for reference only: summaries, run names and the
             bridge read ``model.arch`` from the config, so the steps never depend on it.
-        iou_threshold: IoU for a detection to match a ground-truth word.
+        iou_threshold: a detection matches a ground-truth word when IoU is above it.
+        match_rule: ``"icdar2015"`` (the official ICDAR 2015 matching) or ``"max_iou"``.
         predictions_dir: where the test split's predictions are written as canonical JSON
             (with scores); None writes nothing.
         channels_last: keep the detector's weights and input images in NHWC memory order
@@ -61,6 +62,7 @@ class DetectionModule(pl.LightningModule):
         scheduler_interval: str = "epoch",
         arch: str = "detector",
         iou_threshold: float = 0.5,
+        match_rule: str = "icdar2015",
         predictions_dir: str | None = None,
         channels_last: bool = False,
         compile: bool | Mapping[str, Any] = False,
@@ -80,8 +82,10 @@ class DetectionModule(pl.LightningModule):
         self.scheduler_interval = scheduler_interval
         self.arch = arch
         self.predictions_dir = predictions_dir
-        self.val_metric = DetectionMetric(iou_threshold=iou_threshold)
-        self.test_metric = DetectionMetric(iou_threshold=iou_threshold)
+        self.val_metric = DetectionMetric(iou_threshold=iou_threshold, match_rule=match_rule)
+        self.test_metric = DetectionMetric(iou_threshold=iou_threshold, match_rule=match_rule)
+        self.val_cleval = CLEvalMetric()
+        self.test_cleval = CLEvalMetric()
         self.best_val_hmean: float | None = None
         self.train_samples = 0
         self._clock: StepClock | None = None
@@ -179,14 +183,19 @@ class DetectionModule(pl.LightningModule):
         )
         preds = self.postprocess(output, batch["meta"])
         self.val_metric.update(preds, batch["polygons"], batch["ignore"])
+        self.val_cleval.update(preds, batch["polygons"], batch["ignore"], batch.get("texts"))
 
     def on_validation_epoch_end(self) -> None:
-        """Log precision, recall and hmean over the whole split (global counts)."""
+        """Log ICDAR and CLEval precision, recall and hmean over the split (global counts)."""
         scores = self.val_metric.compute()
         self.val_metric.reset()
         self.log(names.VAL_PRECISION, float(scores["precision"]), sync_dist=True)
         self.log(names.VAL_RECALL, float(scores["recall"]), sync_dist=True)
         self.log(names.VAL_HMEAN, float(scores["hmean"]), sync_dist=True, prog_bar=True)
+        self._log_cleval(
+            self.val_cleval,
+            (names.VAL_CLEVAL_PRECISION, names.VAL_CLEVAL_RECALL, names.VAL_CLEVAL_HMEAN),
+        )
         if not self.trainer.sanity_checking:
             hmean = float(scores["hmean"])
             if self.best_val_hmean is None or hmean > self.best_val_hmean:
@@ -201,6 +210,7 @@ class DetectionModule(pl.LightningModule):
         output = self.net(self._images(batch))
         preds = self.postprocess(output, batch["meta"])
         self.test_metric.update(preds, batch["polygons"], batch["ignore"])
+        self.test_cleval.update(preds, batch["polygons"], batch["ignore"], batch.get("texts"))
         for meta, image_preds in zip(batch["meta"], preds, strict=True):
             self._test_predictions[str(meta["filename"])] = image_preds
 
@@ -211,10 +221,21 @@ class DetectionModule(pl.LightningModule):
         self.log(names.TEST_PRECISION, float(scores["precision"]), sync_dist=True)
         self.log(names.TEST_RECALL, float(scores["recall"]), sync_dist=True)
         self.log(names.TEST_HMEAN, float(scores["hmean"]), sync_dist=True)
+        self._log_cleval(
+            self.test_cleval,
+            (names.TEST_CLEVAL_PRECISION, names.TEST_CLEVAL_RECALL, names.TEST_CLEVAL_HMEAN),
+        )
         if self.predictions_dir is not None:
             suffix = "" if self.trainer.world_size == 1 else f"_rank{self.global_rank}"
             path = Path(self.predictions_dir) / f"test_predictions{suffix}.json"
             write_predictions(self._test_predictions, path)
+
+    def _log_cleval(self, metric: CLEvalMetric, keys: tuple[str, str, str]) -> None:
+        """Log CLEval's precision, recall and hmean under ``keys``, then reset it."""
+        scores = metric.compute()
+        metric.reset()
+        for key, name in zip(("precision", "recall", "hmean"), keys, strict=True):
+            self.log(name, float(scores[key]), sync_dist=True)
 
     # --- optimisation ---------------------------------------------------------------------
 

@@ -75,6 +75,9 @@ def summarize_test(results: Sequence[Mapping[str, float]]) -> dict[str, float | 
         "test_precision": scores.get(names.TEST_PRECISION),
         "test_recall": scores.get(names.TEST_RECALL),
         "test_hmean": scores.get(names.TEST_HMEAN),
+        "test_cleval_precision": scores.get(names.TEST_CLEVAL_PRECISION),
+        "test_cleval_recall": scores.get(names.TEST_CLEVAL_RECALL),
+        "test_cleval_hmean": scores.get(names.TEST_CLEVAL_HMEAN),
     }
 
 

@@ -1,25 +1,39 @@
-"""Detection metric (ICDAR 2015 IoU matching) as a torchmetrics Metric and for JSON files.
+"""Detection metrics: ICDAR 2015 (IoU matching) and CLEval, as torchmetrics and for files.
 
-``DetectionMetric`` is imported lazily so that ``ocrtop eval`` (which only needs
-:func:`evaluate_files`) does not pay for importing torch.
+``DetectionMetric`` and ``CLEvalMetric`` are imported lazily so that ``ocrtop eval`` (which
+only needs :func:`evaluate_files`) does not pay for importing torch.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ocr.metrics.cleval import CLEvalConfig, CLEvalCounts, cleval_image
 from ocr.metrics.files import evaluate_files
-from ocr.metrics.matching import MatchCounts, match_image, scores
+from ocr.metrics.matching import MATCH_RULES, MatchCounts, match_image, scores
 
 if TYPE_CHECKING:
-    from ocr.metrics.detection import DetectionMetric
+    from ocr.metrics.detection import CLEvalMetric, DetectionMetric
 
-__all__ = ["DetectionMetric", "MatchCounts", "evaluate_files", "match_image", "scores"]
+__all__ = [
+    "MATCH_RULES",
+    "CLEvalConfig",
+    "CLEvalCounts",
+    "CLEvalMetric",
+    "DetectionMetric",
+    "MatchCounts",
+    "cleval_image",
+    "evaluate_files",
+    "match_image",
+    "scores",
+]
+
+_LAZY = ("CLEvalMetric", "DetectionMetric")
 
 
 def __getattr__(name: str) -> Any:
-    if name == "DetectionMetric":
-        from ocr.metrics.detection import DetectionMetric
+    if name in _LAZY:
+        from ocr.metrics import detection
 
-        return DetectionMetric
+        return getattr(detection, name)
     raise AttributeError(f"module 'ocr.metrics' has no attribute {name!r}")

@@ -1,6 +1,7 @@
 """Score a prediction file against a ground-truth file, both in the canonical JSON format.
 
-``ocrtop eval --gt GT.json --pred PRED.json`` calls :func:`evaluate_files`. Prediction
+``ocrtop eval --gt GT.json --pred PRED.json [--metric icdar2015|cleval|both]`` calls
+:func:`evaluate_files`. Prediction
 words use the same schema as GT words, with an optional ``"score"``; their ``text`` and
 ``ignore`` are not used. An image in the GT without an entry in the predictions counts as
 "nothing detected"; an image in the predictions that the GT lacks is an error, because it
@@ -14,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from ocr.data.canonical import RawWord, parse_points, read_labels
-from ocr.metrics.matching import match_image, scores
+from ocr.metrics.cleval import CLEvalCounts, cleval_image
+from ocr.metrics.matching import check_rule, match_image, scores
 
 
 def _read(path: Path, role: str) -> dict[str, list[RawWord]]:
@@ -37,17 +39,31 @@ def _points(path: Path, filename: str, raw: RawWord) -> np.ndarray:
     return pts
 
 
+METRICS = ("icdar2015", "cleval", "both")
+"""What ``evaluate_files`` (and ``ocrtop eval --metric``) can score."""
+
+
 def evaluate_files(
     gt_json: str | Path,
     pred_json: str | Path,
     iou_threshold: float = 0.5,
-    ignore_overlap: float = 0.5,
+    area_precision: float = 0.5,
+    match_rule: str = "icdar2015",
+    metric: str = "icdar2015",
 ) -> dict[str, float]:
-    """``{"precision", "recall", "hmean"}`` over every image of ``gt_json``.
+    """Scores over every image of ``gt_json``.
+
+    ``metric="icdar2015"`` gives ``{"precision", "recall", "hmean"}`` by
+    :func:`ocr.metrics.matching.match_image`'s rules; ``"cleval"`` gives
+    ``{"cleval_precision", "cleval_recall", "cleval_hmean"}`` (:mod:`ocr.metrics.cleval`,
+    from the GT words' text lengths); ``"both"`` gives all six.
 
     Raises:
         FileNotFoundError, ValueError: naming the file, image and word at fault.
     """
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; expected one of {METRICS}")
+    check_rule(match_rule)
     gt_path, pred_path = Path(gt_json), Path(pred_json)
     gt_images = _read(gt_path, "ground-truth")
     pred_images = _read(pred_path, "prediction")
@@ -58,11 +74,22 @@ def evaluate_files(
             f"{unknown[0]!r}; are both files from the same split?"
         )
     matched = num_gt = num_pred = 0
+    characters = CLEvalCounts()
     for filename, gt_words in gt_images.items():
         gt = [_points(gt_path, filename, w) for w in gt_words]
+        ignore = [w.ignore for w in gt_words]
         preds = [_points(pred_path, filename, w) for w in pred_images.get(filename, [])]
-        counts = match_image(gt, [w.ignore for w in gt_words], preds, iou_threshold, ignore_overlap)
-        matched += counts.matched
-        num_gt += counts.num_gt
-        num_pred += counts.num_pred
-    return scores(matched, num_gt, num_pred)
+        if metric != "cleval":
+            counts = match_image(gt, ignore, preds, iou_threshold, area_precision, match_rule)
+            matched += counts.matched
+            num_gt += counts.num_gt
+            num_pred += counts.num_pred
+        if metric != "icdar2015":
+            texts = [w.text for w in gt_words]
+            characters = characters + cleval_image(gt, texts, ignore, preds)
+    out: dict[str, float] = {}
+    if metric != "cleval":
+        out.update(scores(matched, num_gt, num_pred))
+    if metric != "icdar2015":
+        out.update({f"cleval_{k}": v for k, v in characters.scores().items()})
+    return out

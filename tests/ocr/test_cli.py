@@ -60,6 +60,41 @@ def test_eval_json(gt_pred, capsys) -> None:
     assert out["hmean"] == pytest.approx(0.75)
 
 
+def test_eval_cleval_and_both(gt_pred, capsys) -> None:
+    """The GT has no text, so each 10x10 word gets CLEval's estimated length,
+    round(0.5 + 1) = 2 characters: 8 in all, 6 found; the false positive square costs
+    round(0.5 + 1/1) = 1 character -> recall 6/8, precision 6/7."""
+    gt, pred = gt_pred
+    assert main(["eval", "--gt", str(gt), "--pred", str(pred), "--metric", "cleval", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out == pytest.approx(
+        {
+            "cleval_precision": 6 / 7,
+            "cleval_recall": 0.75,
+            "cleval_hmean": 2 * (6 / 7 * 0.75) / (6 / 7 + 0.75),
+        }
+    )
+    args = [
+        "eval",
+        "--gt",
+        str(gt),
+        "--pred",
+        str(pred),
+        "--metric",
+        "both",
+        "--match-rule",
+        "max_iou",
+    ]
+    assert main(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:3] == ["precision: 0.7500", "recall: 0.7500", "hmean: 0.7500"]
+    assert [line.split(":")[0] for line in lines[3:]] == [
+        "cleval_precision",
+        "cleval_recall",
+        "cleval_hmean",
+    ]
+
+
 def test_eval_perfect_and_iou_option(tmp_path: Path, capsys) -> None:
     gt = _labels(tmp_path / "gt.json", {"a.png": [SQUARE]})
     # Shifted by 4 px: IoU = 60 / 140 = 0.43 -> no match at 0.5, a match at 0.4.

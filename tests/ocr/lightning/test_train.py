@@ -24,6 +24,12 @@ COMMON_KEYS = {
     names.TEST_PRECISION,
     names.TEST_RECALL,
     names.TEST_HMEAN,
+    names.VAL_CLEVAL_PRECISION,
+    names.VAL_CLEVAL_RECALL,
+    names.VAL_CLEVAL_HMEAN,
+    names.TEST_CLEVAL_PRECISION,
+    names.TEST_CLEVAL_RECALL,
+    names.TEST_CLEVAL_HMEAN,
 }
 
 
