@@ -15,10 +15,9 @@ from __future__ import annotations
 from time import perf_counter
 from typing import Any
 
-import cv2
 import numpy as np
 import torch
-from torch.utils.data import Dataset, get_worker_info
+from torch.utils.data import Dataset
 
 from ocr.data.canvas import TransformState
 from ocr.data.photometric import normalize
@@ -26,13 +25,6 @@ from ocr.data.source import PageRecord, PageSource
 from ocr.data.targets import CraftTargets, DBTargets
 from ocr.data.transforms import Compose, eval_transforms
 from ocr.geometry import apply_matrix
-
-
-def _single_threaded_opencv_in_workers() -> None:
-    """One OpenCV thread per DataLoader worker: the workers are the parallelism, and N
-    workers each running a pool of one thread per core oversubscribe the CPU."""
-    if get_worker_info() is not None and cv2.getNumThreads() != 1:
-        cv2.setNumThreads(1)
 
 
 class TextDetectionDataset(Dataset):
@@ -86,7 +78,6 @@ class TextDetectionDataset(Dataset):
         return record
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        _single_threaded_opencv_in_workers()
         start = perf_counter()
         record = self._load(index)
         loaded = perf_counter()
