@@ -38,6 +38,9 @@ class DetectionDataModule(pl.LightningDataModule):
         persistent_workers: keep workers alive between epochs (with ``num_workers > 0``).
         root: dataset directory when the splits read files; checked up front so that a
             wrong path fails before any model is built, with the config key in the message.
+        default_root: the project's default dataset folder (``data/canonical``);
+            :func:`ocr.lightning.train.train` builds it before the datamodule exists when it
+            is missing (``ocr/data/embedded.py``). Unused here.
         rank_sleep_ms: debugging aid, ``{rank: ms}``: training samples of those DDP ranks
             take that much longer to load (``+data.rank_sleep_ms={1:50}`` rehearses a
             straggler; the DDP test uses it). Empty by default.
@@ -55,6 +58,7 @@ class DetectionDataModule(pl.LightningDataModule):
         pin_memory: bool = False,
         persistent_workers: bool = False,
         root: str | None = None,
+        default_root: str | None = None,
         rank_sleep_ms: Mapping[int | str, float] | None = None,
     ) -> None:
         super().__init__()

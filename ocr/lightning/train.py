@@ -19,6 +19,7 @@ from pytorch_lightning.utilities import rank_zero_only
 
 from bridge import names
 from ocr.callbacks.bridge import find_bridge
+from ocr.data.embedded import DataRootError, prepare_root
 from ocr.lightning.instantiate import instantiate_group
 from ocr.lightning.summary import (
     print_metric,
@@ -81,6 +82,26 @@ def pin_sweep_dir_for_ddp_ranks() -> None:
     sys.argv = [*kept, f'hydra.sweep.dir="{sweep_dir}"', drop_summary]
 
 
+def prepare_data_root(cfg: DictConfig) -> None:
+    """Build the default dataset folder if missing; stop with exit 2 on a bad ``data.root``.
+
+    Runs before anything is instantiated, so a wrong path costs no model build, and the
+    user sees one line naming the key, the path and the fix instead of a traceback.
+    ``SystemExit`` passes through Hydra's error handler untouched.
+    """
+    data = cfg.get("data")
+    root = data.get("root") if data is not None else None
+    if root is None:
+        return
+    try:
+        notice = prepare_root(str(root), data.get("default_root"))
+    except DataRootError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+    if notice:
+        print(notice, flush=True)
+
+
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit, test the best checkpoint, print ``test/hmean: ...`` and write the run summary.
 
@@ -88,6 +109,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         The run summary (also written to ``<run dir>/run_summary.json``).
     """
     start = time.perf_counter()
+    prepare_data_root(cfg)
     output_dir = str(cfg.paths.output_dir)
     # DDP ranks > 0 run this too, in the same run dir: only rank 0 writes the run's files
     # (the summary module's writers are rank_zero_only).
