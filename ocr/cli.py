@@ -3,6 +3,7 @@
     ocrtop data synth --out DIR --num N --seed S     write a synthetic canonical dataset
     ocrtop data check DIR                            validate a dataset; exit 1 on problems
     ocrtop data convert-icdar --images D --gt D --out DIR
+    ocrtop data from-pdf PDF_OR_DIR... --out DIR [--level line] [--photo 0.5]
     ocrtop eval --gt GT.json --pred PRED.json [--json]
 
 Heavy imports happen inside the subcommand functions, so ``ocrtop eval`` and ``ocrtop data
@@ -41,6 +42,27 @@ def _convert_icdar(args: argparse.Namespace) -> int:
 
     count = convert_icdar_dataset(args.images, args.gt, args.out, split=args.split)
     print(f"converted {count} images to {args.out}")
+    return 0
+
+
+def _from_pdf(args: argparse.Namespace) -> int:
+    from ocr.data.pdf import write_pdf_dataset
+
+    try:
+        fractions = [float(v) for v in args.split.split(",")]
+    except ValueError:
+        raise ValueError(f"--split {args.split!r}: expected 3 numbers like 0.8,0.1,0.1") from None
+    report = write_pdf_dataset(
+        args.inputs,
+        args.out,
+        level=args.level,
+        long_side=args.long_side,
+        max_pages=args.max_pages,
+        fractions=fractions,
+        photo=args.photo,
+        seed=args.seed,
+    )
+    print(report.format(args.out, args.level))
     return 0
 
 
@@ -84,6 +106,23 @@ def build_parser(prog: str = "ocrtop") -> argparse.ArgumentParser:
     icdar.add_argument("--split", default=None, help="write into OUT/SPLIT/ (e.g. train)")
     icdar.set_defaults(func=_convert_icdar)
 
+    pdf = data_commands.add_parser(
+        "from-pdf", help="render PDFs into a canonical dataset, boxes from the text layer"
+    )
+    pdf.add_argument("inputs", nargs="+", metavar="PDF_OR_DIR", help="PDF files or folders")
+    pdf.add_argument("--out", required=True, help="output dataset directory (created)")
+    pdf.add_argument("--level", choices=("word", "line"), default="word", help="box level")
+    pdf.add_argument("--long-side", type=int, default=1280, help="page long side px (1280)")
+    pdf.add_argument("--max-pages", type=int, default=None, help="first N pages per document")
+    pdf.add_argument(
+        "--split", default="0.8,0.1,0.1", help="train,val,test shares of DOCUMENTS (0.8,0.1,0.1)"
+    )
+    pdf.add_argument(
+        "--photo", type=float, default=0.0, help="share of pages made to look photographed (0)"
+    )
+    pdf.add_argument("--seed", type=int, default=0, help="seed of the photo effects (0)")
+    pdf.set_defaults(func=_from_pdf)
+
     ev = commands.add_parser("eval", help="precision/recall/hmean of predictions vs ground truth")
     ev.add_argument("--gt", required=True, help="ground-truth labels JSON (canonical format)")
     ev.add_argument("--pred", required=True, help="predictions JSON (canonical format)")
@@ -102,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     try:
         return int(args.func(args))
-    except (FileNotFoundError, NotADirectoryError, ValueError) as exc:
+    except (FileNotFoundError, FileExistsError, NotADirectoryError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
