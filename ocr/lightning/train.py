@@ -27,6 +27,7 @@ from ocr.lightning.summary import (
     summarize_test,
     write_run_summary,
 )
+from ocr.models.weights import init_from_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,13 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     model = None
     try:
         datamodule, model, trainer = build(cfg)
+        if cfg.get("init_from"):
+            if cfg.get("ckpt_path"):
+                raise ValueError("set init_from (weights only) or ckpt_path (resume), not both")
+            init_from_checkpoint(model, str(cfg.init_from))
+            log.info(
+                "model weights from %s (optimizer, schedule, epoch start fresh)", cfg.init_from
+            )
         bridge = find_bridge(trainer)
         if bridge is not None and cfg.get("test_after_fit", True):
             bridge.continue_with("test")  # one job end for viewers, after the test scores
