@@ -4,7 +4,7 @@
     ocrtop data check DIR                            validate a dataset; exit 1 on problems
     ocrtop data convert-icdar --images D --gt D --out DIR
     ocrtop data from-pdf PDF_OR_DIR... --out DIR [--level line] [--photo 0.5]
-    ocrtop eval --gt GT.json --pred PRED.json [--json]
+    ocrtop eval --gt GT.json --pred PRED.json|SUBMISSION.csv [--json]
 
 Heavy imports happen inside the subcommand functions, so ``ocrtop eval`` and ``ocrtop data
 check`` start in well under a second (neither needs torch).
@@ -69,7 +69,19 @@ def _from_pdf(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from ocr.metrics import evaluate_files
 
-    scores = evaluate_files(args.gt, args.pred, iou_threshold=args.iou)
+    if str(args.pred).lower().endswith(".csv"):  # a submission: score it as canonical JSON
+        import tempfile
+        from pathlib import Path
+
+        from ocr.lightning.predictions import predictions_to_canonical, read_submission
+
+        canonical = predictions_to_canonical(read_submission(args.pred))
+        with tempfile.TemporaryDirectory() as tmp:
+            pred = Path(tmp) / "submission.json"
+            pred.write_text(json.dumps(canonical), encoding="utf-8")
+            scores = evaluate_files(args.gt, pred, iou_threshold=args.iou)
+    else:
+        scores = evaluate_files(args.gt, args.pred, iou_threshold=args.iou)
     if args.json:
         print(json.dumps({k: scores[k] for k in ("precision", "recall", "hmean")}))
     else:
@@ -125,7 +137,9 @@ def build_parser(prog: str = "ocrtop") -> argparse.ArgumentParser:
 
     ev = commands.add_parser("eval", help="precision/recall/hmean of predictions vs ground truth")
     ev.add_argument("--gt", required=True, help="ground-truth labels JSON (canonical format)")
-    ev.add_argument("--pred", required=True, help="predictions JSON (canonical format)")
+    ev.add_argument(
+        "--pred", required=True, help="predictions: canonical JSON, or a submission .csv"
+    )
     ev.add_argument("--iou", type=float, default=0.5, help="IoU threshold (default 0.5)")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.set_defaults(func=_eval)
