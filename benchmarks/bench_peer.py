@@ -154,9 +154,8 @@ def main() -> None:
         path = write_predictions(preds, args.out / f"{label.split()[0].lower()}.json")
         rows[label] = {"images_per_s": speed, **score(gt, path)}
     load_after = os.getloadavg()
-    print(
-        f"{len(names)} pages of {args.data}/{args.split}; loadavg {load_before[0]:.2f} -> {load_after[0]:.2f}"
-    )
+    load = f"loadavg {load_before[0]:.2f} -> {load_after[0]:.2f}"
+    print(f"{len(names)} pages of {args.data}/{args.split}; {load}")
     print(f"{'detector':<14} {'P':>6} {'R':>6} {'H':>6}  {'CLEval H':>8}  {'images/s':>8}")
     for label, row in rows.items():
         iou, cle = row["iou"], row["cleval"]
