@@ -75,7 +75,10 @@ def _same_run(prev: _Char, char: _Char) -> bool:
     height = min(prev.box[3] - prev.box[1], char.box[3] - char.box[1])
     gap = char.box[0] - prev.box[2]
     same_row = abs(char.box[3] - prev.box[3]) < 0.3 * height
-    return same_row and -0.3 * height < gap < 0.35 * height
+    # The letters of a ligature ("fl" drawn as one glyph) share one box: a character that
+    # starts where the previous one starts continues the word despite the "negative gap".
+    onward = char.box[0] >= prev.box[0] - 0.3 * height
+    return same_row and onward and gap < 0.35 * height
 
 
 def _words(chars: list[_Char | None]) -> list[tuple[str, np.ndarray]]:

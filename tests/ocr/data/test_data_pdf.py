@@ -21,7 +21,7 @@ from ocr.data.pdf import document_split, write_pdf_dataset
 fpdf = pytest.importorskip("fpdf")
 
 LINES = [
-    ["Invoice", "number", "12345"],
+    ["Invoice", "number", "12345", "flat", "fifty"],  # fl/fi: ligatures in some fonts
     ["Total", "amount", "due", "99.50"],
     ["Thank", "you", "for", "shopping"],
 ]
@@ -149,3 +149,16 @@ def test_cli_page_limit_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture
     (tmp_path / "bad.pdf").write_text("not a pdf")
     assert main(["data", "from-pdf", str(tmp_path / "bad.pdf"), "--out", str(tmp_path / "y")]) == 1
     assert "no page with a text layer" in capsys.readouterr().err
+
+
+def test_ligature_letters_sharing_one_box_stay_one_word() -> None:
+    from ocr.data.pdf_words import _Char, _words
+
+    def char(text: str, x0: float, x1: float) -> _Char:
+        return _Char(text, np.array([x0, 100.0, x1, 115.0]))
+
+    # "Thes flags": PDFium gives the two letters of the "fl" glyph the same box.
+    chars = [char("a", 0, 8), None, char("f", 20, 30), char("l", 20, 30), char("a", 31, 38)]
+    assert [text for text, _ in _words(chars)] == ["a", "fla"]
+    # ... while a character that jumps back (a new column) still starts a new word.
+    assert len(_words([char("x", 50, 60), char("y", 0, 10)])) == 2
