@@ -31,6 +31,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+import yaml
 
 
 def _peer_detector() -> Any:
@@ -66,7 +67,9 @@ def run_peer(paths: list[Path]) -> tuple[dict[str, list[Any]], float]:
     return results, len(paths) / (time.perf_counter() - start)
 
 
-def run_ocrtop(run_dir: Path, root: Path, split: str, names: list[str]) -> tuple[dict, float]:
+def run_ocrtop(
+    run_dir: Path, root: Path, split: str, names: list[str], overrides: list[str]
+) -> tuple[dict, float]:
     """The run's best checkpoint on the same pages, and its images/s."""
     import hydra
     import torch
@@ -79,6 +82,9 @@ def run_ocrtop(run_dir: Path, root: Path, split: str, names: list[str]) -> tuple
 
     torch.set_num_threads(1)
     cfg = OmegaConf.load(run_dir / "config_resolved.yaml")
+    for item in overrides:  # e.g. post-processing thresholds picked on the val split
+        key, _, value = item.partition("=")
+        OmegaConf.update(cfg, key, yaml.safe_load(value))
     summary = json.loads((run_dir / "run_summary.json").read_text())
     ckpt = summary.get("best_checkpoint") or str(run_dir / "checkpoints" / "last.ckpt")
     model: Any = hydra.utils.instantiate(cfg.model)
@@ -137,6 +143,10 @@ def main() -> None:
     parser.add_argument("--max-pages", type=int, default=None, help="first N pages by name")
     parser.add_argument("--out", type=Path, default=Path("outputs/bench_peer"))
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="override the run's config, e.g. --set model.postprocess.box_thresh=0.3",
+    )  # fmt: skip
     args = parser.parse_args()
 
     from ocr.lightning.predictions import write_predictions
@@ -149,7 +159,7 @@ def main() -> None:
     load_before = os.getloadavg()
     rows: dict[str, Any] = {}
     peer, peer_speed = run_peer(paths)
-    ours, our_speed = run_ocrtop(args.run, args.data, args.split, names)
+    ours, our_speed = run_ocrtop(args.run, args.data, args.split, names, args.set)
     for label, preds, speed in (("PP-OCRv4 det", peer, peer_speed), ("ocrtop", ours, our_speed)):
         path = write_predictions(preds, args.out / f"{label.split()[0].lower()}.json")
         rows[label] = {"images_per_s": speed, **score(gt, path)}

@@ -39,4 +39,4 @@ def test_predict_accepts_the_docs_preset() -> None:
         name="predict",
     )
     assert cfg.data.val.transform.size == 1280
-    assert cfg.model.postprocess.box_thresh == 0.5 and cfg.submission is True
+    assert cfg.model.postprocess.box_thresh == 0.3 and cfg.submission is True
