@@ -90,9 +90,7 @@ def run_ocrtop(
     model: Any = hydra.utils.instantiate(cfg.model)
     load_weights(model, ckpt)
     model.eval()
-    transform_cfg = OmegaConf.to_container(cfg.data.val.transform)
-    transform_cfg["square"] = False  # type: ignore[index]
-    transform = hydra.utils.instantiate(transform_cfg)
+    transform = hydra.utils.instantiate(cfg.data.val.transform, square=False)
     source = CanonicalSource(str(root), split)
     keep = set(names)
     indices = [i for i, n in enumerate(source.filenames) if n in keep]
@@ -120,7 +118,7 @@ def score(gt: Path, pred: Path) -> dict[str, Any]:
 
     out: dict[str, Any] = {"iou": evaluate_files(gt, pred, iou_threshold=0.5)}
     try:
-        from ocr.metrics import cleval  # type: ignore[attr-defined]
+        from ocr.metrics import cleval
     except ImportError:
         out["cleval"] = None
     else:
