@@ -3,7 +3,8 @@
     ocrtop data synth --out DIR --num N --seed S     write a synthetic canonical dataset
     ocrtop data check DIR                            validate a dataset; exit 1 on problems
     ocrtop data convert-icdar --images D --gt D --out DIR
-    ocrtop eval --gt GT.json --pred PRED.json [--metric icdar2015|cleval|both] [--json]
+    ocrtop data from-pdf PDF_OR_DIR... --out DIR [--level line] [--photo 0.5]
+    ocrtop eval --gt GT.json --pred PRED.json|SUB.csv [--metric icdar2015|cleval|both] [--json]
 
 Heavy imports happen inside the subcommand functions, so ``ocrtop eval`` and ``ocrtop data
 check`` start in well under a second (neither needs torch).
@@ -44,12 +45,44 @@ def _convert_icdar(args: argparse.Namespace) -> int:
     return 0
 
 
+def _from_pdf(args: argparse.Namespace) -> int:
+    from ocr.data.pdf import write_pdf_dataset
+
+    try:
+        fractions = [float(v) for v in args.split.split(",")]
+    except ValueError:
+        raise ValueError(f"--split {args.split!r}: expected 3 numbers like 0.8,0.1,0.1") from None
+    report = write_pdf_dataset(
+        args.inputs,
+        args.out,
+        level=args.level,
+        long_side=args.long_side,
+        max_pages=args.max_pages,
+        fractions=fractions,
+        photo=args.photo,
+        seed=args.seed,
+    )
+    print(report.format(args.out, args.level))
+    return 0
+
+
 def _eval(args: argparse.Namespace) -> int:
     from ocr.metrics import evaluate_files
 
-    scores = evaluate_files(
-        args.gt, args.pred, iou_threshold=args.iou, match_rule=args.match_rule, metric=args.metric
-    )
+    scoring = {"iou_threshold": args.iou, "match_rule": args.match_rule, "metric": args.metric}
+    if str(args.pred).lower().endswith(".csv"):  # a submission: score it as canonical JSON
+        import tempfile
+        from pathlib import Path
+
+        from ocr.lightning.predictions import predictions_to_canonical, read_submission
+
+        canonical = predictions_to_canonical(read_submission(args.pred))
+        with tempfile.TemporaryDirectory() as tmp:
+            pred = Path(tmp) / "submission.json"
+            pred.write_text(json.dumps(canonical), encoding="utf-8")
+            scores = evaluate_files(args.gt, pred, **scoring)
+    else:
+        scores = evaluate_files(args.gt, args.pred, **scoring)
     if args.json:
         print(json.dumps(scores))
     else:
@@ -86,9 +119,28 @@ def build_parser(prog: str = "ocrtop") -> argparse.ArgumentParser:
     icdar.add_argument("--split", default=None, help="write into OUT/SPLIT/ (e.g. train)")
     icdar.set_defaults(func=_convert_icdar)
 
+    pdf = data_commands.add_parser(
+        "from-pdf", help="render PDFs into a canonical dataset, boxes from the text layer"
+    )
+    pdf.add_argument("inputs", nargs="+", metavar="PDF_OR_DIR", help="PDF files or folders")
+    pdf.add_argument("--out", required=True, help="output dataset directory (created)")
+    pdf.add_argument("--level", choices=("word", "line"), default="word", help="box level")
+    pdf.add_argument("--long-side", type=int, default=1280, help="page long side px (1280)")
+    pdf.add_argument("--max-pages", type=int, default=None, help="first N pages per document")
+    pdf.add_argument(
+        "--split", default="0.8,0.1,0.1", help="train,val,test shares of DOCUMENTS (0.8,0.1,0.1)"
+    )
+    pdf.add_argument(
+        "--photo", type=float, default=0.0, help="share of pages made to look photographed (0)"
+    )
+    pdf.add_argument("--seed", type=int, default=0, help="seed of the photo effects (0)")
+    pdf.set_defaults(func=_from_pdf)
+
     ev = commands.add_parser("eval", help="precision/recall/hmean of predictions vs ground truth")
     ev.add_argument("--gt", required=True, help="ground-truth labels JSON (canonical format)")
-    ev.add_argument("--pred", required=True, help="predictions JSON (canonical format)")
+    ev.add_argument(
+        "--pred", required=True, help="predictions: canonical JSON, or a submission .csv"
+    )
     ev.add_argument(
         "--metric",
         choices=("icdar2015", "cleval", "both"),
@@ -119,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     try:
         return int(args.func(args))
-    except (FileNotFoundError, NotADirectoryError, ValueError) as exc:
+    except (FileNotFoundError, FileExistsError, NotADirectoryError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

@@ -48,6 +48,9 @@ class DetectionDataModule(pl.LightningDataModule):
             ``fail`` refuses the dataset (exit 2), ``skip`` trains on the valid rest and
             :meth:`skipped_summaries` says what was left out. The sources read it through
             ``${data.on_error}``; it is a parameter here so the key is checked and documented.
+        default_root: the project's default dataset folder (``data/canonical``);
+            :func:`ocr.lightning.train.train` builds it before the datamodule exists when it
+            is missing (``ocr/data/embedded.py``). Unused here.
         rank_sleep_ms: debugging aid, ``{rank: ms}``: training samples of those DDP ranks
             take that much longer to load (``+data.rank_sleep_ms={1:50}`` rehearses a
             straggler; the DDP test uses it). Empty by default.
@@ -66,6 +69,7 @@ class DetectionDataModule(pl.LightningDataModule):
         persistent_workers: bool = False,
         root: str | None = None,
         on_error: str = "fail",
+        default_root: str | None = None,
         rank_sleep_ms: Mapping[int | str, float] | None = None,
     ) -> None:
         super().__init__()

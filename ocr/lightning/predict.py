@@ -22,7 +22,7 @@ from ocr.data.collate import collate_batch
 from ocr.data.dataset import TextDetectionDataset
 from ocr.data.source import PageRecord
 from ocr.lightning.evaluate import checkpoint_path
-from ocr.lightning.predictions import write_predictions
+from ocr.lightning.predictions import write_predictions, write_submission
 from ocr.types import Prediction
 
 log = logging.getLogger(__name__)
@@ -108,4 +108,7 @@ def predict_folder(cfg: DictConfig) -> dict[str, list[Prediction]]:
     path = write_predictions(results, str(cfg.output))
     words = sum(len(p) for p in results.values())
     print(f"wrote {words} detections for {len(results)} images to {path}", flush=True)
+    if cfg.get("submission"):
+        csv_path = write_submission(results, str(cfg.submission_path))
+        print(f"wrote the submission CSV for {len(results)} images to {csv_path}", flush=True)
     return results

@@ -19,7 +19,8 @@ from pytorch_lightning.utilities import rank_zero_only
 
 from bridge import names
 from ocr.callbacks.bridge import find_bridge
-from ocr.failures import StopEscalated, final_status, summary_line
+from ocr.data.embedded import DataRootError, prepare_root
+from ocr.failures import ConfigError, StopEscalated, final_status, summary_line
 from ocr.lightning.atomic import AtomicCheckpointIO
 from ocr.lightning.instantiate import instantiate_group
 from ocr.lightning.notices import DataReport, EventLogWatch
@@ -31,6 +32,7 @@ from ocr.lightning.summary import (
     summarize_test,
     write_run_summary,
 )
+from ocr.models.weights import init_from_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +99,13 @@ def _fit_and_test(cfg: DictConfig, stopper: GracefulStop, summary: dict[str, Any
     datamodule, model, trainer = build(
         cfg, extra_callbacks=[stopper, DataReport(), EventLogWatch()]
     )
+    if cfg.get("init_from"):
+        if cfg.get("ckpt_path"):
+            raise ConfigError(
+                "init_from", cfg.init_from, "not set together with ckpt_path (weights or resume)"
+            )
+        init_from_checkpoint(model, str(cfg.init_from))
+        log.info("model weights from %s (optimizer, schedule, epoch start fresh)", cfg.init_from)
     try:
         bridge = find_bridge(trainer)
         if bridge is not None and cfg.get("test_after_fit", True):
@@ -129,6 +138,26 @@ def _escalated(controller: StopController, exc: BaseException) -> BaseException:
     )
 
 
+def prepare_data_root(cfg: DictConfig) -> None:
+    """Build the default dataset folder if missing; stop with exit 2 on a bad ``data.root``.
+
+    Runs before anything is instantiated, so a wrong path costs no model build, and the
+    user sees one line naming the key, the path and the fix instead of a traceback.
+    ``SystemExit`` passes through Hydra's error handler untouched.
+    """
+    data = cfg.get("data")
+    root = data.get("root") if data is not None else None
+    if root is None:
+        return
+    try:
+        notice = prepare_root(str(root), data.get("default_root"))
+    except DataRootError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+    if notice:
+        print(notice, flush=True)
+
+
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit, test the best checkpoint, print ``test/hmean: ...`` and write the run summary.
 
@@ -141,6 +170,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         The run summary (also written to ``<run dir>/run_summary.json``).
     """
     start = time.perf_counter()
+    prepare_data_root(cfg)
     output_dir = str(cfg.paths.output_dir)
     # DDP ranks > 0 run this too, in the same run dir: only rank 0 writes the run's files
     # (the summary module's writers are rank_zero_only).

@@ -14,6 +14,8 @@ import timm
 import torch
 from torch import nn
 
+from ocr.models.weights import load_exactly, read_state_dict
+
 
 class TimmBackbone(nn.Module):
     """Any timm model with ``features_only=True``, returning levels at ``out_strides``.
@@ -24,6 +26,9 @@ class TimmBackbone(nn.Module):
             run time; set it only where the weights are already cached.
         out_strides: strides (relative to the input) of the levels to return, shallow first.
             When a model has several levels at one stride, the deepest one is used.
+        weights: a local timm state dict (``.pth``/``.pt``/``.safetensors``) of the model
+            ``name``; loaded after construction, every key checked (see ``weights.py``).
+            A classifier head in the file is fine (``features_only`` drops it).
 
     Attributes:
         out_channels: channels of each returned level, in ``out_strides`` order.
@@ -35,6 +40,7 @@ class TimmBackbone(nn.Module):
         name: str = "resnet18",
         pretrained: bool = False,
         out_strides: Sequence[int] = (4, 8, 16, 32),
+        weights: str | None = None,
     ) -> None:
         super().__init__()
         try:
@@ -62,6 +68,15 @@ class TimmBackbone(nn.Module):
         self.out_strides = strides
         self._indices = [by_stride[s] for s in strides]
         self.out_channels = [channels[i] for i in self._indices]
+        if weights:
+            self.load_timm_weights(weights)
+
+    def load_timm_weights(self, path: str) -> None:
+        """Load a timm state dict of the full model into the feature extractor."""
+        key = "model.net.backbone.weights"
+        state = read_state_dict(path, key)
+        full = timm.create_model(self.name, pretrained=False).state_dict().keys()
+        load_exactly(self.body, state, key, path, ignorable=set(full) - set(self.body.state_dict()))
 
     def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
         """Return the selected feature maps, shallowest first."""

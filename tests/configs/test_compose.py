@@ -131,10 +131,12 @@ def test_mlflow_uses_a_local_store() -> None:
     assert str(cfg.logger.mlflow.tracking_uri).startswith("file:")
 
 
-def test_canonical_needs_a_root() -> None:
-    cfg = compose_cfg(["data=canonical"])
-    with pytest.raises(Exception, match="root"):
-        OmegaConf.to_container(cfg.data, resolve=True, throw_on_missing=True)
+def test_canonical_defaults_to_the_project_data_folder() -> None:
+    # The seed's sweep command names no data.root: it must compose (issue 11).
+    cfg = compose_cfg(["data=canonical", "trainer.max_epochs=15", "wandb=true"])
+    resolved = OmegaConf.to_container(cfg.data, resolve=True, throw_on_missing=True)
+    assert resolved["root"] == resolved["default_root"] == "data/canonical"  # type: ignore[index]
+    assert cfg.data.train.source.root == "data/canonical"
     cfg = compose_cfg(["data=canonical", "data.root=somewhere"])
     assert cfg.data.train.source.root == "somewhere"
     assert cfg.data.test.source.split == "test"
