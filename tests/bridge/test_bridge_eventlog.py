@@ -87,6 +87,8 @@ def test_an_older_world_readable_log_is_made_private_when_appended_to(tmp_path: 
     w.close()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert list(read_events(path)) == [first, second]  # appended, not truncated
+
+
 class FullDisk:
     """The writer's file on a disk with ``budget`` bytes left: a short write, then ENOSPC."""
 
