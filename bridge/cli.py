@@ -14,6 +14,7 @@ import sys
 import time
 from typing import Any
 
+from bridge import exitcodes
 from bridge import relay as _relay
 from bridge.client import BridgeClient
 from bridge.eventlog import check_log, read_events, resolve_events_path
@@ -30,7 +31,7 @@ def ps(json_out: bool = False) -> int:
         jobs = list_jobs()
     except RegistryError as exc:
         print(f"ocrtop ps: {exc}", file=sys.stderr)
-        return 2
+        return exitcodes.BAD_INPUT
     if json_out:
         print(json.dumps([j.to_dict() for j in jobs], indent=2))
         return 0
@@ -145,7 +146,7 @@ def tail(job: str | None = None, json_out: bool = False, follow: bool = False) -
             if problem is not None:
                 print(f"ocrtop tail: {problem}", file=sys.stderr)
                 if problem.fatal:
-                    return 2
+                    return exitcodes.BAD_INPUT
             for msg in read_events(job):
                 _print(msg, json_out)
             return 0
@@ -156,7 +157,7 @@ def tail(job: str | None = None, json_out: bool = False, follow: bool = False) -
         return 0
     except (RegistryError, ProtocolError, ConnectionError, OSError) as exc:
         print(f"ocrtop tail: {exc}", file=sys.stderr)
-        return 2
+        return exitcodes.BAD_INPUT
 
 
 PROFILE_WAIT_S = 1800.0
@@ -170,7 +171,7 @@ async def _profile(job: str | None, steps: int, json_out: bool, wait: bool, time
         cmd_id = await client.send_command("profile", steps=steps)
         ack = await _await_ack(client, cmd_id)
         if ack is None:
-            return 2
+            return exitcodes.BAD_INPUT
         if not wait or not ack.payload.get("ok"):
             print(json.dumps(ack.payload))
             return 0 if ack.payload.get("ok") else 1
@@ -210,7 +211,7 @@ async def _await_result(client: BridgeClient, json_out: bool, timeout: float) ->
         msg = await client.recv(timeout=left)
         if msg is None:
             print("ocrtop profile: the job closed the connection", file=sys.stderr)
-            return 2
+            return exitcodes.BAD_INPUT
         p = msg.payload
         if msg.type == "status" and p.get("status") in FINAL_STATUSES:
             print(
@@ -276,13 +277,13 @@ def profile(
             f"the window within {timeout:.0f} s)",
             file=sys.stderr,
         )
-        return 2
+        return exitcodes.BAD_INPUT
     except KeyboardInterrupt:
         print("ocrtop profile: interrupted (the window still runs in the job)", file=sys.stderr)
         return 130
     except (RegistryError, ProtocolError, ConnectionError, OSError) as exc:
         print(f"ocrtop profile: {exc}", file=sys.stderr)
-        return 2
+        return exitcodes.BAD_INPUT
 
 
 def relay(job: str | None = None) -> int:

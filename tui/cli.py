@@ -96,7 +96,7 @@ def train(argv: list[str]) -> int:
         child = make_child(overrides, script=opts["script"])
     except FileNotFoundError as exc:
         print(exc, file=sys.stderr)
-        return 2
+        return exitcodes.BAD_INPUT
     child.start()
     state = AppState(readonly=opts["readonly"])
     state.notice = f"starting trainer (pid {child.pid}, log {child.log_path})"
@@ -159,14 +159,14 @@ def attach(argv: list[str]) -> int:
         args.job, problem = check_attach_target(args.job)
         if problem:
             print(f"ocrtop attach: {problem}", file=sys.stderr)
-            return 2  # bad input (exit-code table: swap in the shared constant)
+            return exitcodes.BAD_INPUT
     state = AppState(readonly=args.readonly)
     picker = None
     if args.job is None:
         jobs = list_jobs()
         if not jobs:
             print("ocrtop attach: no running ocrtop job found (see `ocrtop ps`)", file=sys.stderr)
-            return 2
+            return exitcodes.BAD_INPUT
         leaders = [j for j in jobs if j.rank == 0] or jobs
         if len(leaders) == 1:
             args.job = leaders[0].job_id
@@ -176,7 +176,7 @@ def attach(argv: list[str]) -> int:
                 f"ocrtop attach: {len(leaders)} jobs are running; name one: {names}",
                 file=sys.stderr,
             )
-            return 2
+            return exitcodes.BAD_INPUT
         else:
             picker = leaders
     if want_headless(args.headless):
@@ -214,7 +214,7 @@ def replay(argv: list[str]) -> int:
     for problem in problems:  # one line each: which log, what is wrong, what happens now
         print(f"ocrtop replay: {explain(problem, bool(files))}", file=sys.stderr)
     if not files:
-        return 2  # bad input (exit-code table: swap in the shared constant)
+        return exitcodes.BAD_INPUT
     state = AppState(readonly=True)
     if want_headless(args.headless):
         printer = HeadlessPrinter(state, sys.stdout, interval=0.0)
