@@ -50,7 +50,9 @@ def callback_base(namespace: str) -> type:
 def is_own_monitor(callback: Any) -> bool:
     """A monitor from ``ocr.callbacks`` that the user (or our runner) added, not the entry point."""
     module = type(callback).__module__
-    return module.startswith("ocr.callbacks") and not getattr(callback, "_ocrtop_auto", False)
+    if getattr(callback, "_ocrtop_auto", False) or getattr(callback, "shared_by_monitors", False):
+        return False  # an entry-point copy, or the step clock any monitor creates
+    return module.startswith("ocr.callbacks")
 
 
 def _stands_aside(callback: Any, callbacks: list[Any]) -> bool:

@@ -115,6 +115,10 @@ class StepClock(Callback):
     Use :meth:`of` to get the trainer's clock; do not add one to the callbacks yourself.
     """
 
+    shared_by_monitors = True
+    """Created by whichever monitor needs it first: not a monitor the user added (so
+    ``ocrtop.compat``'s auto copies do not stand aside because of it)."""
+
     def __init__(self) -> None:
         self.batch_size_fn: BatchSizeFn | None = None
         self.batch_size_hint = "ThroughputMonitorCallback(batch_size_fn=...)"

@@ -46,3 +46,15 @@ def test_a_second_auto_copy_of_the_same_monitor_stands_aside() -> None:
     first.setup(trainer, None, "fit")
     second.setup(trainer, None, "fit")
     assert not first._ocrtop_inert and second._ocrtop_inert
+
+
+def test_the_step_clock_a_first_auto_copy_creates_does_not_make_the_others_stand_aside() -> None:
+    from ocr.callbacks.alerts import AlertsCallback
+
+    monitor = adapt(ThroughputMonitorCallback, auto=True)()
+    alerts = adapt(AlertsCallback, auto=True)()
+    trainer = SimpleNamespace(callbacks=[monitor, alerts])
+    monitor.setup(trainer, None, "fit")  # puts a StepClock first in trainer.callbacks
+    assert type(trainer.callbacks[0]).__name__ == "StepClock"
+    alerts.setup(trainer, None, "fit")
+    assert not monitor._ocrtop_inert and not alerts._ocrtop_inert
