@@ -175,13 +175,15 @@ def check_events(root: Path, wall_samples_per_s: float) -> None:
     # which also holds fit's setup, validation and teardown
     sps = latest[names.EPOCH_SAMPLES_PER_SECOND]
     assert wall_samples_per_s <= sps <= BATCH * 1e3 / SLEEP_MS * 1.02, (sps, wall_samples_per_s)
-    assert latest[names.PROC_RSS_BYTES] > 50e6 and names.CPU_PERCENT in latest  # resources
+    assert latest[names.PROC_PSS_BYTES] > 50e6 and names.CPU_PERCENT in latest  # resources
 
 
 def attach_and_finish(root: Path, env: dict[str, str], proc: subprocess.Popen) -> str:
     job = wait_for_job(root, env, proc)
-    armed = ocrtop("profile", job, "--steps", "5", env=env)  # what the `p` key sends
-    assert armed.returncode == 0 and '"ok": true' in armed.stdout, armed.stdout + armed.stderr
+    # What the `p` key sends; `ocrtop profile` waits for the window and prints its top-k.
+    armed = ocrtop("profile", job, "--steps", "5", env=env)
+    profiled = armed.returncode == 0 and "profiled 5 steps" in armed.stdout
+    assert profiled and "step split: data_wait_ms" in armed.stdout, armed.stdout + armed.stderr
     attach = ocrtop("attach", "--headless", job, env=env, timeout=90)
     out, _ = proc.communicate(timeout=90)
     assert proc.returncode == 0, out[-3000:]
@@ -189,7 +191,7 @@ def attach_and_finish(root: Path, env: dict[str, str], proc: subprocess.Popen) -
     lines = [s for s in attach.stdout.splitlines() if s.startswith("[0")]  # [h:mm:ss] lines
     assert lines, attach.stdout
     line = lines[-1]
-    for shown in ("done", "samples/s", "wait p95", "cpu", "rss"):
+    for shown in ("done", "samples/s", "wait p95", "cpu", "pss"):  # PSS on Linux
         assert shown in line, line
     assert "loss —" not in line and "loss " in line, line
     assert "[profile] rank 0: 5 steps" in attach.stdout, attach.stdout[-3000:]
