@@ -102,7 +102,10 @@ def _fit_and_test(cfg: DictConfig, stopper: GracefulStop, summary: dict[str, Any
     if cfg.get("init_from"):
         if cfg.get("ckpt_path"):
             raise ConfigError(
-                "init_from", cfg.init_from, "not set together with ckpt_path (weights or resume)"
+                "init_from",
+                cfg.init_from,
+                "is set with ckpt_path: set one, not both "
+                "(init_from: weights only; ckpt_path: resume)",
             )
         init_from_checkpoint(model, str(cfg.init_from))
         log.info("model weights from %s (optimizer, schedule, epoch start fresh)", cfg.init_from)

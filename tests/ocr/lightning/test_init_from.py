@@ -20,8 +20,8 @@ def test_init_from_starts_a_fresh_run_from_the_weights(tiny_cfg, monkeypatch) ->
     fit_args: dict[str, object] = {}
     real_build = train_module.build
 
-    def spy_build(cfg):  # record the weights the second run starts from, before fit
-        datamodule, model, trainer = real_build(cfg)
+    def spy_build(cfg, **kwargs):  # record the weights the second run starts from, before fit
+        datamodule, model, trainer = real_build(cfg, **kwargs)
         original_fit = trainer.fit
 
         def fit(model_, **kwargs):
