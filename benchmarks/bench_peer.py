@@ -6,8 +6,7 @@
 Both detectors see the same pages of the dataset's ``test`` split (documents no training
 page came from: ``ocrtop data from-pdf`` splits by document) and are scored by the same
 metric against the same line-level boxes: ICDAR-style one-to-one matching at IoU 0.5
-(``ocr.metrics``), plus CLEval when ``ocr.metrics.cleval`` is importable (it is written on
-another branch; without it the CLEval row says "not available").
+(``ocr.metrics``), and CLEval (``ocr.metrics.cleval``, from the labels' text lengths).
 
 Speed is images/s on this machine, one page at a time, one thread each
 (``torch.set_num_threads(1)``; ONNX Runtime with one intra- and one inter-op thread), timed
@@ -113,17 +112,15 @@ def run_ocrtop(
 
 
 def score(gt: Path, pred: Path) -> dict[str, Any]:
-    """ICDAR IoU P/R/H, and CLEval's when the module exists."""
+    """ICDAR 2015 IoU P/R/H and CLEval P/R/H (``ocr.metrics``), from the same files."""
     from ocr.metrics import evaluate_files
 
-    out: dict[str, Any] = {"iou": evaluate_files(gt, pred, iou_threshold=0.5)}
-    try:
-        from ocr.metrics import cleval
-    except ImportError:
-        out["cleval"] = None
-    else:
-        out["cleval"] = cleval.evaluate_files(gt, pred)
-    return out
+    both = evaluate_files(gt, pred, iou_threshold=0.5, metric="both")
+    parts = ("precision", "recall", "hmean")
+    return {
+        "iou": {k: both[k] for k in parts},
+        "cleval": {k: both[f"cleval_{k}"] for k in parts},
+    }
 
 
 def _subset_labels(labels: Path, names: list[str], out: Path) -> Path:
@@ -167,13 +164,11 @@ def main() -> None:
     print(f"{'detector':<14} {'P':>6} {'R':>6} {'H':>6}  {'CLEval H':>8}  {'images/s':>8}")
     for label, row in rows.items():
         iou, cle = row["iou"], row["cleval"]
-        cle_h = f"{cle['hmean']:.4f}" if cle else "n/a"
+        cle_h = f"{cle['hmean']:.4f}"
         print(
             f"{label:<14} {iou['precision']:6.4f} {iou['recall']:6.4f} {iou['hmean']:6.4f}  "
             f"{cle_h:>8}  {row['images_per_s']:8.3f}"
         )
-    if rows["PP-OCRv4 det"]["cleval"] is None:
-        print("CLEval: not available (ocr.metrics.cleval is not on this branch)")
     ratio = our_speed / peer_speed
     print(f"speed ratio ocrtop / peer: {ratio:.2f}x")
     if args.json:
