@@ -13,23 +13,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_runners import TINY as RUNNER_TINY
 
 from ocr.cli import main as ocr_cli
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY = [
-    "data=canonical",
-    "data.num_workers=0",
-    "data.persistent_workers=false",
-    "data.batch_size=2",
-    "data.train.transform.size=128",
-    "trainer.max_epochs=1",
-    "trainer.accelerator=cpu",
-    "trainer.enable_progress_bar=false",
-    "trainer.enable_model_summary=false",
-    "model.scheduler.warmup_steps=1",
-    "test_after_fit=false",
-]
+# The runner tests' tiny job on a canonical dataset, without the test after fit
+# (``tests/runners`` is on ``sys.path``: it has no ``__init__.py``).
+TINY = ["data=canonical", *RUNNER_TINY, "test_after_fit=false"]
 
 pytestmark = pytest.mark.slow
 
