@@ -23,11 +23,9 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ocrtop"))
-from ocrtop_testing import entry_points_dir, env_with
-
 from bridge import names
 from bridge.eventlog import read_events
+from tests.helpers.entry_points import entry_points_dir, env_with
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 

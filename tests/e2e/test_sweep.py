@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from tiny_run import TINY_RUN
+
+from tests.helpers.tiny_run import TINY_RUN
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 

@@ -5,7 +5,7 @@ live values changing, the ``p`` key reaching the trainer and the top-k coming ba
 quit dialog, and ``ocrtop attach`` finding the detached job from another window.
 
 By default the trainer is the real pipeline on the tiny synthetic experiment; set
-``OCRTOP_E2E_TRAINER=fake`` to run ``tests/tui/fake_trainer.py`` (same Publisher, fake
+``OCRTOP_E2E_TRAINER=fake`` to run ``tests/helpers/fake_trainer.py`` (same Publisher, fake
 numbers) when only the TUI is under test.
 """
 
@@ -26,7 +26,7 @@ import pytest
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 FAKE = os.environ.get("OCRTOP_E2E_TRAINER") == "fake"
-FAKE_TRAINER = Path(__file__).resolve().parents[1] / "tui" / "fake_trainer.py"
+FAKE_TRAINER = Path(__file__).resolve().parents[1] / "helpers" / "fake_trainer.py"
 REAL_OVERRIDES = ["experiment=synthetic_debug", "trainer.max_epochs=2",
                   "data.train.source.num=24", "data.val.source.num=4"]  # fmt: skip
 FAKE_OVERRIDES = ["steps=160", "step_s=0.25"]

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from ocrtop_testing import entry_points_dir, env_with
 
 from ocrtop.autoload import requested
+from tests.helpers.entry_points import entry_points_dir, env_with
 
 PROBE = r"""
 import os, sys

@@ -13,13 +13,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_runners import TINY as RUNNER_TINY
 
 from ocr.cli import main as ocr_cli
+from tests.runners.test_runners import TINY as RUNNER_TINY
 
 ROOT = Path(__file__).resolve().parents[2]
 # The runner tests' tiny job on a canonical dataset, without the test after fit
-# (``tests/runners`` is on ``sys.path``: it has no ``__init__.py``).
 TINY = ["data=canonical", *RUNNER_TINY, "test_after_fit=false"]
 
 pytestmark = pytest.mark.slow

@@ -12,8 +12,6 @@ from typing import Any
 
 import pytest
 import pytorch_lightning as pl
-from bridge_probe import END_STATES, ClientThread
-from callback_toys import ToyModule, loader, make_trainer
 
 from bridge import names
 from bridge.client import BridgeClient
@@ -22,6 +20,8 @@ from ocr.callbacks.bridge import BridgeCallback, find_publisher
 from ocr.callbacks.bridge_logging import BridgeLogHandler
 from ocr.callbacks.commands import CommandError, CommandRouter
 from ocr.callbacks.throughput_monitor import ThroughputMonitorCallback
+from tests.helpers.bridge_probe import END_STATES, ClientThread
+from tests.helpers.toy_training import ToyModule, loader, make_trainer
 
 
 class SaysHello(pl.Callback):

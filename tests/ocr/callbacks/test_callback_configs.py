@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from callback_toys import ToyModule, loader, make_trainer
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 from pytorch_lightning.callbacks import ModelCheckpoint
@@ -20,6 +19,7 @@ from ocr.callbacks import (
 )
 from ocr.callbacks.rank_stats import RankStatsCallback
 from ocr.lightning.instantiate import instantiate_group
+from tests.helpers.toy_training import ToyModule, loader, make_trainer
 
 CONFIGS = Path(__file__).resolve().parents[3] / "configs"
 PROFILER_KEYS = (

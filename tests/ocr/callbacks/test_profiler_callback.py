@@ -9,8 +9,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from bridge_probe import ClientThread
-from callback_toys import SleepyDataset, ToyModule, collate, loader, make_trainer
 from torch.utils.data import DataLoader
 
 from bridge.client import BridgeClient
@@ -24,6 +22,8 @@ from ocr.callbacks.profile_analysis import (
     top_k_ops,
 )
 from ocr.callbacks.profiler import ProfilerCallback
+from tests.helpers.bridge_probe import ClientThread
+from tests.helpers.toy_training import SleepyDataset, ToyModule, collate, loader, make_trainer
 
 
 def evt(

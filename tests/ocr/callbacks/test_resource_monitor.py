@@ -8,13 +8,13 @@ import time
 from pathlib import Path
 
 import pytest
-from callback_toys import ToyModule, loader, make_trainer
-from test_nvml_fake import fake_pynvml
 
 from bridge import names
 from ocr.callbacks.resource_csv import ResourceCsv, resource_columns
 from ocr.callbacks.resource_monitor import ResourceMonitorCallback
 from ocr.callbacks.sampling import BackgroundSampler, SystemSampler, process_tree_memory
+from tests.helpers.fake_nvml import fake_pynvml
+from tests.helpers.toy_training import ToyModule, loader, make_trainer
 
 
 def read_csv(path: Path) -> list[list[str]]:

@@ -10,8 +10,6 @@ from typing import Any
 import pytest
 import pytorch_lightning as pl
 import torch
-from callback_toys import SleepyDataset, ToyModule, collate, loader, make_trainer
-from step_clock_helpers import SlowCallback, collate_with_cache_reference
 from torch.utils.data import DataLoader
 
 from bridge import names
@@ -19,6 +17,8 @@ from ocr.callbacks import step_clock as sc
 from ocr.callbacks.alerts import AlertsCallback
 from ocr.callbacks.step_clock import StepClock, StepRecord, find_clock
 from ocr.callbacks.throughput_monitor import ThroughputMonitorCallback
+from tests.helpers.step_clock import SlowCallback, collate_with_cache_reference
+from tests.helpers.toy_training import SleepyDataset, ToyModule, collate, loader, make_trainer
 
 SLEEP_MS = 30.0
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from callback_toys import ToyModule, loader, make_trainer
 
 from bridge import names
 from ocr.callbacks.throughput_monitor import ThroughputMonitorCallback
+from tests.helpers.toy_training import ToyModule, loader, make_trainer
 from tui import derive
 from tui.state import AppState
 

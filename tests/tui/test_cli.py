@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from tui_fixtures import make_stream
 
+from tests.helpers.streams import make_stream
 from tui import cli
 from tui.child import ENV_TRAIN_SCRIPT, train_script
 

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bridge_testing import RawClient, wait_for
 
 from bridge import server as server_module
 from bridge.eventlog import EventLogWriter
 from bridge.publisher import Publisher
 from bridge.server import BridgeServer, ServerConfig
+from tests.helpers.bridge_client import RawClient, wait_for
 
 
 def test_publish_rings_the_doorbell_of_an_idle_viewer(

@@ -2,7 +2,7 @@
 
 Usage (Hydra-style ``key=value`` arguments, so ``ocrtop train`` can start it verbatim):
 
-    python fake_trainer.py run_dir=DIR steps=120 step_s=0.25 exit_code=0
+    python tests/helpers/fake_trainer.py run_dir=DIR steps=120 step_s=0.25 exit_code=0
 
 It publishes what the training callbacks publish (status, progress, perf/sys/gpu metrics,
 validation per epoch, logs), answers ``profile`` with a window whose top-k arrives after
@@ -15,10 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-from tui_fixtures import EPOCHS, STEPS_PER_EPOCH, StreamBuilder, step_metrics
-
 from bridge import names
 from bridge.publisher import Publisher
+from tests.helpers.streams import EPOCHS, STEPS_PER_EPOCH, StreamBuilder, step_metrics
 
 
 def parse(argv: list[str]) -> dict[str, str]:

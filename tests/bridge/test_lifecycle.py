@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from bridge_testing import count_fds
 
 from bridge.publisher import Publisher
+from tests.helpers.bridge_client import count_fds
 
 
 @pytest.fixture

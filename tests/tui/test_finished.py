@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from test_tui_app import Harness, settle
 from textual.containers import VerticalScroll
-from tui_fixtures import T0
 
+from tests.helpers.streams import T0
+from tests.helpers.tui_harness import Harness, settle
 from tui.screens.finished import JobFinishedScreen
 
 LONG_PATH = "/data/" + "/".join(f"level{i}" for i in range(12)) + "/images/page_0042.png"

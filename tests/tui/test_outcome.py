@@ -5,8 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from tui_fixtures import T0, StreamBuilder
-
+from tests.helpers.streams import T0, StreamBuilder
 from tui import outcome
 from tui.headless import HeadlessPrinter
 from tui.messages import JobFinished

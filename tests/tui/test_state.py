@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tui_fixtures import JOB_ID, StreamBuilder, make_stream
-
 from bridge import names
+from tests.helpers.streams import JOB_ID, StreamBuilder, make_stream
 from tui import derive
 from tui.state import AppState
 

@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from bridge_testing import RawClient
 
 from bridge.client import BridgeClient
 from bridge.publisher import Publisher
+from tests.helpers.bridge_client import RawClient
 
 FOREIGN_USER = "ocrtop-test"
 

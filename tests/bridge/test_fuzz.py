@@ -14,11 +14,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from bridge_testing import RawClient
-
 from bridge.eventlog import read_events
 from bridge.publisher import Publisher
 from bridge.server import ServerConfig
+from tests.helpers.bridge_client import RawClient
 
 FRAMES = 10_000
 EVENTS = 20_000

@@ -6,9 +6,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from tui_fakes import panel_text
-from tui_fixtures import T0, StreamBuilder, make_stream
-
+from tests.helpers.streams import T0, StreamBuilder, make_stream
+from tests.helpers.tui_fakes import panel_text
 from tui.app import OcrtopApp
 from tui.screens.choice import ChoiceScreen
 from tui.screens.help import HelpScreen

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from bridge_testing import wait_for
 
 from bridge import cli
 from bridge.publisher import Publisher
+from tests.helpers.bridge_client import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,8 @@ import os
 from typing import Any
 
 from rich.console import Console
-from tui_fixtures import T0
+
+from tests.helpers.streams import T0
 
 
 def panel_text(app: Any, panel_id: str) -> str:

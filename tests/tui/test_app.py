@@ -5,50 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tui_fakes import FakeClient, panel_text
-from tui_fixtures import T0, StreamBuilder, make_stream
-
+from tests.helpers.streams import T0, StreamBuilder, make_stream
+from tests.helpers.tui_harness import Harness, settle, text_of
 from tui.app import OcrtopApp
 from tui.screens.choice import ChoiceScreen
 from tui.screens.finished import JobFinishedScreen
-from tui.source import LiveSource
 from tui.state import AppState
 from tui.widgets.header import HeaderBar
-
-
-def text_of(app: OcrtopApp, panel_id: str) -> str:
-    return panel_text(app, panel_id)
-
-
-class Harness:
-    """An app whose live source connects to fake clients (one per connection attempt)."""
-
-    def __init__(self, steps: int = 45, size: tuple[int, int] = (120, 40)) -> None:
-        self.builder = StreamBuilder()
-        self.stream = make_stream(steps=steps, builder=self.builder)
-        self.clients: list[FakeClient] = []
-        self.size = size
-        self.state = AppState(clock=lambda: T0 + 30.0)
-
-        async def connect(target: str) -> Any:
-            client = FakeClient(self.stream[0])
-            for msg in self.stream[1:]:
-                client.push(msg)
-            self.clients.append(client)
-            return client
-
-        self.app = OcrtopApp(
-            self.state,
-            lambda app: LiveSource(
-                self.state, app.post_message, target="fake-job", connect=connect, retry_s=0.05
-            ),
-            tick_hz=20,
-        )
-
-
-async def settle(pilot: Any, rounds: int = 4) -> None:
-    for _ in range(rounds):
-        await pilot.pause(0.06)
 
 
 async def test_panels_fill_from_the_stream() -> None:

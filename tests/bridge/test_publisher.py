@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from bridge_testing import RawClient, wait_for
 
 from bridge.client import BridgeClient
 from bridge.eventlog import read_events
@@ -21,6 +20,7 @@ from bridge.protocol import Message
 from bridge.publisher import Command, Publisher
 from bridge.registry import RegistryError, find_job
 from bridge.server import ServerConfig
+from tests.helpers.bridge_client import RawClient, wait_for
 
 
 async def _collect(client: BridgeClient, until_seq: int, timeout: float = 5.0) -> list[Message]:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tui_fixtures import T0, StreamBuilder, make_stream
-
 from bridge import names
+from tests.helpers.streams import T0, StreamBuilder, make_stream
 from tui import derive
 from tui.headless import status_line
 from tui.state import AppState

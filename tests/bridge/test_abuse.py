@@ -14,12 +14,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bridge_testing import RawClient, wait_for
-
 from bridge.client import BridgeClient
 from bridge.listeners import bind_unix
 from bridge.publisher import Publisher
 from bridge.server import ServerConfig
+from tests.helpers.bridge_client import RawClient, wait_for
 
 IDLE = 60
 FLOODERS = 6

@@ -9,10 +9,9 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from tui_fakes import FakeClient, panel_text
-
 import tui.source
 from bridge import names
+from tests.helpers.tui_fakes import FakeClient, panel_text
 from tui import derive
 from tui.app import OcrtopApp
 from tui.headless import HeadlessPrinter, is_sweep, ranks_line

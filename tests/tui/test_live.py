@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tui_fakes import panel_text
-from tui_fixtures import StreamBuilder, step_metrics
 
 from bridge import names
 from bridge.publisher import Publisher
+from tests.helpers.streams import StreamBuilder, step_metrics
+from tests.helpers.tui_fakes import panel_text
 from tui.app import OcrtopApp
 from tui.source import LiveSource
 from tui.state import AppState

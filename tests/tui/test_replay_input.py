@@ -11,9 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tui_fixtures import make_stream
 
 from bridge.publisher import Publisher
+from tests.helpers.streams import make_stream
 from tui import cli
 from tui.source import check_attach_target
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from rich.console import Console
-from tui_fixtures import T0, StreamBuilder, step_metrics
 
 from bridge import names
+from tests.helpers.streams import T0, StreamBuilder, step_metrics
 from tui.state import AppState
 from tui.widgets.throughput import ThroughputPanel
 

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from tui_fixtures import T0, StreamBuilder, make_stream
 
+from tests.helpers.streams import T0, StreamBuilder, make_stream
 from tui.app import OcrtopApp
 from tui.state import AppState
 

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from tui_fixtures import StreamBuilder, make_stream
 
+from tests.helpers.streams import StreamBuilder, make_stream
 from tui.replay import SPEEDS, ReplaySource, rank_files
 from tui.state import AppState
 

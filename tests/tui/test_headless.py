@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 
-from tui_fixtures import T0, StreamBuilder, make_stream
-
+from tests.helpers.streams import T0, StreamBuilder, make_stream
 from tui.headless import HeadlessPrinter, run_headless, status_line
 from tui.replay import ReplaySource
 from tui.state import AppState

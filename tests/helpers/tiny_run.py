@@ -3,8 +3,7 @@
 One short epoch of small synthetic pages on the main process, no test after fit and no
 progress bar: what the DDP and sweep tests need to finish in seconds per job. Each test
 adds its own batch limit (``+trainer.limit_train_batches=N``) and job-specific overrides.
-Not a ``test_`` module, so pytest does not collect it; the test files import it by name
-(``tests/e2e`` is on ``sys.path`` because it has no ``__init__.py``).
+Shared by ``tests/e2e`` (``from tests.helpers.tiny_run import TINY_RUN``).
 """
 
 from __future__ import annotations

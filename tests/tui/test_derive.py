@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 
 from rich.console import Console, RenderableType
-from tui_fixtures import T0, StreamBuilder, make_stream
 
 from bridge import names
+from tests.helpers.streams import T0, StreamBuilder, make_stream
 from tui import derive
 from tui.headless import HeadlessPrinter, run_headless, status_line
 from tui.replay import ReplaySource
