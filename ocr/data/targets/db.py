@@ -20,17 +20,16 @@ compute it; the benchmark and tests compare them:
   bounding box grown by D_w and clipped to the canvas, which loses nothing: a pixel
   outside that box is more than D_w from every edge. One float32 broadcast per word over
   ``(edges, h, w)`` with separable x/y projection terms.
-* :func:`border_map` (what training uses): the same map, with a closed-form fast path for
-  word quads that are rectangles up to ``RECT_TOLERANCE * D`` per vertex (axis-aligned
-  labels and rotations/isotropic scalings of them). The distance to a rectangle's
-  outline is ``|sdf|`` in the word's own frame, ~15 passes over its box instead of ~45,
-  and the per-word set-up is batched over all words. Every other polygon (perspective
-  quads such as the synthetic pages', curved-text N-gons) takes an exact per-edge-frame
-  path with ~6 passes per edge and batched set-up, about twice the exact reference's
-  speed. Error bound of the rectangle path: moving each vertex by at most delta moves
-  the outline by at most delta (Hausdorff), so d changes by at most delta and the border
-  value by at most ``delta / D <= RECT_TOLERANCE`` (0.01); the max over words keeps the
-  bound.
+* :func:`border_map` (what training uses): the same exact map, computed edge by edge for
+  all words at once. The map is the max over *all* edges of all words of
+  ``1 - d_edge / D_word`` (the max over words of the max over their edges), and an edge
+  reaches only D around it, so each edge is evaluated over its own box (its bounding box
+  grown by D: together about a third of the pixels that four edges over each word's box
+  cost). The rows of all boxes are stacked, sorted by width, and evaluated in
+  cache-sized blocks: one matrix product gives the edge-frame coordinates of a whole
+  block and three passes the segment distance, so no Python loop runs per pixel, per
+  word or per edge-and-pixel, only one ``cv2.max`` paste per edge. No approximation:
+  equal to the reference up to float32 rounding, overlapping words included.
 * :func:`border_map_loop`, the baseline: the per-word, per-edge float64 loop of MhLiao/DB's
   ``make_border_map.py`` (with DB's law-of-cosines distance, which is not exact near the
   ends of short edges).
@@ -97,126 +96,82 @@ def border_map_exact(
     return canvas
 
 
-RECT_TOLERANCE = 0.01
-"""A quad takes the rectangle path when no vertex is further than this times D from the
-fitted rectangle's: the border value then differs from the exact one by at most this."""
+_CHUNK = 16384
+"""Pixels per batched evaluation: three float32 blocks of this size stay in the L2 cache."""
 
 
-def fit_rectangles(quads: np.ndarray, distances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Fit a rectangle to each quad of ``(N, 4, 2)``, all at once.
+def _edge_rows(
+    polygons: list[np.ndarray], distances: list[float], height: int, width: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every edge of every word as a box of pixel rows with its edge-frame coefficients.
 
-    Returns ``(params, ok)``: rows of ``cx, cy, ux, uy, half_u, half_v`` (centre, unit
-    long-side direction, half sides) and whether each quad is within
-    :data:`RECT_TOLERANCE` of its rectangle, its vertices on the corners in cyclic order.
+    Returns ``(boxes, coef, xs)``: ``boxes`` rows of ``x0, y0, w, h, first_row`` for the
+    edges that touch the canvas, sorted by box width; ``coef`` ``(3, rows, 2)`` float32
+    with, for each box row, the slope along x and the offset at the box's left column of
+    ``s - L``, ``-s`` and ``n`` (s along the edge from its start, n across it, L its
+    length, all in units of the word's D); ``xs`` the ``(2, max_width)`` matrix of
+    column indices and ones, so one matrix product gives all three over a block of rows.
+    The box of an edge is its bounding box grown by D (pixels outside are further than D
+    from the segment and get nothing).
     """
-    centre = quads.mean(axis=1)
-    axis = (quads[:, 1] - quads[:, 0]) + (quads[:, 2] - quads[:, 3])  # mean of opposite sides
-    axis /= np.maximum(np.hypot(axis[:, 0], axis[:, 1]), 1e-12)[:, None]
-    normal = np.stack([-axis[:, 1], axis[:, 0]], axis=1)
-    rel = quads - centre[:, None]
-    pu, pv = (rel * axis[:, None]).sum(-1), (rel * normal[:, None]).sum(-1)
-    half_u, half_v = np.abs(pu).mean(axis=1), np.abs(pv).mean(axis=1)
-    fitted = (
-        np.sign(pu)[..., None] * half_u[:, None, None] * axis[:, None]
-        + np.sign(pv)[..., None] * half_v[:, None, None] * normal[:, None]
-    )
-    deviation = np.sqrt(((fitted - rel) ** 2).sum(-1)).max(axis=1)
-    # The vertices must sit on the four corners in cyclic order (each step flips one side),
-    # else the outline is not the rectangle's even when the vertex set is.
-    su, sv = pu > 0, pv > 0
-    corners = np.left_shift(1, 2 * su + sv).sum(axis=1)  # 15: all four corners used
-    steps = (su != np.roll(su, -1, axis=1)).astype(int) + (sv != np.roll(sv, -1, axis=1))
-    in_order = (corners == 15) & (steps == 1).all(axis=1)
-    ok = (deviation <= RECT_TOLERANCE * distances) & in_order & (half_v > 0)
-    return np.column_stack([centre, axis, half_u, half_v]), ok
+    counts = np.array([len(p) for p in polygons], dtype=np.int64)
+    dist = np.asarray(distances, dtype=np.float64)
+    keep = np.flatnonzero((dist > 0) & (counts > 0))
+    empty = np.zeros((0, 5), dtype=np.int64)
+    if not len(keep):
+        return empty, np.zeros((3, 0, 2), np.float32), np.zeros((2, 0), np.float32)
+    start = np.concatenate([polygons[i] for i in keep]).astype(np.float64)
+    counts = counts[keep]
+    ends = np.cumsum(counts)
+    following = np.arange(1, ends[-1] + 1)
+    following[ends - 1] = ends - counts  # the last vertex closes onto the first
+    stop = start[following]
+    dist = np.repeat(dist[keep], counts)
+    lo = np.ceil(np.minimum(start, stop) - dist[:, None])
+    hi = np.floor(np.maximum(start, stop) + dist[:, None])
+    lo = np.maximum(lo, 0).astype(np.int64)
+    hi = np.minimum(hi, [width - 1, height - 1]).astype(np.int64)
+    size = hi - lo + 1
+    on = np.flatnonzero((size > 0).all(axis=1))
+    on = on[np.argsort(size[on, 0], kind="stable")]
+    start, stop, dist, lo, size = start[on], stop[on], dist[on], lo[on], size[on]
+    edge = stop - start
+    length = np.hypot(edge[:, 0], edge[:, 1])
+    # A zero-length edge is a point: any direction gives the distance to it.
+    unit = np.where(length[:, None] > 0, edge / np.maximum(length, 1e-300)[:, None], [1.0, 0])
+    ux, uy = unit[:, 0] / dist, unit[:, 1] / dist
+    length /= dist
+    rel = lo - start  # the box's top-left pixel relative to the edge's start
+    along0 = rel[:, 0] * ux + rel[:, 1] * uy
+    across0 = rel[:, 1] * ux - rel[:, 0] * uy  # n = (-uy, ux)
+    heights = size[:, 1]
+    first_row = np.cumsum(heights) - heights
+    owner = np.repeat(np.arange(len(on)), heights)
+    row = np.arange(len(owner)) - first_row[owner]  # y inside the box
+    along = along0[owner] + row * uy[owner]
+    coef = np.empty((3, len(owner), 2), dtype=np.float32)
+    coef[0, :, 0], coef[0, :, 1] = ux[owner], along - length[owner]
+    coef[1, :, 0], coef[1, :, 1] = -ux[owner], -along
+    coef[2, :, 0], coef[2, :, 1] = -uy[owner], across0[owner] + row * ux[owner]
+    widest = int(size[:, 0].max(initial=0))
+    xs = np.stack([np.arange(widest, dtype=np.float32), np.ones(widest, dtype=np.float32)])
+    return np.column_stack([lo, size, first_row]), coef, xs
 
 
-def _boxes(quads: np.ndarray, distances: np.ndarray, height: int, width: int) -> np.ndarray:
-    """:func:`_box` for ``(N, 4, 2)`` quads at once: rows of ``x0, y0, x1, y1``."""
-    lo = np.floor(quads.min(axis=1) - distances[:, None]).astype(int)
-    hi = np.ceil(quads.max(axis=1) + distances[:, None]).astype(int)
-    return np.column_stack([np.maximum(lo, 0), np.minimum(hi, [width - 1, height - 1])])
-
-
-def _rectangle_borders(
-    canvas: np.ndarray, quads: np.ndarray, params: np.ndarray, distances: np.ndarray
-) -> None:
-    """Max each rectangle's ``1 - |sdf| / D`` into ``canvas`` (values < 0 change nothing).
-
-    In the word's frame (u along the long side, v across), with ``qu = |u| - half_u`` and
-    ``qv = |v| - half_v``, the distance to the outline is ``|(max(qu,0), max(qv,0))|``
-    outside and ``-max(qu, qv)`` inside. Coordinates are pre-divided by D so the distance
-    comes out already scaled.
-    """
-    height, width = canvas.shape
-    ramp = np.arange(max(height, width), dtype=np.float32)
-    inv = 1.0 / distances
-    rows = np.column_stack([_boxes(quads, distances, height, width), params, inv]).tolist()
-    for x0, y0, x1, y1, cx, cy, ux, uy, half_u, half_v, k in rows:
-        x0, y0, x1, y1 = int(x0), int(y0), int(x1), int(y1)
-        if x1 < x0 or y1 < y0:
-            continue
-        xs = (ramp[x0 : x1 + 1] - cx) * k
-        ys = (ramp[y0 : y1 + 1] - cy) * k
-        qu = (ys * uy)[:, None] + xs * ux
-        np.abs(qu, out=qu)
-        qu -= half_u * k
-        qv = (ys * ux)[:, None] - xs * uy  # v = (-uy, ux)
-        np.abs(qv, out=qv)
-        qv -= half_v * k
-        inner = np.maximum(qu, qv)
-        np.minimum(inner, 0.0, out=inner)  # -distance inside, 0 outside
-        np.maximum(qu, 0.0, out=qu)
-        np.maximum(qv, 0.0, out=qv)
-        inner -= cv2.magnitude(qu, qv)  # - distance / D everywhere
-        inner += 1.0
-        region = canvas[y0 : y1 + 1, x0 : x1 + 1]
-        np.maximum(region, inner, out=region)
-
-
-def _polygon_borders(
-    canvas: np.ndarray, polygons: list[np.ndarray], distances: list[float]
-) -> None:
-    """Max each polygon's exact ``1 - d / D`` into ``canvas`` (any simple polygon).
-
-    Each edge gets its own frame: ``s`` along it from its start, ``n`` across it, both
-    in units of D, so the segment distance is ``|(n, s - clip(s, 0, L))|`` (one
-    ``cv2.magnitude`` over all edges) and no division by D remains. The per-edge
-    constants are computed for all polygons of a vertex count at once; per word, six
-    array passes over ``(edges, h, w)`` remain, against ~15 in :func:`border_map_exact`.
-    """
-    height, width = canvas.shape
-    ramp = np.arange(max(height, width), dtype=np.float32)
-    groups: dict[int, list[int]] = {}
-    for i, poly in enumerate(polygons):
-        groups.setdefault(len(poly), []).append(i)
-    for members in groups.values():
-        polys = np.stack([polygons[i] for i in members]).astype(np.float64)  # (G, E, 2)
-        dists = np.asarray([distances[i] for i in members], dtype=np.float64)
-        edges = np.roll(polys, -1, axis=1) - polys
-        length = np.hypot(edges[..., 0], edges[..., 1])
-        unit = edges / np.maximum(length, 1e-12)[..., None]
-        ux, uy = unit[..., 0], unit[..., 1]
-        start_s = (polys * unit).sum(axis=-1)  # a . u
-        start_n = polys[..., 1] * ux - polys[..., 0] * uy  # a . n with n = (-uy, ux)
-        inv = (1.0 / dists)[:, None]
-        frames = np.stack([ux * inv, uy * inv, start_s * inv, start_n * inv, length * inv], -1)
-        boxes = _boxes(polys, dists, height, width).tolist()
-        for (x0, y0, x1, y1), frame in zip(boxes, frames.astype(np.float32), strict=True):
-            if x1 < x0 or y1 < y0:
-                continue
-            fux, fuy, fs, fn, flen = (frame[:, j, None, None] for j in range(5))
-            xs = ramp[x0 : x1 + 1][None, None, :]
-            ys = ramp[y0 : y1 + 1][None, :, None]
-            along = (ys * fuy - fs) + xs * fux  # (E, h, w)
-            along -= np.clip(along, 0.0, flen)  # 0 beside the segment, overshoot beyond it
-            across = (ys * fux - fn) - xs * fuy
-            count, h, w = along.shape
-            dist = cv2.magnitude(across.reshape(count * h, w), along.reshape(count * h, w))
-            nearest = dist.reshape(count, h, w).min(axis=0)
-            np.subtract(1.0, nearest, out=nearest)
-            region = canvas[y0 : y1 + 1, x0 : x1 + 1]
-            np.maximum(region, nearest, out=region)
+def _blocks(rows: list[list[int]]) -> list[tuple[int, int]]:
+    """Runs of consecutive edge boxes (sorted by width) whose rows, padded to the widest
+    box of the run, stay within :data:`_CHUNK` pixels (a wider box is a run of its own)."""
+    runs, begin = [], 0
+    while begin < len(rows):
+        end = begin + 1
+        while (
+            end < len(rows)
+            and (rows[end][4] + rows[end][3] - rows[begin][4]) * rows[end][2] <= _CHUNK
+        ):
+            end += 1
+        runs.append((begin, end))
+        begin = end
+    return runs
 
 
 def border_map(
@@ -226,25 +181,32 @@ def border_map(
     width: int,
     out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The border map training uses: rectangles in closed form, the rest exact.
+    """The border map training uses: the exact map, edge by edge, batched over all words.
 
-    Within :data:`RECT_TOLERANCE` of :func:`border_map_exact` everywhere (see the module
-    notes for the bound); polygons that are not near-rectangles go through
-    :func:`_polygon_borders`, which is exact (float32 rounding aside).
+    ``1 - d / D`` at a pixel is the max over the word's edges of ``1 - d_edge / D``, and
+    the map is the max over words, so it is the max over *all* edges of all words, each
+    edge nonzero only within D of it. Each edge is therefore evaluated over its own box
+    (its bounding box grown by D, about a third of what four edges over the word's box
+    cost), and the rows of all boxes are evaluated together in cache-sized blocks of
+    edges of similar width: one matrix product gives ``s - L/2``, ``-s - L/2`` and ``n``
+    (edge frame, units of D) for a whole block, then the segment distance is
+    ``|(n, max(s - L, -s, 0))|`` in three passes, and each box is maxed into the
+    canvas. Equal to :func:`border_map_exact` up to float32 rounding (no approximation).
     """
-    quad_idx = [i for i, p in enumerate(polygons) if len(p) == 4]
-    ok = np.zeros(len(polygons), dtype=bool)
     canvas = np.zeros((height, width), dtype=np.float32) if out is None else out
-    if quad_idx:
-        quads = np.stack([polygons[i] for i in quad_idx]).astype(np.float64)
-        dists = np.asarray([distances[i] for i in quad_idx], dtype=np.float64)
-        params, fits = fit_rectangles(quads, dists)
-        fits &= dists > 0
-        ok[np.asarray(quad_idx)[fits]] = True
-        _rectangle_borders(canvas, quads[fits], params[fits], dists[fits])
-    rest = [i for i in range(len(polygons)) if not ok[i]]
-    if rest:
-        _polygon_borders(canvas, [polygons[i] for i in rest], [distances[i] for i in rest])
+    boxes, coef, xs = _edge_rows(polygons, distances, height, width)
+    rows = boxes.tolist()
+    for begin, end in _blocks(rows):
+        offset, block_width = rows[begin][4], rows[end - 1][2]
+        stop = rows[end - 1][4] + rows[end - 1][3]
+        beyond, before, across = np.matmul(coef[:, offset:stop], xs[:, :block_width])
+        np.maximum(beyond, before, out=beyond)
+        np.maximum(beyond, 0.0, out=beyond)  # how far past either end of the segment
+        cv2.magnitude(across, beyond, beyond)  # d / D
+        np.subtract(1.0, beyond, out=beyond)
+        for x0, y0, w, h, first in rows[begin:end]:
+            region = canvas[y0 : y0 + h, x0 : x0 + w]
+            cv2.max(region, beyond[first - offset : first - offset + h, :w], dst=region)
     return canvas
 
 
