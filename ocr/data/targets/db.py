@@ -188,18 +188,27 @@ def border_map(
     edge nonzero only within D of it. Each edge is therefore evaluated over its own box
     (its bounding box grown by D, about a third of what four edges over the word's box
     cost), and the rows of all boxes are evaluated together in cache-sized blocks of
-    edges of similar width: one matrix product gives ``s - L/2``, ``-s - L/2`` and ``n``
-    (edge frame, units of D) for a whole block, then the segment distance is
+    edges of similar width: one matrix product gives ``s - L``, ``-s`` and ``n`` (edge
+    frame, units of D) for a whole block, then the segment distance is
     ``|(n, max(s - L, -s, 0))|`` in three passes, and each box is maxed into the
     canvas. Equal to :func:`border_map_exact` up to float32 rounding (no approximation).
     """
     canvas = np.zeros((height, width), dtype=np.float32) if out is None else out
     boxes, coef, xs = _edge_rows(polygons, distances, height, width)
     rows = boxes.tolist()
-    for begin, end in _blocks(rows):
-        offset, block_width = rows[begin][4], rows[end - 1][2]
-        stop = rows[end - 1][4] + rows[end - 1][3]
-        beyond, before, across = np.matmul(coef[:, offset:stop], xs[:, :block_width])
+    blocks = [
+        (begin, end, rows[begin][4], rows[end - 1][4] + rows[end - 1][3], rows[end - 1][2])
+        for begin, end in _blocks(rows)
+    ]
+    # One scratch buffer for every block: a fresh >128 KiB array per block would be a new
+    # mmap (page faults on every block) instead of reused memory.
+    scratch = np.empty(
+        max((3 * (stop - first) * w for _, _, first, stop, w in blocks), default=0),
+        dtype=np.float32,
+    )
+    for begin, end, offset, stop, block_width in blocks:
+        block = scratch[: 3 * (stop - offset) * block_width].reshape(3, stop - offset, block_width)
+        beyond, before, across = np.matmul(coef[:, offset:stop], xs[:, :block_width], out=block)
         np.maximum(beyond, before, out=beyond)
         np.maximum(beyond, 0.0, out=beyond)  # how far past either end of the segment
         cv2.magnitude(across, beyond, beyond)  # d / D
