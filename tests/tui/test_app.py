@@ -6,11 +6,12 @@ import asyncio
 from typing import Any
 
 from tests.helpers.streams import T0, StreamBuilder, make_stream
+from tests.helpers.tui_fakes import RecordedFeed
 from tests.helpers.tui_harness import Harness, settle, text_of
 from tui.app import OcrtopApp
+from tui.core.state import AppState
 from tui.screens.choice import ChoiceScreen
 from tui.screens.finished import JobFinishedScreen
-from tui.state import AppState
 from tui.widgets.header import HeaderBar
 
 
@@ -80,13 +81,13 @@ async def test_disconnect_shows_reconnecting_then_recovers() -> None:
         await settle(pilot)
         assert h.state.job is not None and h.state.job.connection == "live"
         gate = asyncio.Event()
-        original = h.app.source.connect
+        original = h.app.feed.connect
 
         async def slow_connect(target: str) -> Any:
             await gate.wait()
             return await original(target)
 
-        h.app.source.connect = slow_connect
+        h.app.feed.connect = slow_connect
         h.clients[0].push(None)
         await settle(pilot)
         assert h.state.job.connection == "reconnecting"
@@ -98,8 +99,7 @@ async def test_disconnect_shows_reconnecting_then_recovers() -> None:
 
 
 async def test_quit_in_attach_mode_exits_and_readonly_blocks_profile() -> None:
-    h = Harness(steps=5)
-    h.state.readonly = True
+    h = Harness(steps=5, readonly=True)  # the live feed then declares no commands
     async with h.app.run_test(size=h.size) as pilot:
         await settle(pilot)
         await pilot.press("p")
@@ -125,11 +125,7 @@ async def test_ddp_job_shows_one_row_per_rank_and_rank_key_switches() -> None:
                 msg["payload"]["values"]["perf/step_ms"] = 900.0  # the straggler
             state.ingest(msg, f"r{rank}")
 
-    class Fixed:
-        async def run(self) -> None:
-            return None
-
-    app = OcrtopApp(state, lambda a: Fixed(), tick_hz=20)
+    app = OcrtopApp(state, lambda post: RecordedFeed(state), tick_hz=20)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.1)
         table = text_of(app, "throughput")

@@ -15,9 +15,9 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui import derive
-from tui.state import AppState
-from tui.sweep import HEADER, format_row
+from tui.core import derive
+from tui.core.state import AppState
+from tui.core.sweep import HEADER, format_row
 
 
 class SweepScreen(ModalScreen[str | None]):

@@ -8,7 +8,7 @@ from collections.abc import Hashable
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from tui.state import AppState
+from tui.core.state import AppState
 from tui.widgets.panel import Panel
 
 SEVERITY = {"critical": "bold white on red", "warning": "bold yellow", "info": "cyan"}

@@ -9,9 +9,9 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from tui import derive
-from tui.fmt import duration
-from tui.state import AppState
+from tui.core import derive
+from tui.core.fmt import duration
+from tui.core.state import AppState
 
 STATUS_STYLE = {
     "train": "bold green",

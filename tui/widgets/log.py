@@ -8,8 +8,8 @@ from collections.abc import Hashable
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from tui.records import LogRecord
-from tui.state import AppState
+from tui.core.records import LogRecord
+from tui.core.state import AppState
 from tui.widgets.panel import Panel
 
 LEVEL_STYLE = {"ERROR": "bold red", "CRITICAL": "bold red", "WARNING": "yellow", "DEBUG": "dim"}

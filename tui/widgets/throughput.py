@@ -13,10 +13,10 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from bridge import names
-from tui import derive
-from tui.charts import chart
-from tui.fmt import human_bytes, num
-from tui.state import AppState
+from tui.core import derive
+from tui.core.charts import chart
+from tui.core.fmt import human_bytes, num
+from tui.core.state import AppState
 from tui.widgets.panel import Panel
 
 

@@ -2,7 +2,7 @@
 
 Generic first: the loss is whatever the job's step returned (or logged), the other rows
 are whatever it logs under ``train/``/``val/``; the detector's loss parts and
-``val/hmean`` appear when they are there (choices in :mod:`tui.derive`).
+``val/hmean`` appear when they are there (choices in :mod:`tui.core.derive`).
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from bridge import names
-from tui import derive
-from tui.charts import chart, spark
-from tui.fmt import short
-from tui.state import AppState, RankState
+from tui.core import derive
+from tui.core.charts import chart, spark
+from tui.core.fmt import short
+from tui.core.state import AppState, RankState
 from tui.widgets.panel import Panel
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bridge.protocol import EVENT_TYPES
-from tui.rank import FINISHED, RankState, fields
+from tui.core.rank import FINISHED, RankState, fields
 
 __all__ = ["FINISHED", "WINDOWS", "AppState", "JobState", "RankState", "fields"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bridge import names
 from tests.helpers.streams import JOB_ID, StreamBuilder, make_stream
-from tui import derive
-from tui.state import AppState
+from tui.core import derive
+from tui.core.state import AppState
 
 
 def fed(stream: list[dict], stream_key: str = "s0") -> AppState:
