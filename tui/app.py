@@ -124,7 +124,8 @@ class OcrtopApp(App[int]):
     def job_finished(self, event: JobFinished) -> None:
         """Show the final status once per job (the job on screen only)."""
         job = self.state.jobs.get(event.job_key)
-        if job is None or event.job_key in self.announced or event.job_key != self.state.current:
+        shown = event.job_key == self.state.view.current
+        if job is None or event.job_key in self.announced or not shown:
             return
         if self.supervisor is not None and job.exit_code is None and self.supervisor.running:
             return  # the trainer still runs (sweep, teardown): wait for its exit code
@@ -149,7 +150,7 @@ class OcrtopApp(App[int]):
             return
         rank.profile.state, rank.profile.steps = "requested", self.profile_steps
         self.state.touch()
-        await self.feed.send("profile", rank=self.state.rank_view, steps=self.profile_steps)
+        await self.feed.send("profile", rank=self.state.view.rank_view, steps=self.profile_steps)
 
     def _training(self) -> bool:
         return self.mode == "train" and self.supervisor is not None and self.supervisor.running
@@ -213,7 +214,7 @@ class OcrtopApp(App[int]):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         """Filter while typing."""
-        self.state.log_filter = event.value
+        self.state.view.log_filter = event.value
         self.state.touch()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

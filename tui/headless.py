@@ -136,7 +136,7 @@ class HeadlessPrinter:
     def sweep_table(self) -> None:
         """The sweep so far, one ``[sweep]`` line per job (after each job finishes)."""
         rows = derive.sweep_rows(self.state.jobs, self.state.now())
-        lines = table_lines(rows, self.state.current)
+        lines = table_lines(rows, self.state.view.current)
         # fit and test of a job each end in "done", and the exit repeats the last table
         if lines == self.last_sweep:
             return

@@ -88,7 +88,7 @@ async def test_view_keys_help_panels_filter_jobs_and_window() -> None:
         state = app.state
         assert state.job is not None and state.job.job_id == "sweep-2"
         await pilot.press("left_square_bracket")
-        assert state.job.job_id != "sweep-2" and not state.follow
+        assert state.job.job_id != "sweep-2" and not state.view.follow
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("x")
@@ -102,13 +102,14 @@ async def test_view_keys_help_panels_filter_jobs_and_window() -> None:
         await pilot.press("slash", *"hmean")
         await pilot.pause(0.1)
         log = panel_text(app, "log")
-        assert state.log_filter == "hmean" and "val/hmean=0.200" in log and "dataset" not in log
+        assert state.view.log_filter == "hmean"
+        assert "val/hmean=0.200" in log and "dataset" not in log
         await pilot.press("escape")
         await pilot.pause(0.1)
-        assert state.log_filter == "" and "dataset" in panel_text(app, "log")
-        before = state.window_s
+        assert state.view.log_filter == "" and "dataset" in panel_text(app, "log")
+        before = state.view.window_s
         await pilot.press("w")
-        assert state.window_s != before
+        assert state.view.window_s != before
         await pilot.press("q")
     assert app.return_value == 0
 

@@ -174,7 +174,7 @@ async def test_sweep_screen_follows_and_enter_shows_a_finished_job() -> None:
     app = OcrtopApp(state, lambda post: RecordedFeed(state), tick_hz=20)
     async with app.run_test(size=(140, 40)) as pilot:
         await pilot.pause(0.1)
-        assert state.current == "sweep/1_craft"  # following the running job
+        assert state.view.current == "sweep/1_craft"  # following the running job
         await pilot.press("s")
         await pilot.pause(0.1)
         screen = app.screen
@@ -182,7 +182,7 @@ async def test_sweep_screen_follows_and_enter_shows_a_finished_job() -> None:
         await pilot.press("up", "enter")
         await pilot.pause(0.1)
         assert not isinstance(app.screen, SweepScreen)
-        assert state.current == "sweep/0_dbnet" and not state.follow
+        assert state.view.current == "sweep/0_dbnet" and not state.view.follow
         assert "job 1/2" in str(app.dashboard.query_one("#header", HeaderBar).content)
 
 
@@ -216,7 +216,7 @@ async def test_sweep_jobs_that_ended_between_polls_are_read_from_their_logs(
         (0, "done", 0.25),
         (1, "connecting", None),
     ]
-    assert state.current == str(running)  # the running job keeps the screen
+    assert state.view.current == str(running)  # the running job keeps the screen
     assert [m.job_key for m in posted if isinstance(m, JobFinished)] == [str(early)]
     assert state.jobs[str(early)].connection == "closed"
 

@@ -46,7 +46,7 @@ class Panel(Static, can_focus=True):
         (graphs fed by every step); a changed view (job, rank, window, size) shows at once.
         """
         size = (self.content_size.width, self.content_size.height)
-        view = (state.view_key(), state.window_s, size)
+        view = (state.view_key(), state.view.window_s, size)
         key = (self.signature(state), view)
         if not force and key == self._seen:
             return

@@ -44,15 +44,15 @@ class TrainingPanel(Panel):
                 head.append(f"  {name.split('_', 1)[1]} {short(rank.value(name))}", style="dim")
         for name, value in derive.train_metrics(rank):
             head.append(f"  {_leaf(name)} {short(value)}")
-        graph_h = max(1, height - 3)
+        graph_h, window_s = max(1, height - 3), state.view.window_s
         lines: list[RenderableType] = [head]
         lines += [
             Text(r, style="magenta")
-            for r in chart(rank.history[loss].window(state.window_s, state.now()), width, graph_h)
+            for r in chart(rank.history[loss].window(window_s, state.now()), width, graph_h)
         ]
         lr_hist = rank.history.get(names.LR)
         if lr_hist is not None:
-            lr_values = lr_hist.window(state.window_s, state.now())
+            lr_values = lr_hist.window(window_s, state.now())
             lines.append(Text("lr  " + spark(lr_values, max(1, width - 4), lo=0.0), style="blue"))
         lines.append(self._val_line(rank, width))
         return Group(*lines)

@@ -196,14 +196,14 @@ class LiveFeed(FeedBase):
         await reader
 
     def _ingest_run(self, msgs: list[tuple[Any, str]]) -> None:
-        shown = self.state.current  # a job from the past must not take the screen
+        shown = self.state.view.current  # a job from the past must not take the screen
         streams = set()
         for msg, stream in msgs:
             self._ingest(msg, stream)
             streams.add(stream)
         for stream in streams & set(self.state.streams):
             self.state.set_connection(stream, "closed")
-        self.state.current = shown or self.state.current
+        self.state.view.current = shown or self.state.view.current
 
     async def follow(self, stream: str) -> None:
         """One stream: connect, ingest until EOF, reconnect until the rank finished."""
@@ -281,7 +281,7 @@ class LiveFeed(FeedBase):
         return [
             s
             for s, (job, r) in self.state.streams.items()
-            if job == self.state.current and s in self.clients and (rank is None or r == rank)
+            if job == self.state.view.current and s in self.clients and (rank is None or r == rank)
         ]
 
     async def send(self, command: str, rank: int | None = None, **args: Any) -> list[str]:
