@@ -23,6 +23,7 @@ from tui.core.events import (
     JobFinished,
     SnapshotLoaded,
     SourceFailed,
+    ValuesArrived,
 )
 from tui.core.feeds.base import Feed, Post
 from tui.core.state import AppState
@@ -112,9 +113,9 @@ class OcrtopApp(App[int]):
         event = message.event
         if isinstance(event, JobFinished):
             self.job_finished(event)
-        elif isinstance(event, ConnectionChanged | SnapshotLoaded):
-            # a lost connection shows at once; a late joiner's first full frame does not
-            # wait for a tick
+        elif isinstance(event, ConnectionChanged | SnapshotLoaded | ValuesArrived):
+            # a lost connection shows at once; a late joiner's first full frame and the
+            # first values of a job do not wait for a tick
             self.dashboard.refresh_from(self.state)
         elif isinstance(event, SourceFailed):
             self.source_failed(event)

@@ -46,6 +46,18 @@ class SnapshotLoaded(FeedEvent):
 
 
 @dataclass(frozen=True)
+class ValuesArrived(FeedEvent):
+    """A stream's first metric values are in the state: the first frame with numbers in
+    it should not wait for the next redraw tick (up to 1/4 s at the app's 4 Hz)."""
+
+    stream: str
+
+    def replaces(self, older: FeedEvent) -> bool:
+        """Several streams' first values waiting to be drawn need one redraw."""
+        return isinstance(older, ValuesArrived)
+
+
+@dataclass(frozen=True)
 class JobFinished(FeedEvent):
     """A job reported its final status, or its process exited."""
 

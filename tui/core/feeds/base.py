@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from tui.core.events import CommandFailed, FeedEvent
+from tui.core.events import CommandFailed, FeedEvent, ValuesArrived
 
 Post = Callable[[FeedEvent], Any]
 """Where a feed announces its events: the app's adapter, or the headless printer."""
@@ -79,11 +79,20 @@ class FeedBase:
         self.post = post
         self.target: str | None = None
         self.finished_feeding = False
+        self.valued: set[str] = set()
+        """Streams whose first metrics were announced (``ValuesArrived``)."""
 
     @property
     def done(self) -> bool:
         """See :attr:`Feed.done`."""
         return self.finished_feeding
+
+    def announce_values(self, kind: str, stream: str) -> None:
+        """Call after ingesting a message of type ``kind``: a stream's first metrics are
+        announced once, so the first frame with values is drawn at once."""
+        if kind == "metrics" and stream not in self.valued:
+            self.valued.add(stream)
+            self.post(ValuesArrived(stream))
 
     def choose(self, target: str) -> None:
         """See :meth:`Feed.choose`."""

@@ -246,6 +246,7 @@ class LiveFeed(FeedBase):
         check = kind in FINISHING
         was = check and self._job_finished(stream)
         self.state.ingest(msg, stream)
+        self.announce_values(kind, stream)
         if kind == "snapshot":
             self.post(SnapshotLoaded(stream))
         if check and not was and self._job_finished(stream):

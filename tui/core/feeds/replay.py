@@ -167,7 +167,7 @@ class ReplayFeed(FeedBase):
         pending: tuple[Any, str] | None = first
         while pending is not None:
             msg, stream = pending
-            t = fields(msg)[1]
+            kind, t = fields(msg)[:2]
             if last_t is not None and t > last_t and not self.paused:
                 owed += min((t - last_t) / self.speed, MAX_SLEEP)
             count += 1
@@ -183,6 +183,7 @@ class ReplayFeed(FeedBase):
                 await self._step_or_resume()
             self.state.replay_time = t if t else self.state.replay_time
             self.state.ingest(msg, stream)
+            self.announce_values(kind, stream)
             last_t = t or last_t
             pending = next(items, None)
         self.finished_feeding = True
@@ -195,9 +196,10 @@ class ReplayFeed(FeedBase):
         """Ingest the skimmed past at once (no waits); returns how many messages it held."""
         count = 0
         for count, (msg, stream) in enumerate(skipped(files, ends), 1):
-            t = fields(msg)[1]
+            kind, t = fields(msg)[:2]
             self.state.replay_time = t if t else self.state.replay_time
             self.state.ingest(msg, stream)
+            self.announce_values(kind, stream)
             if count % YIELD_EVERY == 0:
                 await asyncio.sleep(0)
         return count

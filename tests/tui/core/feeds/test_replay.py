@@ -22,6 +22,15 @@ def write_run(tmp_path: Path, finish: bool = True) -> Path:
     return tmp_path
 
 
+async def test_each_streams_first_values_are_announced_once(tmp_path: Path) -> None:
+    from tui.core.events import ValuesArrived
+
+    posted: list[object] = []
+    await ReplayFeed(AppState(), posted.append, write_run(tmp_path), speed=1e6).run()
+    arrived = [e for e in posted if isinstance(e, ValuesArrived)]
+    assert arrived == [ValuesArrived("events.jsonl"), ValuesArrived("events.rank1.jsonl")]
+
+
 async def test_replay_plays_every_rank_to_the_end(tmp_path: Path) -> None:
     state, posted = AppState(), list[object]()
     source = ReplayFeed(state, posted.append, write_run(tmp_path), speed=1e6)
