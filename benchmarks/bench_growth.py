@@ -20,7 +20,7 @@ What it measures, and how (each against a reference from the same run):
 - 16 ranks (one process with 16 publishers, 25 events/s each plus 1 Hz gauges) into one
   ``ocrtop attach`` in tmux: CPU of the attach process over 10 s (psutil), as % of one
   core, against the same job with 1 rank.
-- a 50-job sweep folder (49 finished jobs of N/50 events, one live): ``LiveSource.backfill``
+- a 50-job sweep folder (49 finished jobs of N/50 events, one live): ``LiveFeed.backfill``
   until the sweep table has 50 rows; the longest event-loop stall meanwhile (a 10 ms
   ticker); reference: reading every job's whole log, as backfill did before.
 """
@@ -123,8 +123,8 @@ def _child(case: str, *args: str) -> dict[str, Any]:
 
 def case_replay(log: str, start: float, old: bool) -> dict[str, Any]:
     """In a child: replay ``log`` as fast as possible; when the first frame's data is in."""
-    from tui.replay import ReplaySource
-    from tui.state import AppState
+    from tui.core.feeds.replay import ReplayFeed
+    from tui.core.state import AppState
 
     state = AppState(readonly=True)
     base = _maxrss_mb()
@@ -140,9 +140,9 @@ def case_replay(log: str, start: float, old: bool) -> dict[str, Any]:
             from bridge.eventlog import read_events
 
             msgs = sorted(((m, "events.jsonl") for m in read_events(log)), key=lambda p: p[0].t)
-            source = ReplaySource(state, lambda m: None, messages=msgs, speed=1e9)
+            source = ReplayFeed(state, lambda m: None, messages=msgs, speed=1e9)
         else:
-            source = ReplaySource(state, lambda m: None, log, speed=1e9, start=start)
+            source = ReplayFeed(state, lambda m: None, log, speed=1e9, start=start)
         task = asyncio.create_task(source.run())
         while not task.done():
             if not first and ready():
@@ -247,7 +247,7 @@ def _emitter(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[str
 async def _snapshot(job: str) -> tuple[int, float, int]:
     """Snapshot frame bytes, connect -> snapshot ingested (s), and events it carried."""
     from bridge.client import BridgeClient
-    from tui.state import AppState
+    from tui.core.state import AppState
 
     state = AppState()
     t0 = time.perf_counter()
@@ -367,9 +367,9 @@ def ranks_figures(tmp: Path) -> None:
 
 def sweep_figures(tmp: Path, events: int, jobs: int = 50) -> None:
     from bridge.eventlog import read_events
-    from tui import derive
-    from tui.source import LiveSource
-    from tui.state import AppState
+    from tui.core import derive
+    from tui.core.feeds.live import LiveFeed
+    from tui.core.state import AppState
 
     sweep = tmp / "sweep"
     per_job = max(events // jobs, 100)
@@ -384,7 +384,7 @@ def sweep_figures(tmp: Path, events: int, jobs: int = 50) -> None:
         hello = {"job_id": "live", "rank": 0, "world_size": 1, "run_dir": str(live),
                  "start_time": T0, "meta": {"sweep_job": jobs - 1}}  # fmt: skip
         state.ingest({"type": "hello", "t": T0, "seq": 0, "payload": hello}, "live")
-        source = LiveSource(state, lambda m: None, group="g")
+        source = LiveFeed(state, lambda m: None, group="g")
         stall = [0.0]
 
         async def ticker() -> None:

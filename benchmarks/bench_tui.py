@@ -10,7 +10,7 @@ What it measures, and how:
 - TUI CPU at 100 and 1,000 events/s: the same, with the publisher held at a fixed event
   rate; CPU seconds of the ``ocrtop attach`` process over a 10 s window (psutil), as a
   percentage of one core.
-- RSS after 1,000,000 events: events ingested into ``tui.state.AppState`` in this process
+- RSS after 1,000,000 events: events ingested into ``tui.core.state.AppState`` in this process
   (the dashboard's only per-event work); RSS sampled every 250,000 events.
 - ``ocrtop train`` -> first frame: tmux runs ``ocrtop train`` with this file as the
   trainer (``OCRTOP_TRAIN_SCRIPT``); first frame = the header drawn, first data = live
@@ -177,7 +177,7 @@ def attach_figures(env: dict[str, str]) -> None:
 
 
 def memory_figure(total: int = 1_000_000) -> None:
-    from tui.state import AppState
+    from tui.core.state import AppState
 
     state, proc = AppState(), psutil.Process()
     hello = {"type": "hello", "t": 0.0, "seq": 0, "payload": {"job_id": "bench", "rank": 0,

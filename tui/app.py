@@ -1,8 +1,9 @@
-"""The dashboard app: wires a feed source, the state and the screens together.
+"""The dashboard app: wires a feed, the state and the screens together.
 
-The source task writes into :class:`AppState`; a timer redraws visible panels a few times
-per second; key bindings turn into commands for the trainer. Everything else lives in
-the widgets, screens and sources.
+The feed task writes into :class:`AppState`; a timer redraws visible panels a few times
+per second; key bindings turn into commands for the trainer. What a key may do is asked
+of the feed's capabilities. Everything else lives in the widgets, screens and feeds
+(``tui.core``).
 """
 
 from __future__ import annotations
@@ -14,29 +15,35 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.widgets import Input
 
-from tui.child import Child
-from tui.messages import (
+from tui.adapter import FeedMessage, poster
+from tui.core.child import Child
+from tui.core.events import (
     CommandFailed,
     ConnectionChanged,
     JobFinished,
     SnapshotLoaded,
     SourceFailed,
+    ValuesArrived,
 )
+from tui.core.feeds.base import Feed, Post
+from tui.core.state import AppState
+from tui.core.supervise import Supervisor
 from tui.screens.choice import QUIT_CHOICES, STOP_CHOICES, ChoiceScreen
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.finished import JobFinishedScreen, summary
 from tui.screens.help import HelpScreen
 from tui.screens.picker import JobPickerScreen
 from tui.screens.sweep import SweepScreen
-from tui.state import AppState
-from tui.supervise import Supervisor
 from tui.widgets.log_filter import LogFilter
 
 TICK_HZ = 4.0
 
+MakeFeed = Callable[[Post], Feed]
+"""Builds the app's feed around the ``post`` that queues its events on the app."""
+
 
 class OcrtopApp(App[int]):
-    """Live (train/attach) or replay dashboard over one state and one source."""
+    """Live (train/attach) or replay dashboard over one state and one feed."""
 
     CSS_PATH = "app.tcss"
     TITLE = "ocrtop"
@@ -62,7 +69,7 @@ class OcrtopApp(App[int]):
     def __init__(
         self,
         state: AppState,
-        make_source: Callable[[OcrtopApp], Any],
+        make_feed: MakeFeed,
         mode: str = "attach",
         profile_steps: int = 20,
         child: Child | None = None,
@@ -73,7 +80,7 @@ class OcrtopApp(App[int]):
         self.state, self.mode = state, mode
         self.supervisor = Supervisor(child, state) if child is not None else None
         self.profile_steps, self.tick_hz = profile_steps, tick_hz
-        self.source = make_source(self)
+        self.feed = make_feed(poster(self))
         self.dashboard = DashboardScreen(profile_steps, mode, state.readonly)
         self.announced: set[str] = set()
         self.outcome = "quit"
@@ -86,66 +93,65 @@ class OcrtopApp(App[int]):
         if self.picker:
             self.push_screen(JobPickerScreen(self.picker), self._picked)
         else:
-            self.run_worker(self.source.run(), name="source", exit_on_error=False)
+            self.run_worker(self.feed.run(), name="feed", exit_on_error=False)
 
     def _picked(self, job_id: str | None) -> None:
         if job_id is None:
             self.exit(0)
             return
-        self.source.target = job_id
-        self.run_worker(self.source.run(), name="source", exit_on_error=False)
+        self.feed.choose(job_id)
+        self.run_worker(self.feed.run(), name="feed", exit_on_error=False)
 
     def tick(self) -> None:
         """Redraw from the state; watch the child of ``ocrtop train``."""
         if self.supervisor is not None and (ended := self.supervisor.check()):
-            self.post_message(JobFinished(ended))
+            self.post_message(FeedMessage(JobFinished(ended)))
         self.dashboard.refresh_from(self.state)
 
-    def on_job_finished(self, message: JobFinished) -> None:
+    def on_feed_message(self, message: FeedMessage) -> None:
+        """Hand each feed event to the method that reacts to its kind."""
+        event = message.event
+        if isinstance(event, JobFinished):
+            self.job_finished(event)
+        elif isinstance(event, ConnectionChanged | SnapshotLoaded | ValuesArrived):
+            # a lost connection shows at once; a late joiner's first full frame and the
+            # first values of a job do not wait for a tick
+            self.dashboard.refresh_from(self.state)
+        elif isinstance(event, SourceFailed):
+            self.source_failed(event)
+        elif isinstance(event, CommandFailed):
+            self.notify(f"{event.command}: {event.error}", severity="warning")
+
+    def job_finished(self, event: JobFinished) -> None:
         """Show the final status once per job (the job on screen only)."""
-        job = self.state.jobs.get(message.job_key)
-        if (
-            job is None
-            or message.job_key in self.announced
-            or message.job_key != self.state.current
-        ):
+        job = self.state.jobs.get(event.job_key)
+        shown = event.job_key == self.state.view.current
+        if job is None or event.job_key in self.announced or not shown:
             return
         if self.supervisor is not None and job.exit_code is None and self.supervisor.running:
             return  # the trainer still runs (sweep, teardown): wait for its exit code
-        self.announced.add(message.job_key)
+        self.announced.add(event.job_key)
         self.push_screen(JobFinishedScreen(summary(job, self.state)), self._after_finished)
 
     def _after_finished(self, answer: str | None) -> None:
         if answer == "quit":
             self._exit_with_child_code()
 
-    def on_connection_changed(self, message: ConnectionChanged) -> None:
-        """Redraw now so a lost connection shows without waiting for the next tick."""
-        self.dashboard.refresh_from(self.state)
-
-    def on_snapshot_loaded(self, message: SnapshotLoaded) -> None:
-        """A late joiner's history is in: the first full frame should not wait for a tick."""
-        self.dashboard.refresh_from(self.state)
-
-    def on_source_failed(self, message: SourceFailed) -> None:
+    def source_failed(self, event: SourceFailed) -> None:
         """Say why nothing will arrive; the user quits with q."""
-        self.state.notice = message.error
+        self.state.notice = event.error
         self.state.touch()
-        self.notify(message.error, severity="error", timeout=10)
-
-    def on_command_failed(self, message: CommandFailed) -> None:
-        """A command that could not be delivered is reported, never silently lost."""
-        self.notify(f"{message.command}: {message.error}", severity="warning")
+        self.notify(event.error, severity="error", timeout=10)
 
     async def action_profile(self) -> None:
         """Profile the next N steps of the job (or of the rank) on screen."""
         rank = self.state.rank
-        if self.state.readonly or self.mode == "replay" or rank is None:
+        if not self.feed.capabilities.commands or rank is None:
             self.notify("read-only: commands are disabled", severity="warning")
             return
         rank.profile.state, rank.profile.steps = "requested", self.profile_steps
         self.state.touch()
-        await self.source.send("profile", rank=self.state.rank_view, steps=self.profile_steps)
+        await self.feed.send("profile", rank=self.state.view.rank_view, steps=self.profile_steps)
 
     def _training(self) -> bool:
         return self.mode == "train" and self.supervisor is not None and self.supervisor.running
@@ -171,7 +177,8 @@ class OcrtopApp(App[int]):
         elif answer == "stop" and self.supervisor is not None:
             self.supervisor.request_stop()
             # read-only sends no commands; with no connection there is nobody to ask either
-            if self.state.readonly or not await self.source.send("stop", mode="graceful"):
+            commands = self.feed.capabilities.commands
+            if not commands or not await self.feed.send("stop", mode="graceful"):
                 self.supervisor.child.signal_group()
 
     def _exit_with_child_code(self) -> None:
@@ -208,7 +215,7 @@ class OcrtopApp(App[int]):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         """Filter while typing."""
-        self.state.log_filter = event.value
+        self.state.view.log_filter = event.value
         self.state.touch()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -234,15 +241,15 @@ class OcrtopApp(App[int]):
 
     def action_pause(self) -> None:
         """Replay: pause/continue."""
-        if hasattr(self.source, "toggle_pause"):
-            self.source.toggle_pause()
+        if self.feed.capabilities.playback:
+            self.feed.toggle_pause()
 
     def action_step(self) -> None:
         """Replay: one message."""
-        if hasattr(self.source, "step"):
-            self.source.step()
+        if self.feed.capabilities.playback:
+            self.feed.step()
 
     def action_speed(self, delta: int) -> None:
         """Replay: faster/slower."""
-        if hasattr(self.source, "faster"):
-            self.source.faster(delta)
+        if self.feed.capabilities.playback:
+            self.feed.faster(delta)

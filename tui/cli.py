@@ -1,4 +1,4 @@
-"""``ocrtop train``, ``ocrtop attach`` and ``ocrtop replay``: pick a source, a mode, run.
+"""``ocrtop train``, ``ocrtop attach`` and ``ocrtop replay``: pick a feed, a mode, run.
 
 Each function takes the arguments after its subcommand and returns the process's exit
 code. Textual is imported only when a dashboard is actually drawn, so headless runs in
@@ -11,15 +11,17 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bridge import exitcodes
 from bridge.ssh import ENV_REMOTE_COMMAND
-from tui import outcome
-from tui.child import Child, make_child
+from tui.core import outcome
+from tui.core.child import Child, make_child
+from tui.core.state import AppState
 from tui.headless import HeadlessPrinter, run_headless
-from tui.state import AppState
+
+if TYPE_CHECKING:
+    from tui.app import MakeFeed
 
 DEFAULT_PROFILE_STEPS = 20
 OWN_FLAGS = ("--headless", "--readonly")
@@ -70,7 +72,7 @@ def split_train_args(argv: list[str]) -> tuple[dict[str, Any], list[str]]:
 
 def run_dashboard(
     state: AppState,
-    make_source: Callable[[Any], Any],
+    make_feed: MakeFeed,
     mode: str,
     profile_steps: int = DEFAULT_PROFILE_STEPS,
     child: Child | None = None,
@@ -80,7 +82,7 @@ def run_dashboard(
     from tui.app import OcrtopApp
 
     app = OcrtopApp(
-        state, make_source, mode=mode, profile_steps=profile_steps, child=child, picker=picker
+        state, make_feed, mode=mode, profile_steps=profile_steps, child=child, picker=picker
     )
     code = app.run()
     return int(code or 0), app.outcome
@@ -89,7 +91,7 @@ def run_dashboard(
 def train(argv: list[str]) -> int:
     """Start ``runners/train.py <overrides>`` (or ``--script SCRIPT [args]``, any Lightning
     script) as a child and show (or print) it live."""
-    from tui.source import LiveSource
+    from tui.core.feeds.live import LiveFeed
 
     opts, overrides = split_train_args(argv)
     try:
@@ -103,11 +105,11 @@ def train(argv: list[str]) -> int:
     if want_headless(opts["headless"]):
         printer = HeadlessPrinter(state, sys.stdout)
         printer.say(f"[ocrtop] {' '.join(child.argv)}")
-        source = LiveSource(state, printer.on_message, group=child.group)
-        return asyncio.run(run_headless(state, source, printer, child=child))
+        feed = LiveFeed(state, printer.on_message, group=child.group)
+        return asyncio.run(run_headless(state, feed, printer, child=child))
     code, outcome = run_dashboard(
         state,
-        lambda app: LiveSource(state, app.post_message, group=child.group),
+        lambda post: LiveFeed(state, post, group=child.group),
         "train",
         opts["profile_steps"],
         child,
@@ -148,13 +150,13 @@ def attach_parser() -> argparse.ArgumentParser:
 def attach(argv: list[str]) -> int:
     """Attach to JOB, the only running job, or (with several) the one picked from a list."""
     from bridge.registry import list_jobs
-    from tui.source import LiveSource
+    from tui.core.feeds.live import LiveFeed
 
     args = attach_parser().parse_args(argv)
     if args.remote_command:
         os.environ[ENV_REMOTE_COMMAND] = args.remote_command  # read by bridge.ssh
     if args.job is not None:
-        from tui.source import check_attach_target
+        from tui.core.feeds.live import check_attach_target
 
         args.job, problem = check_attach_target(args.job)
         if problem:
@@ -181,12 +183,12 @@ def attach(argv: list[str]) -> int:
             picker = leaders
     if want_headless(args.headless):
         printer = HeadlessPrinter(state, sys.stdout)
-        source = LiveSource(state, printer.on_message, target=args.job)
-        return asyncio.run(run_headless(state, source, printer))
+        feed = LiveFeed(state, printer.on_message, target=args.job)
+        return asyncio.run(run_headless(state, feed, printer))
     target = args.job
     code, _ = run_dashboard(
         state,
-        lambda app: LiveSource(state, app.post_message, target=target),
+        lambda post: LiveFeed(state, post, target=target),
         "attach",
         args.profile_steps,
         picker=picker,
@@ -198,7 +200,8 @@ def replay(argv: list[str]) -> int:
     """Play a run's events.jsonl through the dashboard (or headless, as fast as possible)."""
     from pathlib import Path
 
-    from tui.replay import ReplaySource, explain, plan_replay
+    from tui.core.feeds.logs import explain, plan_replay
+    from tui.core.feeds.replay import ReplayFeed
 
     p = argparse.ArgumentParser(
         prog="ocrtop replay",
@@ -218,11 +221,11 @@ def replay(argv: list[str]) -> int:
     state = AppState(readonly=True)
     if want_headless(args.headless):
         printer = HeadlessPrinter(state, sys.stdout, interval=0.0)
-        source = ReplaySource(state, printer.on_message, args.run_dir, speed=max(args.speed, 1e6))
-        return asyncio.run(run_headless(state, source, printer, unfinished_code=1))
+        feed = ReplayFeed(state, printer.on_message, args.run_dir, speed=max(args.speed, 1e6))
+        return asyncio.run(run_headless(state, feed, printer, unfinished_code=1))
     code, _ = run_dashboard(
         state,
-        lambda app: ReplaySource(state, app.post_message, args.run_dir, speed=args.speed),
+        lambda post: ReplayFeed(state, post, args.run_dir, speed=args.speed),
         "replay",
     )
     return code or outcome.exit_code(state, unfinished=exitcodes.FAILED)

@@ -11,12 +11,19 @@ import time
 from typing import Any, TextIO
 
 from bridge import names
-from tui import derive, outcome
-from tui.fmt import duration, human_bytes, num, short
-from tui.messages import CommandFailed, ConnectionChanged, JobFinished, SourceFailed
-from tui.state import AppState, JobState
-from tui.supervise import Supervisor
-from tui.sweep import table_lines
+from tui.core import derive, outcome
+from tui.core.events import (
+    CommandFailed,
+    ConnectionChanged,
+    FeedEvent,
+    JobFinished,
+    SourceFailed,
+)
+from tui.core.feeds.base import Feed
+from tui.core.fmt import duration, human_bytes, num, short
+from tui.core.state import AppState, JobState
+from tui.core.supervise import Supervisor
+from tui.core.sweep import table_lines
 
 
 def status_line(state: AppState, job: JobState) -> str:
@@ -86,8 +93,8 @@ class HeadlessPrinter:
         """One line, flushed (pipes and CI logs must see it now)."""
         print(text, file=self.out, flush=True)
 
-    def on_message(self, msg: Any) -> None:
-        """Source notifications: connection changes, failures, finished jobs."""
+    def on_message(self, msg: FeedEvent) -> None:
+        """Feed events: connection changes, failures, finished jobs."""
         if isinstance(msg, ConnectionChanged) and msg.condition in ("reconnecting", "closed"):
             self.say(f"[ocrtop] {msg.stream}: {msg.condition} {msg.detail}".rstrip())
         elif isinstance(msg, SourceFailed):
@@ -129,7 +136,7 @@ class HeadlessPrinter:
     def sweep_table(self) -> None:
         """The sweep so far, one ``[sweep]`` line per job (after each job finishes)."""
         rows = derive.sweep_rows(self.state.jobs, self.state.now())
-        lines = table_lines(rows, self.state.current)
+        lines = table_lines(rows, self.state.view.current)
         # fit and test of a job each end in "done", and the exit repeats the last table
         if lines == self.last_sweep:
             return
@@ -188,20 +195,20 @@ class HeadlessPrinter:
 
 async def run_headless(
     state: AppState,
-    source: Any,
+    feed: Feed,
     printer: HeadlessPrinter,
     child: Any = None,
     tick_s: float = 0.25,
     unfinished_code: int = 0,
 ) -> int:
-    """Drive ``source`` until the child exits (train), or the jobs end (attach/replay).
+    """Drive ``feed`` until the child exits (train), or the jobs end (attach/replay).
 
     SIGINT asks the trainer to stop gracefully; the child's process group gets SIGTERM
     if it is still running after the stop timeout.
 
     Returns:
         The child's exit code (signal N as 128+N); otherwise the jobs' own exit code
-        (``tui.outcome.exit_code``; an unfinished job counts as ``unfinished_code``), 1
+        (``tui.core.outcome.exit_code``; an unfinished job counts as ``unfinished_code``), 1
         when there was no job at all.
     """
     import asyncio
@@ -209,7 +216,7 @@ async def run_headless(
     import signal
 
     loop = asyncio.get_running_loop()
-    task = asyncio.create_task(source.run())
+    task = asyncio.create_task(feed.run())
     sup = Supervisor(child, state) if child is not None else None
     pending: set[asyncio.Future[Any]] = set()
 
@@ -230,7 +237,7 @@ async def run_headless(
         )
         sup.request_stop()
         # relayed as a Ctrl-C: the run ends (and ocrtop exits) with 130, as a shell expects
-        pending.add(asyncio.ensure_future(source.send("stop", mode="graceful", signal="SIGINT")))
+        pending.add(asyncio.ensure_future(feed.send("stop", mode="graceful", signal="SIGINT")))
 
     with contextlib.suppress(NotImplementedError, RuntimeError):
         loop.add_signal_handler(signal.SIGINT, interrupt)
@@ -239,9 +246,9 @@ async def run_headless(
             await asyncio.sleep(tick_s)
             printer.tick()
             if sup is not None:
-                if child.poll() is not None and hasattr(source, "backfill"):
+                if child.poll() is not None and feed.capabilities.live:
                     await asyncio.sleep(tick_s)  # let the last messages land
-                    await source.backfill(set())  # jobs that ended between two polls
+                    await feed.catch_up()  # jobs that ended between two polls
                 published = bool(state.jobs)
                 sup.check()
                 for line in sup.announcements():
@@ -259,12 +266,11 @@ async def run_headless(
                         printer.finished(state.job)  # a killed trainer announces nothing
                     printer.say(f"[ocrtop] {state.notice}")
                     return sup.exited
-            if sup is None and task.done() and (getattr(source, "done", True) or not state.jobs):
+            if sup is None and task.done() and (feed.done or not state.jobs):
                 printer.tick(force=True)
                 return outcome.exit_code(state, unfinished_code) if state.jobs else 1
     finally:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.remove_signal_handler(signal.SIGINT)
-        if hasattr(source, "aclose"):
-            await source.aclose()
+        await feed.aclose()
         task.cancel()

@@ -1,4 +1,4 @@
-"""Test doubles for the TUI: a fake bridge client and a panel-to-text helper."""
+"""Test doubles for the TUI: a fake bridge client, a fixed feed and a panel-to-text helper."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from typing import Any
 from rich.console import Console
 
 from tests.helpers.streams import T0
+from tui.core.feeds.base import Capabilities, FeedBase
+from tui.core.state import AppState
 
 
 def panel_text(app: Any, panel_id: str) -> str:
@@ -65,3 +67,39 @@ class FakeClient:
     async def close(self) -> None:
         """Mark closed (the source must close what it opened)."""
         self.closed = True
+
+
+ATTACHED = Capabilities(live=True, commands=True)
+
+
+class RecordedFeed(FeedBase):
+    """A feed that pours fixed ``(message, stream)`` pairs into the state once and records
+    the commands sent instead of sending them (``sent_ids``: what ``send`` returns).
+
+    It says it is live and takes commands, like an attach, unless told otherwise.
+    """
+
+    def __init__(
+        self,
+        state: AppState,
+        messages: list[tuple[dict[str, Any], str]] | None = None,
+        capabilities: Capabilities = ATTACHED,
+        sent_ids: tuple[str, ...] = ("c1",),
+    ) -> None:
+        super().__init__(lambda event: None)
+        self.state, self.messages = state, messages or []
+        self.capabilities, self.sent_ids = capabilities, sent_ids
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    async def run(self) -> None:
+        """Ingest every message at once; every stream is then live."""
+        for msg, stream in self.messages:
+            self.state.ingest(msg, stream)
+        for stream in dict.fromkeys(stream for _, stream in self.messages):
+            self.state.set_connection(stream, "live")
+        self.finished_feeding = True
+
+    async def send(self, command: str, rank: int | None = None, **args: Any) -> list[str]:
+        """Record the command."""
+        self.sent.append((command, args))
+        return list(self.sent_ids)

@@ -7,8 +7,8 @@ from typing import Any
 from tests.helpers.streams import T0, StreamBuilder, make_stream
 from tests.helpers.tui_fakes import FakeClient, panel_text
 from tui.app import OcrtopApp
-from tui.source import LiveSource
-from tui.state import AppState
+from tui.core.feeds.live import LiveFeed
+from tui.core.state import AppState
 
 
 def text_of(app: OcrtopApp, panel_id: str) -> str:
@@ -18,12 +18,14 @@ def text_of(app: OcrtopApp, panel_id: str) -> str:
 class Harness:
     """An app whose live source connects to fake clients (one per connection attempt)."""
 
-    def __init__(self, steps: int = 45, size: tuple[int, int] = (120, 40)) -> None:
+    def __init__(
+        self, steps: int = 45, size: tuple[int, int] = (120, 40), readonly: bool = False
+    ) -> None:
         self.builder = StreamBuilder()
         self.stream = make_stream(steps=steps, builder=self.builder)
         self.clients: list[FakeClient] = []
         self.size = size
-        self.state = AppState(clock=lambda: T0 + 30.0)
+        self.state = AppState(clock=lambda: T0 + 30.0, readonly=readonly)
 
         async def connect(target: str) -> Any:
             client = FakeClient(self.stream[0])
@@ -34,8 +36,8 @@ class Harness:
 
         self.app = OcrtopApp(
             self.state,
-            lambda app: LiveSource(
-                self.state, app.post_message, target="fake-job", connect=connect, retry_s=0.05
+            lambda post: LiveFeed(
+                self.state, post, target="fake-job", connect=connect, retry_s=0.05
             ),
             tick_hz=20,
         )

@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from tests.helpers.streams import T0, StreamBuilder, make_stream
+from tests.helpers.tui_fakes import RecordedFeed
 from tests.helpers.tui_harness import Harness, settle, text_of
 from tui.app import OcrtopApp
+from tui.core.feeds.base import Capabilities
+from tui.core.state import AppState
 from tui.screens.choice import ChoiceScreen
 from tui.screens.finished import JobFinishedScreen
-from tui.state import AppState
 from tui.widgets.header import HeaderBar
 
 
@@ -80,13 +84,13 @@ async def test_disconnect_shows_reconnecting_then_recovers() -> None:
         await settle(pilot)
         assert h.state.job is not None and h.state.job.connection == "live"
         gate = asyncio.Event()
-        original = h.app.source.connect
+        original = h.app.feed.connect
 
         async def slow_connect(target: str) -> Any:
             await gate.wait()
             return await original(target)
 
-        h.app.source.connect = slow_connect
+        h.app.feed.connect = slow_connect
         h.clients[0].push(None)
         await settle(pilot)
         assert h.state.job.connection == "reconnecting"
@@ -98,8 +102,7 @@ async def test_disconnect_shows_reconnecting_then_recovers() -> None:
 
 
 async def test_quit_in_attach_mode_exits_and_readonly_blocks_profile() -> None:
-    h = Harness(steps=5)
-    h.state.readonly = True
+    h = Harness(steps=5, readonly=True)  # the live feed then declares no commands
     async with h.app.run_test(size=h.size) as pilot:
         await settle(pilot)
         await pilot.press("p")
@@ -125,11 +128,7 @@ async def test_ddp_job_shows_one_row_per_rank_and_rank_key_switches() -> None:
                 msg["payload"]["values"]["perf/step_ms"] = 900.0  # the straggler
             state.ingest(msg, f"r{rank}")
 
-    class Fixed:
-        async def run(self) -> None:
-            return None
-
-    app = OcrtopApp(state, lambda a: Fixed(), tick_hz=20)
+    app = OcrtopApp(state, lambda post: RecordedFeed(state), tick_hz=20)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.1)
         table = text_of(app, "throughput")
@@ -140,3 +139,33 @@ async def test_ddp_job_shows_one_row_per_rank_and_rank_key_switches() -> None:
         await pilot.pause(0.1)
         assert state.rank is not None and state.rank.rank == 1
         assert "rank 1 of 2" in str(app.dashboard.query_one("#header", HeaderBar).content)
+
+
+class CountingFeed(RecordedFeed):
+    """Records the playback controls the app calls."""
+
+    def __init__(self, state: AppState, capabilities: Capabilities) -> None:
+        super().__init__(state, [(m, "s") for m in make_stream(steps=5)], capabilities)
+        self.controls: list[str] = []
+
+    def toggle_pause(self) -> None:
+        self.controls.append("pause")
+
+    def step(self) -> None:
+        self.controls.append("step")
+
+    def faster(self, delta: int) -> None:
+        self.controls.append(f"speed{delta:+d}")
+
+
+@pytest.mark.parametrize("playback", [True, False])
+async def test_keys_ask_the_feed_what_it_can_do(playback: bool) -> None:
+    state = AppState(clock=lambda: T0 + 30)  # not read-only: only the feed decides
+    feed = CountingFeed(state, Capabilities(playback=playback, commands=not playback))
+    app = OcrtopApp(state, lambda post: feed, mode="attach", tick_hz=20)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.1)
+        await pilot.press("space", "full_stop", "plus", "minus", "p")
+        await pilot.pause(0.1)
+    assert feed.controls == (["pause", "step", "speed+1", "speed-1"] if playback else [])
+    assert feed.sent == ([] if playback else [("profile", {"steps": 20})])

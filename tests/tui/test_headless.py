@@ -6,9 +6,9 @@ import asyncio
 import io
 
 from tests.helpers.streams import T0, StreamBuilder, make_stream
+from tui.core.feeds.replay import ReplayFeed
+from tui.core.state import AppState
 from tui.headless import HeadlessPrinter, run_headless, status_line
-from tui.replay import ReplaySource
-from tui.state import AppState
 
 
 def feed(state: AppState, msgs: list[dict]) -> None:
@@ -52,7 +52,7 @@ async def test_run_headless_exit_code_follows_the_final_status() -> None:
         msgs.append(b.msg("status", T0 + 9, {"status": final, "exit_code": expected}))
         state, out = AppState(), io.StringIO()
         printer = HeadlessPrinter(state, out, interval=0.0)
-        source = ReplaySource(state, printer.on_message, messages=[(m, "s0") for m in msgs],
+        source = ReplayFeed(state, printer.on_message, messages=[(m, "s0") for m in msgs],
                               speed=1e6)  # fmt: skip
         code = await asyncio.wait_for(run_headless(state, source, printer, tick_s=0.01), 10)
         assert code == expected

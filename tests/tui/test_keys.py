@@ -7,16 +7,16 @@ from types import SimpleNamespace
 from typing import Any
 
 from tests.helpers.streams import T0, StreamBuilder, make_stream
-from tests.helpers.tui_fakes import panel_text
+from tests.helpers.tui_fakes import RecordedFeed, panel_text
 from tui.app import OcrtopApp
+from tui.core.state import AppState
 from tui.screens.choice import ChoiceScreen
 from tui.screens.help import HelpScreen
 from tui.screens.picker import JobPickerScreen
-from tui.state import AppState
 
 
 class FakeChild:
-    """The parts of ``tui.child.Child`` the app uses, without a process."""
+    """The parts of ``tui.core.child.Child`` the app uses, without a process."""
 
     def __init__(self) -> None:
         self.code: int | None = None
@@ -40,28 +40,11 @@ class FakeChild:
         return ["Traceback: boom"]
 
 
-class Recorded:
-    """Feeds fixed messages once; records commands (``ok`` decides if any stream took them)."""
-
-    def __init__(self, state: AppState, messages: list[tuple[dict[str, Any], str]]) -> None:
-        self.state, self.messages = state, messages
-        self.sent: list[tuple[str, dict[str, Any]]] = []
-        self.target: str | None = None
-
-    async def run(self) -> None:
-        for msg, stream in self.messages:
-            self.state.ingest(msg, stream)
-
-    async def send(self, command: str, rank: int | None = None, **args: Any) -> list[str]:
-        self.sent.append((command, args))
-        return ["c1"]
-
-
 def make_app(mode: str = "train", child: FakeChild | None = None, **kw: Any) -> OcrtopApp:
     state = AppState(clock=lambda: T0 + 30)
     msgs = [(m, "a") for m in make_stream(steps=25)]
     msgs += [(m, "b") for m in make_stream(steps=5, builder=StreamBuilder(job_id="sweep-2"))]
-    return OcrtopApp(state, lambda app: Recorded(state, msgs), mode=mode, child=child,  # type: ignore[arg-type]
+    return OcrtopApp(state, lambda post: RecordedFeed(state, msgs), mode=mode, child=child,  # type: ignore[arg-type]
                      tick_hz=20, **kw)  # fmt: skip
 
 
@@ -76,7 +59,7 @@ async def test_q_offers_detach_stop_cancel_and_stop_sends_the_command() -> None:
         assert app.screen is app.dashboard and app.is_running
         await pilot.press("q", "s")
         await pilot.pause(0.1)
-        assert app.source.sent == [("stop", {"mode": "graceful"})]
+        assert app.feed.sent == [("stop", {"mode": "graceful"})]
         assert child.stop_requested_at is not None and "stopping" in app.state.notice
         await pilot.press("ctrl+c")
         assert isinstance(app.screen, ChoiceScreen) and "Stop training?" in app.screen.question
@@ -105,7 +88,7 @@ async def test_view_keys_help_panels_filter_jobs_and_window() -> None:
         state = app.state
         assert state.job is not None and state.job.job_id == "sweep-2"
         await pilot.press("left_square_bracket")
-        assert state.job.job_id != "sweep-2" and not state.follow
+        assert state.job.job_id != "sweep-2" and not state.view.follow
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("x")
@@ -119,13 +102,14 @@ async def test_view_keys_help_panels_filter_jobs_and_window() -> None:
         await pilot.press("slash", *"hmean")
         await pilot.pause(0.1)
         log = panel_text(app, "log")
-        assert state.log_filter == "hmean" and "val/hmean=0.200" in log and "dataset" not in log
+        assert state.view.log_filter == "hmean"
+        assert "val/hmean=0.200" in log and "dataset" not in log
         await pilot.press("escape")
         await pilot.pause(0.1)
-        assert state.log_filter == "" and "dataset" in panel_text(app, "log")
-        before = state.window_s
+        assert state.view.log_filter == "" and "dataset" in panel_text(app, "log")
+        before = state.view.window_s
         await pilot.press("w")
-        assert state.window_s != before
+        assert state.view.window_s != before
         await pilot.press("q")
     assert app.return_value == 0
 
@@ -139,5 +123,5 @@ async def test_picker_chooses_the_job_to_follow() -> None:
         assert isinstance(app.screen, JobPickerScreen)
         await pilot.press("down", "enter")
         await pilot.pause(0.1)
-        assert app.source.target == "bbb" and app.screen is app.dashboard
+        assert app.feed.target == "bbb" and app.screen is app.dashboard
         assert app.state.job is not None

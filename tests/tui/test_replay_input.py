@@ -15,7 +15,7 @@ import pytest
 from bridge.publisher import Publisher
 from tests.helpers.streams import make_stream
 from tui import cli
-from tui.source import check_attach_target
+from tui.core.feeds.live import check_attach_target
 
 
 def _good_log(path: Path, finish: bool = True) -> bytes:

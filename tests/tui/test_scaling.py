@@ -9,14 +9,14 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import tui.source
+import tui.core.feeds.live
 from bridge import names
-from tests.helpers.tui_fakes import FakeClient, panel_text
-from tui import derive
+from tests.helpers.tui_fakes import FakeClient, RecordedFeed, panel_text
 from tui.app import OcrtopApp
+from tui.core import derive
+from tui.core.state import AppState
 from tui.headless import HeadlessPrinter, is_sweep, ranks_line
 from tui.screens.sweep import SweepScreen
-from tui.state import AppState
 from tui.widgets.header import HeaderBar
 
 T0 = 1_700_000_000.0
@@ -103,11 +103,7 @@ def test_recordings_from_before_pss_keep_their_rank_memory() -> None:
 async def test_merged_view_names_the_straggler_and_r_shows_one_rank() -> None:
     state = ddp_state()
 
-    class Idle:
-        async def run(self) -> None:
-            return None
-
-    app = OcrtopApp(state, lambda a: Idle(), tick_hz=20)
+    app = OcrtopApp(state, lambda post: RecordedFeed(state), tick_hz=20)
     async with app.run_test(size=(140, 48)) as pilot:  # two columns: the table fits
         await pilot.pause(0.1)
         table = panel_text(app, "throughput")
@@ -159,7 +155,7 @@ def test_sweep_rows_show_what_varies_best_hmean_and_status() -> None:
 
 
 def test_headless_sweep_table_after_a_job_finishes() -> None:
-    from tui.messages import JobFinished
+    from tui.core.events import JobFinished
 
     state, out = sweep_state(), io.StringIO()
     assert is_sweep(state)
@@ -175,14 +171,10 @@ def test_headless_sweep_table_after_a_job_finishes() -> None:
 async def test_sweep_screen_follows_and_enter_shows_a_finished_job() -> None:
     state = sweep_state()
 
-    class Idle:
-        async def run(self) -> None:
-            return None
-
-    app = OcrtopApp(state, lambda a: Idle(), tick_hz=20)
+    app = OcrtopApp(state, lambda post: RecordedFeed(state), tick_hz=20)
     async with app.run_test(size=(140, 40)) as pilot:
         await pilot.pause(0.1)
-        assert state.current == "sweep/1_craft"  # following the running job
+        assert state.view.current == "sweep/1_craft"  # following the running job
         await pilot.press("s")
         await pilot.pause(0.1)
         screen = app.screen
@@ -190,15 +182,15 @@ async def test_sweep_screen_follows_and_enter_shows_a_finished_job() -> None:
         await pilot.press("up", "enter")
         await pilot.pause(0.1)
         assert not isinstance(app.screen, SweepScreen)
-        assert state.current == "sweep/0_dbnet" and not state.follow
+        assert state.view.current == "sweep/0_dbnet" and not state.view.follow
         assert "job 1/2" in str(app.dashboard.query_one("#header", HeaderBar).content)
 
 
 async def test_sweep_jobs_that_ended_between_polls_are_read_from_their_logs(
     tmp_path: Path,
 ) -> None:
-    from tui.messages import JobFinished
-    from tui.source import LiveSource
+    from tui.core.events import JobFinished
+    from tui.core.feeds.live import LiveFeed
 
     sweep = tmp_path / "sweep"
     early, running = sweep / "0_dbnet", sweep / "1_craft"
@@ -214,7 +206,7 @@ async def test_sweep_jobs_that_ended_between_polls_are_read_from_their_logs(
     state, posted = AppState(clock=lambda: T0 + 100), list[Any]()
     meta1 = {"sweep_job": 1, "overrides": ["model/architectures=craft"]}
     state.ingest(hello(0, 1, str(running), meta1), "live1")
-    source = LiveSource(state, posted.append, group="g")
+    source = LiveFeed(state, posted.append, group="g")
 
     await source.backfill(live={str(running)})
     await source.backfill(live={str(running)})  # read once, not twice
@@ -224,7 +216,7 @@ async def test_sweep_jobs_that_ended_between_polls_are_read_from_their_logs(
         (0, "done", 0.25),
         (1, "connecting", None),
     ]
-    assert state.current == str(running)  # the running job keeps the screen
+    assert state.view.current == str(running)  # the running job keeps the screen
     assert [m.job_key for m in posted if isinstance(m, JobFinished)] == [str(early)]
     assert state.jobs[str(early)].connection == "closed"
 
@@ -232,7 +224,7 @@ async def test_sweep_jobs_that_ended_between_polls_are_read_from_their_logs(
 async def test_a_registered_job_that_ended_before_we_connected_is_read_back(
     tmp_path: Path,
 ) -> None:
-    from tui.source import LiveSource
+    from tui.core.feeds.live import LiveFeed
 
     run = tmp_path / "sweep" / "0_dbnet"
     run.mkdir(parents=True)
@@ -240,7 +232,7 @@ async def test_a_registered_job_that_ended_before_we_connected_is_read_back(
     recorded = [hello(0, 1, str(run), meta), msg("status", 1, {"status": "done"}, t=T0 + 2)]
     (run / "events.jsonl").write_text("".join(json.dumps(m) + "\n" for m in recorded))
     state = AppState(clock=lambda: T0 + 10)
-    source = LiveSource(state, list[Any]().append, group="g")
+    source = LiveFeed(state, list[Any]().append, group="g")
     source.seen[str(run)] = meta  # in the registry at one poll, gone before the connect
 
     await source.backfill(live={str(run)})
@@ -252,7 +244,7 @@ async def test_a_registered_job_that_ended_before_we_connected_is_read_back(
 async def test_a_job_whose_publisher_re_registered_is_followed_again(monkeypatch: Any) -> None:
     """A later stage that reopened the publisher (no linger) is followed; a stale entry not."""
     entry = SimpleNamespace(job_id="j", run_dir="/runs/j", start_time=T0, meta={})
-    monkeypatch.setattr(tui.source, "_list_group", lambda group: [entry])
+    monkeypatch.setattr(tui.core.feeds.live, "_list_group", lambda group: [entry])
     clients: list[FakeClient] = []
 
     async def connect(target: str) -> FakeClient:
@@ -270,7 +262,7 @@ async def test_a_job_whose_publisher_re_registered_is_followed_again(monkeypatch
         raise AssertionError("timed out")
 
     state = AppState(clock=lambda: T0 + 10)
-    source = tui.source.LiveSource(state, list[Any]().append, group="g", connect=connect)
+    source = tui.core.feeds.live.LiveFeed(state, list[Any]().append, group="g", connect=connect)
     source.poll_s = 0.01
     task = asyncio.create_task(source.run())
     try:

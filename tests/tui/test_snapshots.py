@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from tests.helpers.streams import T0, StreamBuilder, make_stream
+from tests.helpers.tui_fakes import RecordedFeed
 from tui.app import OcrtopApp
-from tui.state import AppState
+from tui.core.state import AppState
 
 
 @pytest.fixture(autouse=True)
@@ -32,29 +33,13 @@ def utc() -> Iterator[None]:
     time.tzset()
 
 
-class Recorded:
-    """Feeds a fixed list of messages at once; records commands instead of sending them."""
-
-    def __init__(self, state: AppState, messages: list[dict[str, Any]]) -> None:
-        self.state, self.messages = state, messages
-        self.sent: list[tuple[str, dict[str, Any]]] = []
-
-    async def run(self) -> None:
-        for msg in self.messages:
-            self.state.ingest(msg, "rank0")
-        self.state.set_connection("rank0", "live")
-
-    async def send(self, command: str, rank: int | None = None, **args: Any) -> list[str]:
-        self.sent.append((command, args))
-        return []
-
-
 def dashboard_app() -> OcrtopApp:
     builder = StreamBuilder()
     stream = make_stream(steps=45, builder=builder)
     stream += builder.profile(T0 + 25.0, steps=20, step=45)
     state = AppState(clock=lambda: T0 + 26.0)
-    return OcrtopApp(state, lambda app: Recorded(state, stream), mode="attach")
+    feed = RecordedFeed(state, [(m, "rank0") for m in stream], sent_ids=())
+    return OcrtopApp(state, lambda post: feed, mode="attach")
 
 
 async def settle(pilot: Any) -> None:

@@ -7,7 +7,7 @@ from textual.containers import Grid
 from textual.events import Resize
 from textual.screen import Screen
 
-from tui.state import AppState
+from tui.core.state import AppState
 from tui.widgets.alerts import AlertsPanel
 from tui.widgets.header import HeaderBar
 from tui.widgets.keys import KeysBar

@@ -19,9 +19,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from bridge import names
-from tui import derive, outcome
-from tui.fmt import duration
-from tui.state import AppState, JobState
+from tui.core import derive, outcome
+from tui.core.fmt import duration
+from tui.core.state import AppState, JobState
 
 
 def summary(job: JobState, state: AppState) -> str:

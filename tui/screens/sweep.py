@@ -15,9 +15,9 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui import derive
-from tui.state import AppState
-from tui.sweep import HEADER, format_row
+from tui.core import derive
+from tui.core.state import AppState
+from tui.core.sweep import HEADER, format_row
 
 
 class SweepScreen(ModalScreen[str | None]):
@@ -47,7 +47,7 @@ class SweepScreen(ModalScreen[str | None]):
     def rebuild(self) -> None:
         """Redraw the rows, keeping the highlighted job."""
         rows = derive.sweep_rows(self.state.jobs, self.state.now())
-        lines = [format_row(r, r.key == self.state.current) for r in rows]
+        lines = [format_row(r, r.key == self.state.view.current) for r in rows]
         if lines == self._shown:
             return
         self._shown = lines
@@ -55,7 +55,7 @@ class SweepScreen(ModalScreen[str | None]):
         keep = jobs.highlighted_option.id if jobs.highlighted_option is not None else None
         jobs.clear_options()
         jobs.add_options([Option(line, id=r.key) for line, r in zip(lines, rows, strict=True)])
-        target = keep or self.state.current
+        target = keep or self.state.view.current
         for i, r in enumerate(rows):
             if r.key == target:
                 jobs.highlighted = i

@@ -1,1 +1,1 @@
-"""Dashboard widgets: one panel per module, each redrawn from ``tui.state`` by the app timer."""
+"""Dashboard widgets: one panel per module, each redrawn from ``tui.core.state`` by a timer."""

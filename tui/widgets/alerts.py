@@ -8,7 +8,7 @@ from collections.abc import Hashable
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from tui.state import AppState
+from tui.core.state import AppState
 from tui.widgets.panel import Panel
 
 SEVERITY = {"critical": "bold white on red", "warning": "bold yellow", "info": "cyan"}
@@ -31,13 +31,9 @@ class AlertsPanel(Panel):
         job = state.job
         if job is None:
             return Text("")
-        ranks = (
-            [state.rank] if state.rank_view is not None and state.rank else list(job.ranks.values())
-        )
-        active = sorted(
-            (a for r in ranks if r for a in r.alerts_active.values()), key=lambda a: a.t
-        )
-        recent = sorted((a for r in ranks if r for a in r.alerts_recent), key=lambda a: -a.t)
+        ranks = state.listed_ranks()
+        active = sorted((a for r in ranks for a in r.alerts_active.values()), key=lambda a: a.t)
+        recent = sorted((a for r in ranks for a in r.alerts_recent), key=lambda a: -a.t)
         lines: list[RenderableType] = []
         for a in active:
             line = Text()

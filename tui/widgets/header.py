@@ -9,9 +9,9 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from tui import derive
-from tui.fmt import duration
-from tui.state import AppState
+from tui.core import derive
+from tui.core.fmt import duration
+from tui.core.state import AppState
 
 STATUS_STYLE = {
     "train": "bold green",
@@ -59,7 +59,7 @@ class HeaderBar(Static):
                 f"  job {list(state.jobs).index(job.key) + 1}/{len(state.jobs)} [ ]", style="dim"
             )
         if job.world_size > 1:
-            view = "all ranks" if state.rank_view is None else f"rank {state.rank_view}"
+            view = "all ranks" if state.view.rank_view is None else f"rank {state.view.rank_view}"
             top.append(f"  {view} of {job.world_size} (r)", style="dim")
             for named in sorted(derive.stragglers(job)):
                 top.append(f"  straggler: rank {named}", style="bold red")

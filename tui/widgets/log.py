@@ -8,8 +8,8 @@ from collections.abc import Hashable
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from tui.records import LogRecord
-from tui.state import AppState
+from tui.core.records import LogRecord
+from tui.core.state import AppState
 from tui.widgets.panel import Panel
 
 LEVEL_STYLE = {"ERROR": "bold red", "CRITICAL": "bold red", "WARNING": "yellow", "DEBUG": "dim"}
@@ -33,19 +33,17 @@ class LogPanel(Panel):
         """New lines, another filter, or another job/rank."""
         job = state.job
         totals = tuple(r.logs_total for r in job.ranks.values()) if job else ()
-        return (state.view_key(), totals, state.log_filter, state.notice)
+        return (state.view_key(), totals, state.view.log_filter, state.notice)
 
     def render_state(self, state: AppState, width: int, height: int) -> RenderableType:
         """See the module docstring."""
-        self.border_subtitle = f"filter: {state.log_filter}" if state.log_filter else ""
+        self.border_subtitle = f"filter: {state.view.log_filter}" if state.view.log_filter else ""
         job = state.job
         if job is None:
             return Text(state.notice or "", style="dim")
-        ranks = (
-            [state.rank] if state.rank_view is not None and state.rank else list(job.ranks.values())
-        )
-        records = sorted((rec for r in ranks if r for rec in r.logs), key=lambda rec: rec.t)
-        shown = matching(records, state.log_filter)[-height:]
+        ranks = state.listed_ranks()
+        records = sorted((rec for r in ranks for rec in r.logs), key=lambda rec: rec.t)
+        shown = matching(records, state.view.log_filter)[-height:]
         text = Text(no_wrap=True, overflow="ellipsis")
         for i, rec in enumerate(shown):
             if i:
@@ -58,6 +56,6 @@ class LogPanel(Panel):
             text.append(first + (" …" if more else ""))
         if not shown:
             text.append(
-                "no matching lines" if state.log_filter else "no log lines yet", style="dim"
+                "no matching lines" if state.view.log_filter else "no log lines yet", style="dim"
             )
         return Group(text)  # rendered by Rich, so no_wrap holds: one record, one line

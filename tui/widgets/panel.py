@@ -14,7 +14,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from textual.widgets import Static
 
-from tui.state import AppState
+from tui.core.state import AppState
 
 
 class Panel(Static, can_focus=True):
@@ -43,10 +43,14 @@ class Panel(Static, can_focus=True):
         """Rebuild the content when its signature or the panel size changed.
 
         Panels with a ``MIN_INTERVAL`` redraw at most that often while only the data moves
-        (graphs fed by every step); a changed view (job, rank, window, size) shows at once.
+        (graphs fed by every step); a changed view (job, rank, window, size) shows at once,
+        and so does a metric name the rank had not reported yet: the first values replace
+        a placeholder (``—``, "waiting for…") at once instead of after the interval.
         """
         size = (self.content_size.width, self.content_size.height)
-        view = (state.view_key(), state.window_s, size)
+        rank = state.rank
+        names_known = len(rank.latest) if rank is not None else -1
+        view = (state.view_key(), state.view.window_s, size, names_known)
         key = (self.signature(state), view)
         if not force and key == self._seen:
             return

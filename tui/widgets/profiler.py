@@ -13,8 +13,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from tui.fmt import num
-from tui.state import AppState
+from tui.core.fmt import num
+from tui.core.state import AppState
 from tui.widgets.panel import Panel
 
 MARKERS = {"requested": "◌ requested", "armed": "◎ armed", "started": "● recording"}

@@ -11,10 +11,10 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from bridge import names
-from tui import derive
-from tui.charts import bar
-from tui.fmt import human_bytes, num
-from tui.state import AppState, RankState
+from tui.core import derive
+from tui.core.charts import bar
+from tui.core.fmt import human_bytes, num
+from tui.core.state import AppState, RankState
 from tui.widgets.panel import Panel
 
 

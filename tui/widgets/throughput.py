@@ -13,10 +13,10 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from bridge import names
-from tui import derive
-from tui.charts import chart
-from tui.fmt import human_bytes, num
-from tui.state import AppState
+from tui.core import derive
+from tui.core.charts import chart
+from tui.core.fmt import human_bytes, num
+from tui.core.state import AppState
 from tui.widgets.panel import Panel
 
 
@@ -41,7 +41,7 @@ class ThroughputPanel(Panel):
         head = Text()
         head.append(f"{num(sps)} samples/s", style="bold cyan")
         head.append(f" · step {num(rank.value(names.STEP_MS), 0)} ms")
-        head.append(f" · {window_label(state.window_s)}", style="dim")
+        head.append(f" · {window_label(state.view.window_s)}", style="dim")
         overhead = rank.value(names.MONITOR_OVERHEAD_PCT)
         if overhead is not None:  # what ocrtop's own hooks and threads cost this job
             head.append(f" · ocrtop {num(overhead, 1)}%", style="dim")
@@ -64,7 +64,7 @@ class ThroughputPanel(Panel):
         rows = derive.rank_rows(job) if len(job.ranks) > 1 else []
         graph_h = max(1, height - 3 - (len(rows) + 1 if rows else 0))
         hist = rank.history.get(names.SAMPLES_PER_SECOND)
-        values = hist.window(state.window_s, state.now()) if hist else []
+        values = hist.window(state.view.window_s, state.now()) if hist else []
         lines: list[RenderableType] = [head]
         lines += [Text(r, style="cyan") for r in chart(values, width, graph_h, lo=0.0)]
         lines += [wait, line]

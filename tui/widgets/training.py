@@ -2,7 +2,7 @@
 
 Generic first: the loss is whatever the job's step returned (or logged), the other rows
 are whatever it logs under ``train/``/``val/``; the detector's loss parts and
-``val/hmean`` appear when they are there (choices in :mod:`tui.derive`).
+``val/hmean`` appear when they are there (choices in :mod:`tui.core.derive`).
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from bridge import names
-from tui import derive
-from tui.charts import chart, spark
-from tui.fmt import short
-from tui.state import AppState, RankState
+from tui.core import derive
+from tui.core.charts import chart, spark
+from tui.core.fmt import short
+from tui.core.state import AppState, RankState
 from tui.widgets.panel import Panel
 
 
@@ -44,15 +44,15 @@ class TrainingPanel(Panel):
                 head.append(f"  {name.split('_', 1)[1]} {short(rank.value(name))}", style="dim")
         for name, value in derive.train_metrics(rank):
             head.append(f"  {_leaf(name)} {short(value)}")
-        graph_h = max(1, height - 3)
+        graph_h, window_s = max(1, height - 3), state.view.window_s
         lines: list[RenderableType] = [head]
         lines += [
             Text(r, style="magenta")
-            for r in chart(rank.history[loss].window(state.window_s, state.now()), width, graph_h)
+            for r in chart(rank.history[loss].window(window_s, state.now()), width, graph_h)
         ]
         lr_hist = rank.history.get(names.LR)
         if lr_hist is not None:
-            lr_values = lr_hist.window(state.window_s, state.now())
+            lr_values = lr_hist.window(window_s, state.now())
             lines.append(Text("lr  " + spark(lr_values, max(1, width - 4), lo=0.0), style="blue"))
         lines.append(self._val_line(rank, width))
         return Group(*lines)

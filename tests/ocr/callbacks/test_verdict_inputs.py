@@ -9,8 +9,8 @@ import pytest
 from bridge import names
 from ocr.callbacks.throughput_monitor import ThroughputMonitorCallback
 from tests.helpers.toy_training import ToyModule, loader, make_trainer
-from tui import derive
-from tui.state import AppState
+from tui.core import derive
+from tui.core.state import AppState
 
 
 @pytest.mark.slow

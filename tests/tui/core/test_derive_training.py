@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from bridge import names
 from tests.helpers.streams import T0, StreamBuilder, make_stream
-from tui import derive
+from tui.core import derive
+from tui.core.state import AppState
 from tui.headless import status_line
-from tui.state import AppState
 from tui.widgets.training import TrainingPanel
 
 

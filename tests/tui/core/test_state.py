@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bridge import names
 from tests.helpers.streams import JOB_ID, StreamBuilder, make_stream
-from tui import derive
-from tui.state import AppState
+from tui.core import derive
+from tui.core.state import AppState
 
 
 def fed(stream: list[dict], stream_key: str = "s0") -> AppState:
@@ -80,15 +80,15 @@ def test_jobs_and_ranks_are_kept_apart_and_cycled() -> None:
         state.ingest(msg, "sweep-1")
     assert state.job is not None and state.job.job_id == "sweep-1"
     state.cycle_job(-1)
-    assert state.job is not None and state.job.job_id == "ddp" and not state.follow
+    assert state.job is not None and state.job.job_id == "ddp" and not state.view.follow
     job = state.job
     assert job is not None and job.world_size == 2 and sorted(job.ranks) == [0, 1]
     state.cycle_rank()
-    assert state.rank_view == 0
+    assert state.view.rank_view == 0
     state.cycle_rank()
     assert state.rank is not None and state.rank.rank == 1
     state.cycle_rank()
-    assert state.rank_view is None
+    assert state.view.rank_view is None
     assert [row.rank for row in derive.rank_rows(job)] == [0, 1]
 
 

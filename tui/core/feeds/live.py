@@ -15,20 +15,21 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from tui import backfill
-from tui.messages import (
+from tui.core.events import (
     CommandFailed,
     ConnectionChanged,
     JobFinished,
     SnapshotLoaded,
     SourceFailed,
 )
-from tui.state import AppState, fields
+from tui.core.feeds import backfill
+from tui.core.feeds.base import Capabilities, FeedBase, Post
+from tui.core.feeds.logs import explain, plan_replay
+from tui.core.state import AppState, fields
 
 log = logging.getLogger(__name__)
 
 Connect = Callable[[str], Awaitable[Any]]
-Post = Callable[[Any], Any]
 FINISHING = ("hello", "status", "snapshot")
 """Message types that can change whether a job finished (a snapshot carries statuses)."""
 
@@ -80,8 +81,6 @@ def check_attach_target(target: str) -> tuple[str, str | None]:
         for job in jobs:
             if job.run_dir and os.path.realpath(job.run_dir) == os.path.realpath(run_dir):
                 return job.job_id, None
-        from tui.replay import explain, plan_replay
-
         files, problems = plan_replay(path)
         what = explain(problems[0], bool(files)) if problems else f"{target}: a recorded run"
         return target, f"{what}; no live job writes it (replay it: ocrtop replay {target})"
@@ -94,8 +93,12 @@ def check_attach_target(target: str) -> tuple[str, str | None]:
     return target, None
 
 
-class LiveSource:
-    """Follows one target (socket, job id, ``ssh://host/JOB``) or a whole group of jobs."""
+class LiveFeed(FeedBase):
+    """Follows one target (socket, job id, ``ssh://host/JOB``) or a whole group of jobs.
+
+    It sends commands unless the state is read-only (``attach --readonly``): the
+    capability says so, and the app asks it rather than the state.
+    """
 
     def __init__(
         self,
@@ -107,8 +110,10 @@ class LiveSource:
         retry_s: float = 0.5,
         poll_s: float = 0.5,
     ) -> None:
-        self.state, self.post, self.connect = state, post, connect
+        super().__init__(post)
+        self.state, self.connect = state, connect
         self.target, self.group = target, group
+        self.capabilities = Capabilities(live=True, commands=not state.readonly)
         self.retry_s, self.poll_s = retry_s, poll_s
         self.clients: dict[str, Any] = {}
         self.tasks: dict[str, asyncio.Task[None]] = {}
@@ -121,6 +126,12 @@ class LiveSource:
 
     async def run(self) -> None:
         """Connect and keep following until cancelled (or, for a single target, it closes)."""
+        try:
+            await self._run()
+        finally:
+            self.finished_feeding = True  # nothing more will come, however it ended
+
+    async def _run(self) -> None:
         if self.group is None:
             streams = [self.target or ""]
             if self.target and not self.target.startswith("ssh://") and "/" not in self.target:
@@ -143,6 +154,10 @@ class LiveSource:
                     self.tasks[entry.job_id] = asyncio.create_task(self.follow(entry.job_id))
             await self.backfill({str(e.run_dir) for e in entries})
             await asyncio.sleep(self.poll_s)
+
+    async def catch_up(self) -> None:
+        """The jobs that ended unseen, once no job is live any more (the trainer exited)."""
+        await self.backfill(set())
 
     async def backfill(self, live: set[str]) -> None:
         """Read jobs that ended unseen from their event logs: registered jobs that ended
@@ -181,14 +196,14 @@ class LiveSource:
         await reader
 
     def _ingest_run(self, msgs: list[tuple[Any, str]]) -> None:
-        shown = self.state.current  # a job from the past must not take the screen
+        shown = self.state.view.current  # a job from the past must not take the screen
         streams = set()
         for msg, stream in msgs:
             self._ingest(msg, stream)
             streams.add(stream)
         for stream in streams & set(self.state.streams):
             self.state.set_connection(stream, "closed")
-        self.state.current = shown or self.state.current
+        self.state.view.current = shown or self.state.view.current
 
     async def follow(self, stream: str) -> None:
         """One stream: connect, ingest until EOF, reconnect until the rank finished."""
@@ -231,6 +246,7 @@ class LiveSource:
         check = kind in FINISHING
         was = check and self._job_finished(stream)
         self.state.ingest(msg, stream)
+        self.announce_values(kind, stream)
         if kind == "snapshot":
             self.post(SnapshotLoaded(stream))
         if check and not was and self._job_finished(stream):
@@ -266,7 +282,7 @@ class LiveSource:
         return [
             s
             for s, (job, r) in self.state.streams.items()
-            if job == self.state.current and s in self.clients and (rank is None or r == rank)
+            if job == self.state.view.current and s in self.clients and (rank is None or r == rank)
         ]
 
     async def send(self, command: str, rank: int | None = None, **args: Any) -> list[str]:

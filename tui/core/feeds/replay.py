@@ -13,10 +13,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from bridge.eventlog import EVENTS_FILE, LogProblem, check_log
-from tui.messages import ConnectionChanged, JobFinished, SourceFailed
-from tui.source import Post
-from tui.state import AppState, fields
+from tui.core.events import ConnectionChanged, JobFinished, SourceFailed
+from tui.core.feeds.base import Capabilities, FeedBase, Post
+from tui.core.feeds.logs import explain, plan_replay
+from tui.core.state import AppState, fields
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 64.0, 256.0)
 MAX_SLEEP = 2.0
@@ -29,36 +29,6 @@ SEEK_BUDGET = 5_000
 """Per-step events per rank shown of the part a replay skips (the charts' history)."""
 SEEK_TAIL_BYTES = 256 << 10
 """The end of the skipped part is read in full: the latest values are exact."""
-
-
-def rank_files(run_dir: Path) -> list[Path]:
-    """``events.jsonl`` and ``events.rank<N>.jsonl`` of a run dir (or the file itself)."""
-    if run_dir.is_file():
-        return [run_dir]
-    return sorted(run_dir.glob("events*.jsonl"), key=lambda p: (p.name != EVENTS_FILE, p.name))
-
-
-def plan_replay(path: Path) -> tuple[list[Path], list[LogProblem]]:
-    """The event logs of a run dir (or one events file) worth replaying, and what is wrong.
-
-    A missing, empty or foreign log is left out; a truncated one is replayed up to its
-    last complete line. No file left means nothing can be replayed (bad input).
-    """
-    if not path.exists():
-        return [], [LogProblem("missing", path, "no such file or directory")]
-    files = rank_files(path)
-    if not files:
-        return [], [LogProblem("missing", path, f"no {EVENTS_FILE} here (not a run directory?)")]
-    problems = {f: p for f in files if (p := check_log(f)) is not None}
-    usable = [f for f in files if f not in problems or not problems[f].fatal]
-    return usable, list(problems.values())
-
-
-def explain(problem: LogProblem, others_left: bool = True) -> str:
-    """One line on what the replay does about ``problem``."""
-    if not problem.fatal:
-        return f"{problem}; replaying the {problem.complete_lines} complete lines before it"
-    return f"{problem}; skipping it" if others_left else str(problem)
 
 
 def _stream(path: Path, start: int = 0) -> Iterator[tuple[Any, str]]:
@@ -101,8 +71,13 @@ def skipped(files: list[Path], ends: list[int]) -> Iterator[tuple[Any, str]]:
     yield from _by_time([_skim(f, e) for f, e in zip(files, ends, strict=True)])
 
 
-class ReplaySource:
-    """Plays recorded messages into the state with pause, single-step and speed control."""
+class ReplayFeed(FeedBase):
+    """Plays recorded messages into the state with pause, single-step and speed control.
+
+    A recording takes no commands (``send`` is refused: the job is not there to ask).
+    """
+
+    capabilities = Capabilities(playback=True, seek=True)
 
     def __init__(
         self,
@@ -115,7 +90,8 @@ class ReplaySource:
     ) -> None:
         """``start``: where to begin, as a fraction of each log (1.0: the end, i.e. the
         run's final state at once); the part before it is skimmed, not played."""
-        self.state, self.post = state, post
+        super().__init__(post)
+        self.state = state
         self.start = min(max(start, 0.0), 1.0)
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self._given = messages
@@ -124,7 +100,6 @@ class ReplaySource:
         self._step = asyncio.Event()
         self._resume = asyncio.Event()
         self._resume.set()
-        self.done = False
         self.note = ""
         """What is wrong with the recording (a truncated log), shown with the position."""
 
@@ -155,6 +130,10 @@ class ReplaySource:
         self.state.notice = f"{label} ×{self.speed:g}" + (" (end)" if self.done else "") + note
         self.state.touch()
         self.post(ConnectionChanged("replay", label))
+
+    def choose(self, target: str) -> None:
+        """Replay the run directory (or events file) ``target`` instead."""
+        self.run_dir = Path(target)
 
     async def run(self) -> None:
         """Release messages until the recording ends."""
@@ -188,7 +167,7 @@ class ReplaySource:
         pending: tuple[Any, str] | None = first
         while pending is not None:
             msg, stream = pending
-            t = fields(msg)[1]
+            kind, t = fields(msg)[:2]
             if last_t is not None and t > last_t and not self.paused:
                 owed += min((t - last_t) / self.speed, MAX_SLEEP)
             count += 1
@@ -204,9 +183,10 @@ class ReplaySource:
                 await self._step_or_resume()
             self.state.replay_time = t if t else self.state.replay_time
             self.state.ingest(msg, stream)
+            self.announce_values(kind, stream)
             last_t = t or last_t
             pending = next(items, None)
-        self.done = True
+        self.finished_feeding = True
         self._condition()
         for key, job in self.state.jobs.items():
             if job.finished:
@@ -216,9 +196,10 @@ class ReplaySource:
         """Ingest the skimmed past at once (no waits); returns how many messages it held."""
         count = 0
         for count, (msg, stream) in enumerate(skipped(files, ends), 1):
-            t = fields(msg)[1]
+            kind, t = fields(msg)[:2]
             self.state.replay_time = t if t else self.state.replay_time
             self.state.ingest(msg, stream)
+            self.announce_values(kind, stream)
             if count % YIELD_EVERY == 0:
                 await asyncio.sleep(0)
         return count

@@ -6,7 +6,7 @@ from rich.console import Console
 
 from bridge import names
 from tests.helpers.streams import T0, StreamBuilder, step_metrics
-from tui.state import AppState
+from tui.core.state import AppState
 from tui.widgets.throughput import ThroughputPanel
 
 

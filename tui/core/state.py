@@ -16,12 +16,10 @@ from collections.abc import Callable
 from typing import Any
 
 from bridge.protocol import EVENT_TYPES
-from tui.rank import FINISHED, RankState, fields
+from tui.core.rank import FINISHED, RankState, fields
+from tui.core.view import WINDOWS, ViewState
 
-__all__ = ["FINISHED", "WINDOWS", "AppState", "JobState", "RankState", "fields"]
-
-WINDOWS: tuple[float | None, ...] = (60.0, 300.0, 900.0, None)
-"""Selectable spans of the history graphs; None is the whole run."""
+__all__ = ["FINISHED", "WINDOWS", "AppState", "JobState", "RankState", "ViewState", "fields"]
 """Types that carry a publisher-wide ``seq``; session types (ack, dropped...) do not."""
 
 
@@ -92,14 +90,10 @@ class AppState:
         self.jobs: dict[str, JobState] = {}
         self.streams: dict[str, tuple[str, int]] = {}
         self.last_seq: dict[tuple[str, int], int] = {}
-        self.current: str | None = None
-        self.follow = True
-        self.rank_view: int | None = None
+        self.view = ViewState()
         self.notice = ""
         self.version = 0
         self.replay_time: float | None = None
-        self.window_s: float | None = WINDOWS[0]
-        self.log_filter = ""
 
     def touch(self) -> None:
         """Mark the state changed after a view setting (window, filter) changed."""
@@ -107,7 +101,7 @@ class AppState:
 
     def cycle_window(self) -> None:
         """Next time window of the history graphs (1 min, 5 min, 15 min, whole run)."""
-        self.window_s = WINDOWS[(WINDOWS.index(self.window_s) + 1) % len(WINDOWS)]
+        self.view.cycle_window()
         self.touch()
 
     def now(self) -> float:
@@ -162,8 +156,7 @@ class AppState:
         """Register a job by its key (run dir); show it when following the newest."""
         if key not in self.jobs:
             self.jobs[key] = JobState(key)
-            if self.follow or self.current is None:
-                self.current = key
+            self.view.job_added(key)
         return self.jobs[key]
 
     def set_connection(self, stream: str, condition: str) -> None:
@@ -177,11 +170,12 @@ class AppState:
     @property
     def job(self) -> JobState | None:
         """The job on screen."""
-        return self.jobs.get(self.current) if self.current else None
+        current = self.view.current
+        return self.jobs.get(current) if current else None
 
     def view_key(self) -> tuple[str | None, int | None, int]:
         """Which job and rank are on screen (panels redraw when this changes)."""
-        return (self.current, self.rank_view, len(self.jobs))
+        return (self.view.current, self.view.rank_view, len(self.jobs))
 
     @property
     def rank(self) -> RankState | None:
@@ -189,39 +183,33 @@ class AppState:
         job = self.job
         if job is None:
             return None
-        if self.rank_view is not None and self.rank_view in job.ranks:
-            return job.ranks[self.rank_view]
+        shown = self.view.rank_view
+        if shown is not None and shown in job.ranks:
+            return job.ranks[shown]
         return job.primary
+
+    def listed_ranks(self) -> list[RankState]:
+        """The ranks whose alerts and logs the panels list: the rank on screen, or every
+        rank of the job in the merged view."""
+        job, rank = self.job, self.rank
+        if job is None:
+            return []
+        return [rank] if self.view.rank_view is not None and rank else list(job.ranks.values())
 
     def cycle_job(self, delta: int) -> None:
         """Show the previous/next job of a sweep; stop following the newest."""
-        ids = list(self.jobs)
-        if not ids:
-            return
-        pos = ids.index(self.current) if self.current in ids else 0
-        self.current = ids[(pos + delta) % len(ids)]
-        self.follow = self.current == ids[-1]
-        self.rank_view = None
+        self.view.cycle_job(list(self.jobs), delta)
         self.version += 1
 
     def show_job(self, key: str) -> None:
         """Put one job on screen (sweep table); following resumes only for the newest."""
         if key not in self.jobs:
             return
-        self.current = key
-        self.follow = key == list(self.jobs)[-1]
-        self.rank_view = None
+        self.view.show_job(list(self.jobs), key)
         self.version += 1
 
     def cycle_rank(self) -> None:
         """Step through merged view -> rank 0 -> rank 1 -> ... -> merged view."""
         job = self.job
-        ranks = sorted(job.ranks) if job else []
-        if len(ranks) < 2:
-            self.rank_view = None
-        elif self.rank_view is None:
-            self.rank_view = ranks[0]
-        else:
-            later = [r for r in ranks if r > self.rank_view]
-            self.rank_view = later[0] if later else None
+        self.view.cycle_rank(sorted(job.ranks) if job else [])
         self.version += 1

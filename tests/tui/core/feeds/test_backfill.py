@@ -12,9 +12,10 @@ import pytest
 
 from bridge import names
 from bridge.protocol import Message
-from tui import backfill, derive
-from tui.source import LiveSource
-from tui.state import AppState
+from tui.core import derive
+from tui.core.feeds import backfill
+from tui.core.feeds.live import LiveFeed
+from tui.core.state import AppState
 
 T0 = 1_700_000_000.0
 
@@ -41,7 +42,7 @@ def _write_job(run_dir: Path, index: int, steps: int) -> None:
     (run_dir / "events.jsonl").write_bytes(b"".join(m.encode() for m in lines))
 
 
-def _sweep(tmp_path: Path, jobs: int, steps: int) -> tuple[AppState, LiveSource, Path]:
+def _sweep(tmp_path: Path, jobs: int, steps: int) -> tuple[AppState, LiveFeed, Path]:
     sweep = tmp_path / "sweep"
     for i in range(jobs - 1):
         _write_job(sweep / str(i), i, steps)
@@ -49,7 +50,7 @@ def _sweep(tmp_path: Path, jobs: int, steps: int) -> tuple[AppState, LiveSource,
     running.mkdir(parents=True)
     state = AppState(clock=lambda: T0 + 10_000)
     state.ingest(_hello(running, jobs - 1).to_dict(), "live")
-    return state, LiveSource(state, lambda m: None, group="g"), running
+    return state, LiveFeed(state, lambda m: None, group="g"), running
 
 
 async def test_the_backfill_scan_does_not_block_the_event_loop(

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from bridge.eventlog import EVENTS_FILE
-from tui.state import AppState
+from tui.core.feeds.logs import rank_files
+from tui.core.state import AppState
 
 
 def sweep_dirs(state: AppState) -> set[Path]:
@@ -39,7 +40,7 @@ def scan(sweeps: set[Path], candidates: set[Path], known: set[str]) -> list[Path
     """Run dirs to read back: ``candidates`` and the unseen jobs of ``sweeps`` that have a log.
 
     Touches the file system (a directory listing per sweep, a stat per job), so the live
-    source runs it in a worker thread: on a slow or network disk, or a 50-job sweep, the
+    feed runs it in a worker thread: on a slow or network disk, or a 50-job sweep, the
     dashboard's event loop must not wait for it every poll.
     """
     found = set(candidates)
@@ -63,7 +64,6 @@ def read_run(run_dir: Path) -> list[tuple[Any, str]]:
     per-step ones and the exact latest values, so the sweep table fills at once.
     """
     from bridge.eventlog import skim_events
-    from tui.replay import rank_files  # tui.replay imports tui.source: import when used
 
     out: list[tuple[Any, str]] = []
     for path in rank_files(run_dir):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from bridge import exitcodes
-from tui.state import AppState, JobState
+from tui.core.state import AppState, JobState
 
 LOG_REASON_PREFIXES = ("error: ", "ocrtop: ")
 """Lines the runner prints last (``runners/_exit.py``): the reason, when nothing was published."""

@@ -12,8 +12,8 @@ import time
 from typing import Any
 
 from bridge import exitcodes
-from tui.outcome import reason_from_log
-from tui.state import AppState
+from tui.core.outcome import reason_from_log
+from tui.core.state import AppState
 
 STOP_TERM_AFTER = 30.0
 """Seconds after a graceful stop request before the child's group gets SIGTERM."""

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.streams import StreamBuilder, make_stream
-from tui.replay import SPEEDS, ReplaySource, rank_files
-from tui.state import AppState
+from tui.core.feeds.logs import rank_files
+from tui.core.feeds.replay import SPEEDS, ReplayFeed
+from tui.core.state import AppState
 
 
 def write_run(tmp_path: Path, finish: bool = True) -> Path:
@@ -21,9 +22,18 @@ def write_run(tmp_path: Path, finish: bool = True) -> Path:
     return tmp_path
 
 
+async def test_each_streams_first_values_are_announced_once(tmp_path: Path) -> None:
+    from tui.core.events import ValuesArrived
+
+    posted: list[object] = []
+    await ReplayFeed(AppState(), posted.append, write_run(tmp_path), speed=1e6).run()
+    arrived = [e for e in posted if isinstance(e, ValuesArrived)]
+    assert arrived == [ValuesArrived("events.jsonl"), ValuesArrived("events.rank1.jsonl")]
+
+
 async def test_replay_plays_every_rank_to_the_end(tmp_path: Path) -> None:
     state, posted = AppState(), list[object]()
-    source = ReplaySource(state, posted.append, write_run(tmp_path), speed=1e6)
+    source = ReplayFeed(state, posted.append, write_run(tmp_path), speed=1e6)
     await asyncio.wait_for(source.run(), 10)
     job = state.job
     assert source.done and job is not None
@@ -35,7 +45,7 @@ async def test_replay_plays_every_rank_to_the_end(tmp_path: Path) -> None:
 
 async def test_pause_holds_and_step_releases_one_message(tmp_path: Path) -> None:
     state = AppState()
-    source = ReplaySource(state, lambda m: None, write_run(tmp_path), speed=1.0)
+    source = ReplayFeed(state, lambda m: None, write_run(tmp_path), speed=1.0)
     source.toggle_pause()
     task = asyncio.create_task(source.run())
     await asyncio.sleep(0.2)
@@ -55,7 +65,7 @@ async def test_pause_holds_and_step_releases_one_message(tmp_path: Path) -> None
 
 async def test_missing_run_dir_is_reported(tmp_path: Path) -> None:
     posted: list[object] = []
-    await ReplaySource(AppState(), posted.append, tmp_path / "nope").run()
+    await ReplayFeed(AppState(), posted.append, tmp_path / "nope").run()
     error = getattr(posted[-1], "error", "")
     assert posted and error == f"cannot replay {tmp_path / 'nope'}: no such file or directory"
 
@@ -73,7 +83,7 @@ async def _final(tmp_path: Path, **kwargs: float) -> tuple[AppState, float]:
     import time
 
     state = AppState()
-    source = ReplaySource(state, lambda m: None, tmp_path, **kwargs)
+    source = ReplayFeed(state, lambda m: None, tmp_path, **kwargs)
     t0 = time.monotonic()
     await asyncio.wait_for(source.run(), 20)
     return state, time.monotonic() - t0
@@ -84,12 +94,12 @@ async def test_a_replay_started_at_the_end_shows_the_final_state_at_once(
 ) -> None:
     """start=1.0 at speed 1 skims the whole log: the run's end in well under its duration
     (30 s of recording), with every status and per-epoch score a full replay shows."""
-    import tui.replay
+    import tui.core.feeds.replay
 
     run = _compact_run(tmp_path, steps=60)
     full, _ = await _final(run, speed=1e6)
-    monkeypatch.setattr(tui.replay, "SEEK_BUDGET", 10)  # thin the per-step history hard
-    monkeypatch.setattr(tui.replay, "SEEK_TAIL_BYTES", 2048)
+    monkeypatch.setattr(tui.core.feeds.replay, "SEEK_BUDGET", 10)  # thin the per-step history hard
+    monkeypatch.setattr(tui.core.feeds.replay, "SEEK_TAIL_BYTES", 2048)
     seeked, elapsed = await _final(run, speed=1.0, start=1.0)
     assert elapsed < 5.0
     a, b = full.job, seeked.job

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bridge import names
-from tui.records import AlertRecord
-from tui.state import JobState, RankState
+from tui.core.records import AlertRecord
+from tui.core.state import JobState, RankState
 
 STRAGGLER = "straggler"
 """Alert code of a DDP rank the others wait for (``ocr.callbacks.rank_stats``)."""

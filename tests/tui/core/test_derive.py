@@ -11,10 +11,10 @@ from rich.console import Console, RenderableType
 
 from bridge import names
 from tests.helpers.streams import T0, StreamBuilder, make_stream
-from tui import derive
+from tui.core import derive
+from tui.core.feeds.replay import ReplayFeed
+from tui.core.state import AppState
 from tui.headless import HeadlessPrinter, run_headless, status_line
-from tui.replay import ReplaySource
-from tui.state import AppState
 from tui.widgets.resources import ResourcesPanel
 from tui.widgets.throughput import ThroughputPanel
 
@@ -133,7 +133,7 @@ async def test_a_recording_from_before_pss_and_without_images_per_second_replays
     (tmp_path / "events.jsonl").write_text("".join(json.dumps(m) + "\n" for m in msgs))
     state, out = AppState(), io.StringIO()
     printer = HeadlessPrinter(state, out, interval=0.0)
-    source = ReplaySource(state, printer.on_message, run_dir=tmp_path, speed=1e6)
+    source = ReplayFeed(state, printer.on_message, run_dir=tmp_path, speed=1e6)
     assert await asyncio.wait_for(run_headless(state, source, printer, tick_s=0.01), 10) == 0
     text_out = out.getvalue()
     assert "12.0 samples/s" in text_out and "rss 3.0G" in text_out and "data-bound" in text_out

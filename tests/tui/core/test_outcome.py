@@ -6,11 +6,11 @@ import io
 from pathlib import Path
 
 from tests.helpers.streams import T0, StreamBuilder
-from tui import outcome
+from tui.core import outcome
+from tui.core.events import JobFinished
+from tui.core.state import AppState
+from tui.core.supervise import Supervisor
 from tui.headless import HeadlessPrinter
-from tui.messages import JobFinished
-from tui.state import AppState
-from tui.supervise import Supervisor
 
 
 class DeadChild:

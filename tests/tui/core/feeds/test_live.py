@@ -13,8 +13,8 @@ from bridge.publisher import Publisher
 from tests.helpers.streams import StreamBuilder, step_metrics
 from tests.helpers.tui_fakes import panel_text
 from tui.app import OcrtopApp
-from tui.source import LiveSource
-from tui.state import AppState
+from tui.core.feeds.live import LiveFeed
+from tui.core.state import AppState
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +35,7 @@ async def test_dashboard_follows_a_real_publisher(
                     group="g-live").start()  # fmt: skip
     pub.publish("status", {"status": "train", "total_steps": 100})
     state = AppState()
-    app = OcrtopApp(state, lambda a: LiveSource(state, a.post_message, group="g-live"),
+    app = OcrtopApp(state, lambda post: LiveFeed(state, post, group="g-live"),
                     tick_hz=20)  # fmt: skip
     try:
         async with app.run_test(size=(120, 40)) as pilot:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from typing import Any
 
-from tui.records import AckRecord, AlertRecord, LogRecord, ProfileState
-from tui.ring import History
+from tui.core.records import AckRecord, AlertRecord, LogRecord, ProfileState
+from tui.core.ring import History
 
 MAX_SERIES = 256
 """Metric names with a history graph per rank; further names keep only their latest value."""
