@@ -62,7 +62,7 @@ DATASET_CACHE_BYTES = "perf/dataset_cache_bytes"
 process's own cache when the loader has no workers)."""
 MONITOR_OVERHEAD_PCT = "perf/monitor_overhead_pct"
 """CPU time in ocrtop's per-step hooks and in its ``ocrtop-*`` threads, over the training
-step wall time of the same steps, in percent (``ocr.callbacks.overhead``)."""
+step wall time of the same steps, in percent (``ocr.callbacks.timing.overhead``)."""
 
 # --- resource monitor ---
 CPU_PERCENT = "sys/cpu_percent"

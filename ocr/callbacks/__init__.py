@@ -6,7 +6,8 @@ into training because of a monitoring failure.
 """
 
 from ocr.callbacks.alerts import AlertsCallback
-from ocr.callbacks.bridge import BridgeCallback, find_publisher
+from ocr.callbacks.bridge import BridgeCallback
+from ocr.callbacks.link import BridgeLink, publisher_of
 from ocr.callbacks.profiler import ProfilerCallback
 from ocr.callbacks.rank_stats import RankStatsCallback
 from ocr.callbacks.resource_monitor import ResourceMonitorCallback
@@ -15,9 +16,10 @@ from ocr.callbacks.throughput_monitor import ThroughputMonitorCallback
 __all__ = [
     "AlertsCallback",
     "BridgeCallback",
+    "BridgeLink",
     "ProfilerCallback",
     "RankStatsCallback",
     "ResourceMonitorCallback",
     "ThroughputMonitorCallback",
-    "find_publisher",
+    "publisher_of",
 ]

@@ -2,8 +2,10 @@
 
 It owns the :class:`bridge.publisher.Publisher` of this process (one per rank),
 publishes status, progress, logged metrics and Python log records, and applies
-commands from the dashboard at batch boundaries. The other monitors find the
-publisher through :func:`find_publisher` and stay log-only when there is none.
+commands from the dashboard at batch boundaries. The publisher and the command router
+live in its :class:`~ocr.callbacks.link.BridgeLink`, which the other monitors find on
+the trainer (they never import this module) and which leaves them log-only when the
+bridge is absent.
 """
 
 from __future__ import annotations
@@ -18,26 +20,24 @@ from typing import TYPE_CHECKING, Any
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
 
-from ocr.callbacks.bridge_logging import BridgeLogHandler
-from ocr.callbacks.commands import CommandHandler, CommandRouter, stop_handler
-from ocr.callbacks.emit import Emitter, log_every_n_steps
-from ocr.callbacks.linger import DeferredClose
-from ocr.callbacks.step_loss import StepLoss
+from ocr.callbacks.link.bridge_link import BridgeLink
+from ocr.callbacks.link.commands import CommandHandler, stop_handler
+from ocr.callbacks.link.emit import Emitter, log_every_n_steps
+from ocr.callbacks.link.linger import DeferredClose
+from ocr.callbacks.link.log_handler import BridgeLogHandler
+from ocr.callbacks.link.outcome import final_status
+from ocr.callbacks.timing.step_loss import StepLoss
 from ocr.callbacks.trainer_info import finite_int, logged_metrics, run_totals, stage_name
-from ocr.failures import final_status
 
 if TYPE_CHECKING:
     from bridge.publisher import Publisher
 
 
-def find_publisher(trainer: pl.Trainer) -> Publisher | None:
-    """The running publisher of this trainer's BridgeCallback, or None (log-only mode)."""
-    bridge_cb = find_bridge(trainer)
-    return bridge_cb.publisher if bridge_cb is not None else None
-
-
 def find_bridge(trainer: pl.Trainer) -> BridgeCallback | None:
-    """The trainer's BridgeCallback, if one is configured."""
+    """The trainer's BridgeCallback, if one is configured (the runner's ``continue_with``).
+
+    Monitors reach the bridge through :meth:`BridgeLink.of` instead.
+    """
     for cb in getattr(trainer, "callbacks", None) or ():
         if isinstance(cb, BridgeCallback):
             return cb
@@ -118,9 +118,9 @@ class BridgeCallback(Callback):
             raise ValueError(f"progress_max_hz must be > 0 or null, got {progress_max_hz}")
         self._progress_interval = 1.0 / progress_max_hz if progress_max_hz else 0.0
         self._last_progress = -float("inf")
-        self.publisher: Publisher | None = None
+        self.link = BridgeLink()
         self._linger = DeferredClose(self.close, linger_s)
-        self.router = CommandRouter()
+        self.router = self.link.router
         self.router.register("stop", self._on_stop)
         self._emit = Emitter("bridge")
         self._handler: BridgeLogHandler | None = None
@@ -132,6 +132,15 @@ class BridgeCallback(Callback):
         self._final: tuple[dict[str, Any], int, int] | None = None
 
     # --- public API for other callbacks ---
+    @property
+    def publisher(self) -> Publisher | None:
+        """The running publisher (kept in :attr:`link`), or None."""
+        return self.link.publisher
+
+    @publisher.setter
+    def publisher(self, pub: Publisher | None) -> None:
+        self.link.publisher = pub
+
     def register_command(self, name: str, handler: CommandHandler) -> None:
         """Let another callback (e.g. the profiler) answer a bridge command."""
         self.router.register(name, handler)
@@ -263,7 +272,7 @@ class BridgeCallback(Callback):
     def on_exception(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
     ) -> None:
-        """Publish how the run ended (``ocr.failures.final_status``), then close.
+        """Publish how the run ended (``ocr.callbacks.link.outcome.final_status``), then close.
 
         A stop is ``stopped`` with its exit code, reason and checkpoint; a failure is
         ``failed`` with the exception's type, message, the file or key it names, and the

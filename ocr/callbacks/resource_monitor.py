@@ -17,11 +17,12 @@ from typing import Any
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
 
-from ocr.callbacks.bridge import find_publisher
-from ocr.callbacks.emit import Emitter, log_every_n_steps
-from ocr.callbacks.nvml import NvmlGpus
-from ocr.callbacks.resource_csv import ResourceCsv, resource_columns
-from ocr.callbacks.sampling import BackgroundSampler, Sample, SystemSampler
+from ocr.callbacks.link import publisher_of
+from ocr.callbacks.link.emit import Emitter, log_every_n_steps
+from ocr.callbacks.sampling.nvml import NvmlGpus
+from ocr.callbacks.sampling.process_tree import Sample
+from ocr.callbacks.sampling.resource_csv import ResourceCsv, resource_columns
+from ocr.callbacks.sampling.system import BackgroundSampler, SystemSampler
 from ocr.callbacks.trainer_info import stage_name
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ class ResourceMonitorCallback(Callback):
         return values
 
     def _publish(self, t: float, sample: Sample) -> None:
-        pub = find_publisher(self._trainer) if self._trainer is not None else None
+        pub = publisher_of(self._trainer) if self._trainer is not None else None
         self._emit.metrics(pub, sample, step=self._step, epoch=self._epoch)
 
     def _write_row(self, t: float, sample: Sample) -> None:

@@ -1,7 +1,7 @@
 """ThroughputMonitorCallback: where a training step's time goes, data or compute.
 
 It keeps no timer of its own: every step it takes the records the step clock
-(:mod:`ocr.callbacks.step_clock`) has closed since the last call and appends them to a
+(:mod:`ocr.callbacks.timing.step_clock`) has closed since the last call and appends them to a
 sliding window of at most ``window_steps`` steps; rates and percentiles are arithmetic
 over that window. Data wait is the time the loop was blocked fetching the batch from the
 train dataloader, compute is everything else in the step (transfer, forward, backward,
@@ -22,12 +22,12 @@ import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
 
 from bridge import names
-from ocr.callbacks.batch_info import BatchSizeFn, resolve_batch_size_fn
-from ocr.callbacks.bridge import find_publisher
-from ocr.callbacks.emit import Emitter, log_every_n_steps
-from ocr.callbacks.sampling import process_tree_memory
-from ocr.callbacks.stats import percentile
-from ocr.callbacks.step_clock import StepClock, StepRecord
+from ocr.callbacks.link import publisher_of
+from ocr.callbacks.link.emit import Emitter, log_every_n_steps
+from ocr.callbacks.sampling.process_tree import process_tree_memory
+from ocr.callbacks.sampling.stats import percentile
+from ocr.callbacks.timing.batch_info import BatchSizeFn, resolve_batch_size_fn
+from ocr.callbacks.timing.step_clock import StepClock, StepRecord
 
 log = logging.getLogger(__name__)
 _now = time.perf_counter  # publish cadence only; step times come from the clock
@@ -151,7 +151,7 @@ class ThroughputMonitorCallback(Callback):
         values = self.compute()
         self._add_overhead(values, now)
         gstep, epoch = trainer.global_step, trainer.current_epoch
-        self._emit.metrics(find_publisher(trainer), values, step=gstep, epoch=epoch)
+        self._emit.metrics(publisher_of(trainer), values, step=gstep, epoch=epoch)
         if log_now:
             self._emit.log_metrics(trainer, values, step=gstep)
 
@@ -203,7 +203,7 @@ class ThroughputMonitorCallback(Callback):
         return values
 
     def _add_overhead(self, values: dict[str, float], now: float) -> None:
-        """``perf/monitor_overhead_pct`` about once a second (see ``ocr.callbacks.overhead``)."""
+        """``perf/monitor_overhead_pct`` about once a second (``ocr.callbacks.timing.overhead``)."""
         if self.clock is None or now - self._overhead_at < OVERHEAD_EVERY_S:
             return
         self._overhead_at = now
@@ -275,7 +275,7 @@ class ThroughputMonitorCallback(Callback):
                 self._emit.failed("read process memory", exc)
         self._latest.update(values)
         gstep, epoch = trainer.global_step, trainer.current_epoch
-        self._emit.metrics(find_publisher(trainer), values, step=gstep, epoch=epoch)
+        self._emit.metrics(publisher_of(trainer), values, step=gstep, epoch=epoch)
         self._emit.log_metrics(trainer, values, step=gstep)
 
 

@@ -15,8 +15,7 @@ import torch
 
 from bridge import names
 from ocr.callbacks import rank_stats as rs
-from ocr.callbacks import step_clock as sc
-from ocr.callbacks.alert_engine import AlertEngine
+from ocr.callbacks.alerting.engine import AlertEngine
 from ocr.callbacks.bridge import BridgeCallback
 from ocr.callbacks.rank_stats import (
     RankStatsCallback,
@@ -26,7 +25,8 @@ from ocr.callbacks.rank_stats import (
     straggler_rule,
     straggler_values,
 )
-from ocr.callbacks.step_clock import StepClock
+from ocr.callbacks.timing import step_clock as sc
+from ocr.callbacks.timing.step_clock import StepClock
 
 T0 = 1_800_000_000.0
 

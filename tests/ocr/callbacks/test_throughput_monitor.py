@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -11,8 +12,11 @@ import torch
 from bridge import names
 from ocr.callbacks import throughput_monitor as tm
 from ocr.callbacks.bridge import BridgeCallback
-from ocr.callbacks.step_clock import StepClock
 from ocr.callbacks.throughput_monitor import ThroughputMonitorCallback
+from ocr.callbacks.timing.step_clock import StepClock
+from tests.helpers.toy_training import ToyModule, loader, make_trainer
+from tui import derive
+from tui.state import AppState
 
 
 class Clock:
@@ -245,3 +249,25 @@ def test_invalid_arguments_are_rejected() -> None:
         ThroughputMonitorCallback(window_steps=0)
     with pytest.raises(ValueError, match="publish_max_hz"):
         ThroughputMonitorCallback(publish_max_hz=0.0)
+
+
+@pytest.mark.slow
+def test_a_slow_loader_reads_data_bound_against_the_configured_threshold(tmp_path: Path) -> None:
+    cb = ThroughputMonitorCallback(window_steps=8, data_bound_threshold=0.25)
+    trainer = make_trainer(tmp_path, [cb], max_steps=10)
+    trainer.fit(ToyModule(), train_dataloaders=loader(n=40, batch_size=4, batch_sleep_ms=40.0))
+    values = cb.latest_values()
+    assert values[names.DATA_BOUND_THRESHOLD] == 0.25
+    assert "perf/images_per_second" not in values  # it only repeated samples/s
+    share = 1.0 - values[names.THROUGHPUT_EFFICIENCY]
+    assert values[names.DATA_BOUND] == float(share > 0.25) == 1.0
+    state = AppState()
+    hello = {"protocol": 1, "job_id": "j", "rank": 0, "world_size": 1, "pid": 1}
+    state.ingest({"type": "hello", "t": 1.0, "seq": 1, "payload": hello}, "s0")
+    state.ingest(
+        {"type": "metrics", "t": 2.0, "seq": 2, "step": 10, "payload": {"values": values}}, "s0"
+    )
+    assert state.rank is not None
+    verdict = derive.verdict(state.rank)
+    assert verdict is not None and verdict.label == "data-bound"
+    assert verdict.reason == f"data wait {share:.0%} of step time (> 25% threshold)"

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from ocr.callbacks.step_clock import StepClock
+from ocr.callbacks.timing.step_clock import StepClock
 from ocr.lightning.module import DetectionModule
 from ocr.lightning.schedulers import constant, poly_with_warmup
 
