@@ -13,7 +13,7 @@ from bridge import names
 from tui.records import AlertRecord
 from tui.state import JobState, RankState
 
-STRAGGLER = "straggler"
+STRAGGLER = names.ALERT_STRAGGLER
 """Alert code of a DDP rank the others wait for (``ocr.callbacks.rank_stats``)."""
 
 

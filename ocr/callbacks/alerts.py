@@ -174,7 +174,7 @@ class AlertsCallback(Callback):
         if base is not None:
             values[BASELINE_KEY] = base
         changes = self.engine.evaluate(values, now)
-        self.baseline.frozen = "throughput_drop" in self.engine.active()
+        self.baseline.frozen = names.ALERT_THROUGHPUT_DROP in self.engine.active()
         self._report(trainer, changes)
         return changes
 

@@ -44,7 +44,7 @@ from ocr.callbacks.timing.step_clock import StepClock, StepRecord
 
 ROW = ("steps", "samples", "step_ms_sum", "wait_ms_p95", "ready_t_mean", "pss_bytes", "gpu_bytes")
 """Columns of the row every rank contributes to the all-gather (float64)."""
-STRAGGLER = "straggler"
+STRAGGLER = names.ALERT_STRAGGLER
 
 _wall = time.time  # module-level so tests can drive a fake clock
 

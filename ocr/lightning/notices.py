@@ -21,10 +21,11 @@ from typing import Any
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
 
+from bridge import names
 from ocr.callbacks.link import publisher_of
 
-ALERT_CODE = "data_skipped"
-EVENT_LOG_ALERT = "event_log_failed"
+ALERT_CODE = names.ALERT_DATA_SKIPPED
+EVENT_LOG_ALERT = names.ALERT_EVENT_LOG_FAILED
 
 
 class DataReport(Callback):

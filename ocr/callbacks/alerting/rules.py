@@ -75,7 +75,7 @@ def default_rules(th: AlertThresholds, own: bool = False) -> list[AlertRule]:
     share, util, drop_f = th.data_bound_share, th.gpu_util_low, th.throughput_drop_fraction
     return [
         AlertRule(
-            "data_bound",
+            names.ALERT_DATA_BOUND,
             "warning",
             data_bound(share),
             negate(data_bound(share * inner)),
@@ -89,7 +89,7 @@ def default_rules(th: AlertThresholds, own: bool = False) -> list[AlertRule]:
             **common,
         ),
         AlertRule(
-            "gpu_underutilized",
+            names.ALERT_GPU_UNDERUTILIZED,
             "warning",
             gpu_idle(util, share, False),
             gpu_idle(util / inner, share * inner, True),
@@ -103,7 +103,7 @@ def default_rules(th: AlertThresholds, own: bool = False) -> list[AlertRule]:
             **common,
         ),
         AlertRule(
-            "system_memory_pressure",
+            names.ALERT_SYSTEM_MEMORY,
             "critical",
             above(names.RAM_PERCENT, th.ram_percent_high, "ram_percent"),
             below(names.RAM_PERCENT, th.ram_percent_high * inner, "ram_percent"),
@@ -117,7 +117,7 @@ def default_rules(th: AlertThresholds, own: bool = False) -> list[AlertRule]:
             **common,
         ),
         AlertRule(
-            "process_memory_pressure",
+            names.ALERT_PROCESS_MEMORY,
             "warning",
             proc_fraction(th.process_ram_fraction_high),
             negate(proc_fraction(th.process_ram_fraction_high * inner)),
@@ -131,7 +131,7 @@ def default_rules(th: AlertThresholds, own: bool = False) -> list[AlertRule]:
             **common,
         ),
         AlertRule(
-            "io_wait",
+            names.ALERT_IO_WAIT,
             "warning",
             above(names.CPU_IOWAIT, th.iowait_percent_high, "iowait"),
             below(names.CPU_IOWAIT, th.iowait_percent_high * inner, "iowait"),
@@ -145,7 +145,7 @@ def default_rules(th: AlertThresholds, own: bool = False) -> list[AlertRule]:
             **common,
         ),
         AlertRule(
-            "gpu_temperature",
+            names.ALERT_GPU_TEMPERATURE,
             "warning",
             gpu_temp(th.gpu_temp_c_high),
             negate(gpu_temp(th.gpu_temp_c_high - 5.0)),
@@ -154,7 +154,7 @@ def default_rules(th: AlertThresholds, own: bool = False) -> list[AlertRule]:
             **common,
         ),
         AlertRule(
-            "gpu_throttling",
+            names.ALERT_GPU_THROTTLING,
             "warning",
             throttled,
             negate(throttled),
@@ -164,7 +164,7 @@ def default_rules(th: AlertThresholds, own: bool = False) -> list[AlertRule]:
             **common,
         ),
         AlertRule(
-            "throughput_drop",
+            names.ALERT_THROUGHPUT_DROP,
             "warning",
             drop(1.0 - drop_f),
             negate(drop(1.0 - drop_f / 2.0)),
@@ -174,7 +174,7 @@ def default_rules(th: AlertThresholds, own: bool = False) -> list[AlertRule]:
             **common,
         ),
         AlertRule(
-            "nonfinite_loss",
+            names.ALERT_NONFINITE_LOSS,
             "critical",
             nonfinite,
             negate(nonfinite),
@@ -195,7 +195,7 @@ def stall_rule(th: AlertThresholds) -> AlertRule:
         return None if since is None else (since > th.stall_s, {"seconds": float(since)})
 
     return AlertRule(
-        "stalled",
+        names.ALERT_STALLED,
         "critical",
         check,
         negate(check),
