@@ -55,6 +55,9 @@ class AlertsCallback(Callback):
         baseline_min_span_s: History needed before the baseline is trusted.
         **thresholds**: Every field of :class:`~ocr.callbacks.alerting.rules.AlertThresholds`
             (``sustain_s``, ``data_bound_share``, ``stall_s``...), as explicit arguments.
+            ``data_bound_share`` None is the throughput monitor's share (the config
+            interpolates ``callbacks.throughput_monitor.data_bound_share``), else
+            :data:`bridge.names.DATA_BOUND_SHARE`.
     """
 
     def __init__(
@@ -65,7 +68,7 @@ class AlertsCallback(Callback):
         sustain_s: float = 30.0,
         clear_s: float = 15.0,
         hysteresis: float = 0.1,
-        data_bound_share: float = 0.3,
+        data_bound_share: float | None = None,
         gpu_util_low: float = 50.0,
         ram_percent_high: float = 90.0,
         process_ram_fraction_high: float = 0.8,
@@ -82,7 +85,9 @@ class AlertsCallback(Callback):
             sustain_s=sustain_s,
             clear_s=clear_s,
             hysteresis=hysteresis,
-            data_bound_share=data_bound_share,
+            data_bound_share=names.DATA_BOUND_SHARE
+            if data_bound_share is None
+            else data_bound_share,
             gpu_util_low=gpu_util_low,
             ram_percent_high=ram_percent_high,
             process_ram_fraction_high=process_ram_fraction_high,

@@ -22,10 +22,16 @@ from pytorch_lightning.callbacks import Callback
 
 from ocr.callbacks.link.bridge_link import BridgeLink
 from ocr.callbacks.link.commands import CommandHandler, stop_handler
-from ocr.callbacks.link.emit import Emitter, log_every_n_steps
+from ocr.callbacks.link.emit import Emitter
 from ocr.callbacks.link.linger import DeferredClose
 from ocr.callbacks.link.log_handler import BridgeLogHandler
 from ocr.callbacks.link.outcome import final_status
+from ocr.callbacks.options import (
+    accepts_renamed,
+    check_every_n_steps,
+    check_publish_max_hz,
+    step_cadence,
+)
 from ocr.callbacks.timing.step_loss import StepLoss
 from ocr.callbacks.trainer_info import finite_int, logged_metrics, run_totals, stage_name
 
@@ -79,10 +85,10 @@ class BridgeCallback(Callback):
         meta: Extra key/values for the hello message.
         forward_logs: Publish Python log records as ``log`` messages.
         log_level: Lowest forwarded log level name (``INFO``, ``WARNING``, ...).
-        metrics_every_n_steps: Publish ``trainer.callback_metrics`` every N steps; None
+        every_n_steps: Publish ``trainer.callback_metrics`` every N steps; None
             uses ``trainer.log_every_n_steps`` (reading logged tensors may sync a GPU,
             so not every step).
-        progress_max_hz: Most ``progress`` messages per second (the last batch of an
+        publish_max_hz: Most ``progress`` messages per second (the last batch of an
             epoch is always sent); None sends every step. Each message costs the bridge
             thread CPU, and a progress bar gains nothing from 100 updates a second.
         linger_s: Seconds the stream stays open after a stage ends, so that the test
@@ -90,6 +96,7 @@ class BridgeCallback(Callback):
             ``linger.py``); 0 closes at once.
     """
 
+    @accepts_renamed
     def __init__(
         self,
         run_dir: str | None = None,
@@ -99,24 +106,20 @@ class BridgeCallback(Callback):
         meta: dict[str, Any] | None = None,
         forward_logs: bool = True,
         log_level: str = "INFO",
-        metrics_every_n_steps: int | None = None,
-        progress_max_hz: float | None = 10.0,
+        every_n_steps: int | None = None,
+        publish_max_hz: float | None = 10.0,
         linger_s: float = 10.0,
     ) -> None:
         level = logging.getLevelName(log_level.upper())
         if not isinstance(level, int):
             raise ValueError(f"log_level {log_level!r} is not a logging level name (INFO, ...)")
-        if metrics_every_n_steps is not None and metrics_every_n_steps < 1:
-            raise ValueError(f"metrics_every_n_steps must be >= 1, got {metrics_every_n_steps}")
         self.run_dir = run_dir
         self.job_id = job_id
         self.meta = {"experiment_name": experiment_name, "arch": arch, **(meta or {})}
         self.forward_logs = forward_logs
         self.log_level = level
-        self.metrics_every_n_steps = metrics_every_n_steps
-        if progress_max_hz is not None and progress_max_hz <= 0:
-            raise ValueError(f"progress_max_hz must be > 0 or null, got {progress_max_hz}")
-        self._progress_interval = 1.0 / progress_max_hz if progress_max_hz else 0.0
+        self.every_n_steps = check_every_n_steps(every_n_steps)
+        self._progress_interval = check_publish_max_hz(publish_max_hz)
         self._last_progress = -float("inf")
         self.link = BridgeLink()
         self._linger = DeferredClose(self.close, linger_s)
@@ -223,7 +226,7 @@ class BridgeCallback(Callback):
             progress = {"batch_idx": batch_idx, "num_batches": num_batches}
             progress.update(epoch=epoch, step=step, **self._totals(trainer))
             self._emit.publish(pub, "progress", progress, step=step, epoch=epoch)
-        every = log_every_n_steps(trainer, self.metrics_every_n_steps)
+        every = step_cadence(trainer, self.every_n_steps)
         if (batch_idx + 1) % every == 0:
             self.publish_logged_metrics(trainer)
 

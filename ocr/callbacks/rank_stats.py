@@ -37,6 +37,7 @@ from ocr.callbacks.alerting.engine import AlertEngine, AlertRule, Values
 from ocr.callbacks.alerting.report import report_alert
 from ocr.callbacks.link import publisher_of
 from ocr.callbacks.link.emit import Emitter
+from ocr.callbacks.options import check_every_n_steps
 from ocr.callbacks.resource_monitor import ResourceMonitorCallback
 from ocr.callbacks.sampling.process_tree import other_ranks, tree_memory
 from ocr.callbacks.sampling.stats import median, percentile
@@ -202,8 +203,8 @@ class RankStatsCallback(Callback):
         straggler_clear_s: float = 15.0,
         log_per_rank: bool = False,
     ) -> None:
-        if every_n_steps < 1:
-            raise ValueError(f"every_n_steps must be >= 1, got {every_n_steps}")
+        if check_every_n_steps(every_n_steps) is None:
+            raise ValueError("every_n_steps must be a number of batches (every rank agrees)")
         if straggler_margin <= 0:
             raise ValueError(f"straggler_margin is a share > 0 (0.2 = 20%), got {straggler_margin}")
         self.every_n_steps = every_n_steps

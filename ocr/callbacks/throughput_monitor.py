@@ -23,7 +23,14 @@ from pytorch_lightning.callbacks import Callback
 
 from bridge import names
 from ocr.callbacks.link import publisher_of
-from ocr.callbacks.link.emit import Emitter, log_every_n_steps
+from ocr.callbacks.link.emit import Emitter
+from ocr.callbacks.options import (
+    accepts_renamed,
+    check_every_n_steps,
+    check_publish_max_hz,
+    check_share,
+    step_cadence,
+)
 from ocr.callbacks.sampling.process_tree import process_tree_memory
 from ocr.callbacks.sampling.stats import percentile
 from ocr.callbacks.timing.batch_info import BatchSizeFn, resolve_batch_size_fn
@@ -50,9 +57,10 @@ class ThroughputMonitorCallback(Callback):
 
     Args:
         window_steps: Steps in the sliding window for rates and percentiles.
-        log_every_n_steps: Lightning-logger cadence; None uses ``trainer.log_every_n_steps``.
-        data_bound_threshold: Data wait share of the window's step time above which the
-            window is called data-bound (``perf/data_bound`` = 1).
+        every_n_steps: Lightning-logger cadence; None uses ``trainer.log_every_n_steps``.
+        data_bound_share: Data wait share of the window's step time above which the
+            window is called data-bound (``perf/data_bound`` = 1; published as
+            ``perf/data_bound_threshold`` so viewers quote it).
         publish_max_hz: Most bridge ``metrics`` messages per second; None publishes every
             step. Every step still enters the window, so rates and percentiles cover all
             steps; only how often they are recomputed and sent is capped. Each message
@@ -67,33 +75,26 @@ class ThroughputMonitorCallback(Callback):
             ``False`` makes every hook a no-op.
     """
 
+    @accepts_renamed
     def __init__(
         self,
         window_steps: int = 50,
-        log_every_n_steps: int | None = None,
-        data_bound_threshold: float = 0.3,
+        every_n_steps: int | None = None,
+        data_bound_share: float = names.DATA_BOUND_SHARE,
         publish_max_hz: float | None = 10.0,
         batch_size_fn: BatchSizeFn | str | None = None,
         enabled: bool = True,
     ) -> None:
         if window_steps < 1:
             raise ValueError(f"window_steps must be >= 1, got {window_steps}")
-        if not 0.0 < data_bound_threshold < 1.0:
-            raise ValueError(
-                f"data_bound_threshold is a share in (0, 1), got {data_bound_threshold}"
-            )
-        if log_every_n_steps is not None and log_every_n_steps < 1:
-            raise ValueError(f"log_every_n_steps must be >= 1, got {log_every_n_steps}")
-        if publish_max_hz is not None and publish_max_hz <= 0:
-            raise ValueError(f"publish_max_hz must be > 0 or null, got {publish_max_hz}")
         self.enabled = enabled
         self.window_steps = window_steps
-        self.log_every_n_steps = log_every_n_steps
+        self.every_n_steps = check_every_n_steps(every_n_steps)
         self.batch_size_fn: Callable[[Any], int] | None = resolve_batch_size_fn(batch_size_fn)
-        self._min_interval = 1.0 / publish_max_hz if publish_max_hz else 0.0
+        self._min_interval = check_publish_max_hz(publish_max_hz)
         self._last_publish = -float("inf")
         self._has_instances = self._has_timing = False
-        self.data_bound_threshold = data_bound_threshold
+        self.data_bound_share = check_share("data_bound_share", data_bound_share)
         self._window: deque[_Step] = deque(maxlen=window_steps)
         self._sums = [0.0] * len(_Step._fields)
         self._pushes = 0
@@ -144,7 +145,7 @@ class ThroughputMonitorCallback(Callback):
         if not self._drain():
             return
         now = _now()
-        log_now = (batch_idx + 1) % log_every_n_steps(trainer, self.log_every_n_steps) == 0
+        log_now = (batch_idx + 1) % step_cadence(trainer, self.every_n_steps) == 0
         if not log_now and now - self._last_publish < self._min_interval:
             return  # the steps are in the window; the next message will include them
         self._last_publish = now
@@ -249,8 +250,8 @@ class ThroughputMonitorCallback(Callback):
                 values[names.INSTANCES_PER_SECOND] = instances / seconds
             efficiency = compute_total / (compute_total + wait_total)
             values[names.THROUGHPUT_EFFICIENCY] = efficiency
-            values[names.DATA_BOUND] = float(1.0 - efficiency > self.data_bound_threshold)
-            values[names.DATA_BOUND_THRESHOLD] = self.data_bound_threshold
+            values[names.DATA_BOUND] = float(1.0 - efficiency > self.data_bound_share)
+            values[names.DATA_BOUND_THRESHOLD] = self.data_bound_share
         return values
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

@@ -127,3 +127,33 @@ def test_the_best_checkpoint_is_checkpoints_best_ckpt(tmp_path: Path) -> None:
     best = torch.load(ckpts / "best.ckpt", map_location="cpu", weights_only=False)
     assert best["epoch"] == 1  # the 0.6 epoch, not the latest
     assert float(checkpoint.best_model_score) == pytest.approx(0.6)
+
+
+def shares(built: list) -> dict[str, float]:
+    out = {}
+    for cb in built:
+        if isinstance(cb, ThroughputMonitorCallback):
+            out["throughput"] = cb.data_bound_share
+        if isinstance(cb, AlertsCallback):
+            out["alerts"] = cb.thresholds.data_bound_share
+            cb._stop_watchdog()
+    return out
+
+
+def test_the_data_bound_share_is_one_key_the_alerts_interpolate(tmp_path: Path) -> None:
+    from bridge import names
+
+    cfg = compose_callbacks(tmp_path)
+    assert shares(instantiate_group(cfg.callbacks, "callbacks")) == {
+        "throughput": names.DATA_BOUND_SHARE,
+        "alerts": names.DATA_BOUND_SHARE,
+    }
+    cfg = compose_callbacks(tmp_path, "callbacks.throughput_monitor.data_bound_share=0.45")
+    assert shares(instantiate_group(cfg.callbacks, "callbacks")) == {
+        "throughput": 0.45,
+        "alerts": 0.45,
+    }
+    cfg = compose_callbacks(tmp_path, "callbacks.throughput_monitor=null")  # no monitor: default
+    assert shares(instantiate_group(cfg.callbacks, "callbacks")) == {
+        "alerts": names.DATA_BOUND_SHARE
+    }

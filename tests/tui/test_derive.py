@@ -65,7 +65,7 @@ def test_the_trainers_threshold_decides_not_one_of_our_own() -> None:
     assert v is not None and v.label == "compute-bound"
     assert v.reason == "data wait 25% of step time (≤ 30% threshold)"
     assert "compute-bound" in status_line(state, state.job)
-    # ...and data-bound for one configured with data_bound_threshold=0.2
+    # ...and data-bound for one configured with data_bound_share=0.2
     strict = {**lenient, names.DATA_BOUND: 1.0, names.DATA_BOUND_THRESHOLD: 0.2}
     state = state_with(strict)
     assert state.rank is not None

@@ -46,7 +46,7 @@ class AlertThresholds:
     sustain_s: float = 30.0
     clear_s: float = 15.0
     hysteresis: float = 0.1
-    data_bound_share: float = 0.3
+    data_bound_share: float = names.DATA_BOUND_SHARE
     gpu_util_low: float = 50.0
     ram_percent_high: float = 90.0
     process_ram_fraction_high: float = 0.8

@@ -98,10 +98,3 @@ def _is_finite(value: Any) -> bool:
         return math.isfinite(float(value))
     except (TypeError, ValueError):
         return False
-
-
-def log_every_n_steps(trainer: Trainer, override: int | None) -> int:
-    """The logging cadence: the callback's own setting, else the trainer's."""
-    if override is not None:
-        return override
-    return max(1, int(getattr(trainer, "log_every_n_steps", 50) or 1))

@@ -5,7 +5,7 @@ dict with ``"loss"``, or None (manual optimisation). Our own module logs ``train
 a user's may log ``train_loss``, ``loss`` or nothing, and the dashboard's training panel
 would then have no loss to show. Keeping a reference to the detached tensor costs
 nothing; converting it to a float waits for the GPU, so that happens only when the
-bridge publishes logged metrics (every ``log_every_n_steps``), never per step.
+bridge publishes logged metrics (every ``every_n_steps``), never per step.
 """
 
 from __future__ import annotations

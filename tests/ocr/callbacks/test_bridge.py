@@ -40,7 +40,7 @@ def test_publishes_status_progress_metrics_and_logs(tmp_path: Path) -> None:
         run_dir=str(tmp_path),
         experiment_name="toy",
         arch="tiny",
-        progress_max_hz=None,
+        publish_max_hz=None,
         linger_s=0,
     )
     trainer = make_trainer(
@@ -186,7 +186,7 @@ def test_log_handler_skips_bridge_records_and_never_recurses() -> None:
 
 @pytest.mark.slow
 def test_progress_rate_is_capped_but_epoch_ends_are_always_sent(tmp_path: Path) -> None:
-    cb = BridgeCallback(run_dir=str(tmp_path), progress_max_hz=2.0)
+    cb = BridgeCallback(run_dir=str(tmp_path), publish_max_hz=2.0)
     trainer = make_trainer(tmp_path, [cb], max_epochs=2)
     trainer.fit(ToyModule(), loader(n=80, batch_size=4, batch_sleep_ms=20.0))  # ~1 s/epoch
     progress = [m.payload for m in events(tmp_path) if m.type == "progress"]
@@ -198,10 +198,10 @@ def test_progress_rate_is_capped_but_epoch_ends_are_always_sent(tmp_path: Path) 
 def test_bad_arguments_are_rejected() -> None:
     with pytest.raises(ValueError, match="log_level"):
         BridgeCallback(log_level="LOUD")
-    with pytest.raises(ValueError, match="metrics_every_n_steps"):
-        BridgeCallback(metrics_every_n_steps=0)
-    with pytest.raises(ValueError, match="progress_max_hz"):
-        BridgeCallback(progress_max_hz=0)
+    with pytest.raises(ValueError, match="every_n_steps"):
+        BridgeCallback(every_n_steps=0)
+    with pytest.raises(ValueError, match="publish_max_hz"):
+        BridgeCallback(publish_max_hz=0)
 
 
 @pytest.mark.slow

@@ -95,7 +95,7 @@ def test_background_sampler_keeps_sampling_when_a_listener_fails() -> None:
 def test_callback_writes_csv_and_logs_sys_and_gpu_metrics(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "pynvml", fake_pynvml(count=1))
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
-    cb = ResourceMonitorCallback(interval_s=0.05, log_every_n_steps=2, run_dir=str(tmp_path))
+    cb = ResourceMonitorCallback(interval_s=0.05, every_n_steps=2, run_dir=str(tmp_path))
     trainer = make_trainer(tmp_path, [cb])
     trainer.fit(ToyModule(), train_dataloaders=loader(n=64, batch_size=4, sleep_ms=10.0))
     (path,) = (tmp_path / "resource_logs").glob("*.csv")

@@ -98,7 +98,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 def test_wait_compute_rates_and_efficiency(clock: Clock) -> None:
     rec = Recorder()
     trainer = fake_trainer(rec)
-    cb = ThroughputMonitorCallback(window_steps=10, data_bound_threshold=0.3)
+    cb = ThroughputMonitorCallback(window_steps=10, data_bound_share=0.3)
     d = Driver(cb, trainer, clock)
     d.epoch_start()
     for n in (4, 4, 2, 4):  # variable batch sizes: the last batch of an epoch is smaller
@@ -126,7 +126,7 @@ def test_wait_compute_rates_and_efficiency(clock: Clock) -> None:
 
 def test_data_bound_verdict_and_percentiles(clock: Clock) -> None:
     trainer = fake_trainer(Recorder())
-    cb = ThroughputMonitorCallback(window_steps=100, data_bound_threshold=0.3)
+    cb = ThroughputMonitorCallback(window_steps=100, data_bound_share=0.3)
     d = Driver(cb, trainer, clock)
     d.epoch_start()
     for i in range(100):
@@ -157,7 +157,7 @@ def test_efficiency_and_verdict_cover_the_window_not_the_last_step(
 ) -> None:
     trainer = fake_trainer(Recorder())
     trainer.log_every_n_steps = 10
-    cb = ThroughputMonitorCallback(window_steps=10, data_bound_threshold=0.3, publish_max_hz=None)
+    cb = ThroughputMonitorCallback(window_steps=10, data_bound_share=0.3, publish_max_hz=None)
     d = Driver(cb, trainer, clock)
     d.epoch_start()
     for _ in range(9):
@@ -243,8 +243,8 @@ def test_publish_rate_is_capped_while_every_step_counts(clock: Clock) -> None:
 
 
 def test_invalid_arguments_are_rejected() -> None:
-    with pytest.raises(ValueError, match="data_bound_threshold"):
-        ThroughputMonitorCallback(data_bound_threshold=1.5)
+    with pytest.raises(ValueError, match="data_bound_share"):
+        ThroughputMonitorCallback(data_bound_share=1.5)
     with pytest.raises(ValueError, match="window_steps"):
         ThroughputMonitorCallback(window_steps=0)
     with pytest.raises(ValueError, match="publish_max_hz"):
@@ -253,7 +253,7 @@ def test_invalid_arguments_are_rejected() -> None:
 
 @pytest.mark.slow
 def test_a_slow_loader_reads_data_bound_against_the_configured_threshold(tmp_path: Path) -> None:
-    cb = ThroughputMonitorCallback(window_steps=8, data_bound_threshold=0.25)
+    cb = ThroughputMonitorCallback(window_steps=8, data_bound_share=0.25)
     trainer = make_trainer(tmp_path, [cb], max_steps=10)
     trainer.fit(ToyModule(), train_dataloaders=loader(n=40, batch_size=4, batch_sleep_ms=40.0))
     values = cb.latest_values()

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ocr.callbacks.link.emit import Emitter, log_every_n_steps
+from ocr.callbacks.link.emit import Emitter
 
 
 class Broken:
@@ -46,7 +46,3 @@ def test_no_publisher_and_non_finite_values_are_fine() -> None:
     emit.log_metrics(trainer, {"a": 1.0, "b": float("nan"), "c": "text"}, step=3)  # type: ignore[arg-type, dict-item]
     assert logged == [{"a": 1.0}] and emit.failures == 0
 
-
-def test_log_cadence_falls_back_to_the_trainer() -> None:
-    assert log_every_n_steps(SimpleNamespace(log_every_n_steps=7), None) == 7  # type: ignore[arg-type]
-    assert log_every_n_steps(SimpleNamespace(log_every_n_steps=7), 3) == 3  # type: ignore[arg-type]
