@@ -16,7 +16,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
@@ -32,24 +32,14 @@ from ocr.callbacks.options import (
     step_cadence,
 )
 from ocr.callbacks.sampling.process_tree import process_tree_memory
-from ocr.callbacks.sampling.stats import percentile
 from ocr.callbacks.timing.batch_info import BatchSizeFn, resolve_batch_size_fn
 from ocr.callbacks.timing.step_clock import StepClock, StepRecord
+from ocr.callbacks.timing.window import StepWindow
 
 log = logging.getLogger(__name__)
 _now = time.perf_counter  # publish cadence only; step times come from the clock
 OVERHEAD_EVERY_S = 1.0
 """Seconds between two ``perf/monitor_overhead_pct`` figures (each reads a few clocks)."""
-
-
-class _Step(NamedTuple):
-    wait_ms: float
-    compute_ms: float
-    size: int
-    instances: int
-    load_ms: float
-    transform_ms: float
-    target_ms: float
 
 
 class ThroughputMonitorCallback(Callback):
@@ -85,22 +75,16 @@ class ThroughputMonitorCallback(Callback):
         batch_size_fn: BatchSizeFn | str | None = None,
         enabled: bool = True,
     ) -> None:
-        if window_steps < 1:
-            raise ValueError(f"window_steps must be >= 1, got {window_steps}")
         self.enabled = enabled
         self.window_steps = window_steps
         self.every_n_steps = check_every_n_steps(every_n_steps)
         self.batch_size_fn: Callable[[Any], int] | None = resolve_batch_size_fn(batch_size_fn)
         self._min_interval = check_publish_max_hz(publish_max_hz)
         self._last_publish = -float("inf")
-        self._has_instances = self._has_timing = False
         self.data_bound_share = check_share("data_bound_share", data_bound_share)
-        self._window: deque[_Step] = deque(maxlen=window_steps)
-        self._sums = [0.0] * len(_Step._fields)
-        self._pushes = 0
+        self.window = StepWindow(window_steps, data_bound_share)
         self._emit = Emitter("throughput")
         self._latest: dict[str, float] = {}
-        self._last: StepRecord | None = None
         self.clock: StepClock | None = None
         self._sink: deque[StepRecord] | None = None
         self._epoch_samples = 0
@@ -164,39 +148,19 @@ class ThroughputMonitorCallback(Callback):
         n = 0
         while sink:
             rec = sink.popleft()
-            timing = rec.timing
-            if timing is not None:
-                self._has_timing = True
-                step = _Step(
-                    rec.wait_ms,
-                    rec.compute_ms,
-                    rec.size,
-                    rec.instances or 0,
-                    timing.get("load_ms", 0.0),
-                    timing.get("transform_ms", 0.0),
-                    timing.get("target_ms", 0.0),
-                )
-            else:
-                step = _Step(rec.wait_ms, rec.compute_ms, rec.size, rec.instances or 0, 0, 0, 0)
-            self._has_instances = rec.instances is not None
-            self._push(step)
+            self.window.add(rec)
+            step_s = (rec.wait_ms + rec.compute_ms) / 1e3
             self._epoch_samples += rec.size
-            self._epoch_seconds += (rec.wait_ms + rec.compute_ms) / 1e3
-            self._overhead_seconds += (rec.wait_ms + rec.compute_ms) / 1e3
-            self._last = rec
+            self._epoch_seconds += step_s
+            self._overhead_seconds += step_s
             n += 1
         return n
 
     def compute(self) -> dict[str, float]:
         """Window metrics as of the last closed step (also kept for :meth:`latest_values`)."""
-        if not self._window or self._last is None:
+        values = self.window.metrics()
+        if not values:
             return {}
-        values = self._window_metrics(self._last, has_instances=self._has_instances)
-        if self._has_timing:
-            n = len(self._window)
-            values[names.LOAD_MS] = self._sums[4] / n
-            values[names.TRANSFORM_MS] = self._sums[5] / n
-            values[names.TARGET_MS] = self._sums[6] / n
         gpu_ms = self.clock.gpu_ms if self.clock is not None else None
         if gpu_ms is not None:
             values[names.GPU_COMPUTE_MS] = gpu_ms
@@ -213,46 +177,6 @@ class ThroughputMonitorCallback(Callback):
         if pct is not None:
             values[names.MONITOR_OVERHEAD_PCT] = pct
             self._latest[names.MONITOR_OVERHEAD_PCT] = pct
-
-    def _push(self, step: _Step) -> None:
-        """Append to the window keeping per-field running sums (O(1) per step)."""
-        win, sums = self._window, self._sums
-        if len(win) == win.maxlen:
-            for i, old in enumerate(win[0]):
-                sums[i] -= old
-        win.append(step)
-        for i, new in enumerate(step):
-            sums[i] += new
-        self._pushes += 1
-        if self._pushes % (100 * self.window_steps) == 0:  # wipe float drift now and then
-            self._sums = [float(sum(col)) for col in zip(*win, strict=True)]
-
-    def _window_metrics(self, last: StepRecord, has_instances: bool) -> dict[str, float]:
-        win = self._window
-        waits = sorted(s.wait_ms for s in win)
-        computes = sorted(s.compute_ms for s in win)
-        wait_total, compute_total, samples, instances = self._sums[:4]
-        seconds = (wait_total + compute_total) / 1e3
-        values = {
-            names.DATA_WAIT_MS: last.wait_ms,
-            names.COMPUTE_MS: last.compute_ms,
-            names.STEP_MS: last.wait_ms + last.compute_ms,
-            names.DATA_WAIT_MS_AVG: wait_total / len(win),
-            names.DATA_WAIT_MS_P50: percentile(waits, 50),
-            names.DATA_WAIT_MS_P95: percentile(waits, 95),
-            names.DATA_WAIT_MS_P99: percentile(waits, 99),
-            names.COMPUTE_MS_P50: percentile(computes, 50),
-        }
-        if seconds > 0:
-            values[names.SAMPLES_PER_SECOND] = samples / seconds
-            values[names.BATCHES_PER_SECOND] = len(win) / seconds
-            if has_instances:
-                values[names.INSTANCES_PER_SECOND] = instances / seconds
-            efficiency = compute_total / (compute_total + wait_total)
-            values[names.THROUGHPUT_EFFICIENCY] = efficiency
-            values[names.DATA_BOUND] = float(1.0 - efficiency > self.data_bound_share)
-            values[names.DATA_BOUND_THRESHOLD] = self.data_bound_share
-        return values
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.clock is None:

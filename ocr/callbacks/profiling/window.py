@@ -9,12 +9,12 @@ from typing import Any
 
 import torch
 
+from bridge.protocol import PROFILE_MAX_STEPS  # the protocol's limit, defined once there
+
 ACTIVITIES = {
     "cpu": torch.profiler.ProfilerActivity.CPU,
     "cuda": torch.profiler.ProfilerActivity.CUDA,
 }
-MAX_COMMAND_STEPS = 10_000
-"""Protocol limit for ``profile {steps}``."""
 
 
 @dataclass(frozen=True)
@@ -39,9 +39,9 @@ def command_steps(args: dict[str, Any] | None, default: int, limit: int) -> int:
         ValueError: With a message for the error ack.
     """
     steps = (args or {}).get("steps", default)
-    if not isinstance(steps, int) or isinstance(steps, bool) or not 1 <= steps <= MAX_COMMAND_STEPS:
+    if not isinstance(steps, int) or isinstance(steps, bool) or not 1 <= steps <= PROFILE_MAX_STEPS:
         raise ValueError(
-            f"profile steps must be an integer in 1..{MAX_COMMAND_STEPS}, got {steps!r}"
+            f"profile steps must be an integer in 1..{PROFILE_MAX_STEPS}, got {steps!r}"
         )
     if steps > limit:
         raise ValueError(
