@@ -45,4 +45,3 @@ def test_no_publisher_and_non_finite_values_are_fine() -> None:
     emit.metrics(None, {"x": 1.0})
     emit.log_metrics(trainer, {"a": 1.0, "b": float("nan"), "c": "text"}, step=3)  # type: ignore[arg-type, dict-item]
     assert logged == [{"a": 1.0}] and emit.failures == 0
-
