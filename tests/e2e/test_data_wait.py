@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-HELPERS = Path(__file__).resolve().parent
+HELPERS = ROOT / "tests" / "helpers"
+"""On the child's path as a directory: cleval installs a top-level ``tests`` package that
+shadows this repository's in a plain ``python`` process."""
 TINY = [
     "experiment=synthetic_debug",
     "data.train.source.num=8",
@@ -63,7 +65,7 @@ def test_a_slow_callback_is_not_data_wait(tmp_path: Path) -> None:
     v = train(
         tmp_path / "run",
         "data.num_workers=2",  # pages are prepared while the step computes
-        "+callbacks.slow._target_=step_clock_helpers.SlowCallback",
+        "+callbacks.slow._target_=step_clock.SlowCallback",
         f"+callbacks.slow.sleep_ms={SLEEP_MS}",
     )
     assert v["perf/data_wait_ms_p50"] < 0.15 * SLEEP_MS, v
@@ -76,7 +78,7 @@ def test_a_slow_loader_is_data_wait(tmp_path: Path) -> None:
         tmp_path / "run",
         "data.num_workers=0",
         "data.persistent_workers=false",
-        "data.train.source._target_=step_clock_helpers.SleepyPages",
+        "data.train.source._target_=step_clock.SleepyPages",
         f"+data.train.source.sleep_ms={SLEEP_MS / 2}",  # two pages per batch
     )
     assert v["perf/data_wait_ms_p50"] >= SLEEP_MS, v
