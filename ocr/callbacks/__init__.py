@@ -3,6 +3,12 @@
 Every callback here is cheap on the hot path (timestamps, counters, enqueue), works
 without a :class:`~ocr.callbacks.bridge.BridgeCallback` (log-only), and never raises
 into training because of a monitoring failure.
+
+The modules at this level hold the ``Callback`` classes and delegate to sub-packages:
+``timing`` (the step clock and what it reads), ``sampling`` (process tree, machine, GPUs),
+``alerting`` (rules and their engine), ``profiling`` (torch.profiler windows) and ``link``
+(the bridge link every monitor publishes through). Nothing here imports the rest of
+``ocr``; ``alerting``, ``sampling`` and ``link`` import no Lightning or torch either.
 """
 
 from ocr.callbacks.alerts import AlertsCallback
