@@ -7,7 +7,7 @@ import math
 import pytest
 
 from bridge import names
-from ocr.callbacks.alerting.engine import AlertEngine, AlertRule, RollingBaseline
+from ocr.callbacks.alerting.engine import AlertEngine
 from ocr.callbacks.alerting.rules import (
     BASELINE_KEY,
     SINCE_STEP_KEY,
@@ -134,27 +134,6 @@ def test_stall_rule() -> None:
     seq = [(float(t), {SINCE_STEP_KEY: float(t)}) for t in range(0, 80, 10)]
     seq.append((80.0, {SINCE_STEP_KEY: 0.1}))
     assert run(engine, seq) == [(70.0, "stalled", "firing"), (80.0, "stalled", "cleared")]
-
-
-def test_rolling_baseline_needs_history_and_freezes() -> None:
-    base = RollingBaseline(window_s=100.0, min_span_s=20.0)
-    base.add(0.0, 100.0)
-    assert base.value() is None
-    for t in range(1, 30):
-        base.add(float(t), 100.0)
-    assert base.value() == 100.0
-    base.frozen = True
-    for t in range(30, 200):
-        base.add(float(t), 10.0)
-    assert base.value() == 100.0
-
-
-def test_engine_rejects_duplicates_and_bad_severity() -> None:
-    rule = default_rules(TH)[0]
-    with pytest.raises(ValueError, match="duplicate"):
-        AlertEngine([rule, rule])
-    with pytest.raises(ValueError, match="severity"):
-        AlertRule("x", "loud", rule.fire, rule.clear, "m", "h")
 
 
 def hints(own: bool) -> dict[str, str]:

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import torch
 
-from ocr.callbacks.sampling.stats import median, percentile
 from ocr.callbacks.timing.batch_info import inspect_batch
 
 
@@ -33,13 +32,6 @@ def test_tensor_tuple_and_unknown() -> None:
     assert inspect_batch((torch.zeros(9, 1), torch.zeros(9))).size == 9
     assert inspect_batch([1, 2]).size == 1
     assert inspect_batch(object()).size == 1
-
-
-def test_percentile_interpolates() -> None:
-    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
-    assert percentile([5.0], 99) == 5.0
-    assert percentile(list(range(101)), 95) == 95.0
-    assert median([3.0, 1.0, 2.0]) == 2.0
 
 
 @dataclass
