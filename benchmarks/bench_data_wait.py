@@ -37,8 +37,8 @@ from bench_monitor_overhead import InMemoryImages, StepTimed, collate
 from torch.utils.data import DataLoader
 
 from bridge import names
-from ocr.callbacks.step_clock import StepClock, StepRecord
 from ocr.callbacks.throughput_monitor import ThroughputMonitorCallback
+from ocr.callbacks.timing.step_clock import StepClock, StepRecord
 
 
 class Sleeper(pl.Callback):

@@ -190,7 +190,7 @@ def nvml_vs_smi(args: argparse.Namespace) -> dict[str, Any]:
 
     import torch
 
-    from ocr.callbacks.nvml import NvmlGpus
+    from ocr.callbacks.sampling.nvml import NvmlGpus
 
     gpus = NvmlGpus.open()
     if gpus is None:

@@ -1,10 +1,18 @@
-"""The one metric vocabulary shared by callbacks, logger, bridge and TUI.
+"""The one vocabulary shared by callbacks, logger, bridge and TUI.
 
-Names follow ``split/name``. Per-core and per-GPU names are built by the helper
-functions so that producers and consumers cannot disagree on the spelling.
+Metric names follow ``split/name``. Per-core, per-GPU and per-rank names are built by the
+helper functions, next to the parsers that read them back, so that producers and
+consumers cannot disagree on the spelling. Alert codes and the defaults both sides of
+the bridge rely on live here too; :data:`ALIASES` keeps the names of older recordings
+readable. ``tests/bridge/test_names.py`` fails when ``ocr/``, ``tui/`` or ``bridge/``
+spell one of these strings as a literal.
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TypeVar
 
 # --- training (LightningModule) ---
 TRAIN_LOSS = "train/loss"
@@ -26,7 +34,8 @@ VAL_CLEVAL_HMEAN = "val/cleval_hmean"
 TEST_CLEVAL_PRECISION = "test/cleval_precision"
 TEST_CLEVAL_RECALL = "test/cleval_recall"
 TEST_CLEVAL_HMEAN = "test/cleval_hmean"
-LR = "lr"
+LR = "train/lr"
+"""Learning rate of the first param group, logged every step (``lr`` before; see ALIASES)."""
 
 # --- throughput monitor ---
 SAMPLES_PER_SECOND = "perf/samples_per_second"
@@ -56,13 +65,18 @@ THROUGHPUT_EFFICIENCY = "perf/throughput_efficiency"
 DATA_BOUND = "perf/data_bound"
 """1 when the window's data wait share (1 - throughput efficiency) exceeds the threshold."""
 DATA_BOUND_THRESHOLD = "perf/data_bound_threshold"
-"""The share the throughput monitor judges ``perf/data_bound`` against, so viewers quote it."""
+"""The share the throughput monitor judges ``perf/data_bound`` against, so viewers quote it
+(the value of its ``data_bound_share`` option)."""
+DATA_BOUND_SHARE = 0.3
+"""Default data wait share of step time above which a window is data-bound: the throughput
+monitor's verdict and the ``data_bound`` alert (config key
+``callbacks.throughput_monitor.data_bound_share``, which ``alerts`` interpolates)."""
 DATASET_CACHE_BYTES = "perf/dataset_cache_bytes"
 """Dataset cache bytes summed over the DataLoader workers' latest reports (the main
 process's own cache when the loader has no workers)."""
 MONITOR_OVERHEAD_PCT = "perf/monitor_overhead_pct"
 """CPU time in ocrtop's per-step hooks and in its ``ocrtop-*`` threads, over the training
-step wall time of the same steps, in percent (``ocr.callbacks.overhead``)."""
+step wall time of the same steps, in percent (``ocr.callbacks.timing.overhead``)."""
 
 # --- resource monitor ---
 CPU_PERCENT = "sys/cpu_percent"
@@ -134,3 +148,68 @@ def ddp_rank(rank: int, field: str) -> str:
     if field not in DDP_FIELDS:
         raise ValueError(f"unknown DDP field {field!r}; expected one of {DDP_FIELDS}")
     return f"ddp/rank{rank}/{field}"
+
+
+_DDP_RANK = re.compile(r"^ddp/rank(\d+)/(\w+)$")
+
+
+def parse_ddp_rank(name: str) -> tuple[int, str] | None:
+    """``ddp/rank1/step_ms`` -> ``(1, "step_ms")``; None for any other name."""
+    found = _DDP_RANK.match(name)
+    return (int(found.group(1)), found.group(2)) if found else None
+
+
+# --- alert codes (producers: ocr.callbacks.alerting, rank_stats, ocr.lightning.notices) ---
+ALERT_DATA_BOUND = "data_bound"
+ALERT_GPU_UNDERUTILIZED = "gpu_underutilized"
+ALERT_SYSTEM_MEMORY = "system_memory_pressure"
+ALERT_PROCESS_MEMORY = "process_memory_pressure"
+ALERT_IO_WAIT = "io_wait"
+ALERT_GPU_TEMPERATURE = "gpu_temperature"
+ALERT_GPU_THROTTLING = "gpu_throttling"
+ALERT_THROUGHPUT_DROP = "throughput_drop"
+ALERT_NONFINITE_LOSS = "nonfinite_loss"
+ALERT_STALLED = "stalled"
+ALERT_STRAGGLER = "straggler"
+"""A DDP rank the others wait for (``ocr.callbacks.rank_stats``)."""
+ALERT_DATA_SKIPPED = "data_skipped"
+"""Bad dataset entries skipped (``data.on_error=skip``), one alert per split."""
+ALERT_EVENT_LOG_FAILED = "event_log_failed"
+"""``events.jsonl`` could not be written (ENOSPC...): replay loses the rest of the run."""
+ALERT_CODES = (
+    ALERT_DATA_BOUND,
+    ALERT_GPU_UNDERUTILIZED,
+    ALERT_SYSTEM_MEMORY,
+    ALERT_PROCESS_MEMORY,
+    ALERT_IO_WAIT,
+    ALERT_GPU_TEMPERATURE,
+    ALERT_GPU_THROTTLING,
+    ALERT_THROUGHPUT_DROP,
+    ALERT_NONFINITE_LOSS,
+    ALERT_STALLED,
+    ALERT_STRAGGLER,
+    ALERT_DATA_SKIPPED,
+    ALERT_EVENT_LOG_FAILED,
+)
+
+
+# --- older names, still readable in replays of old runs ---
+ALIASES: dict[str, str] = {
+    "lr": LR,
+    "perf/images_per_second": SAMPLES_PER_SECOND,
+}
+"""Old metric name -> the name that replaced it. A viewer reads every ``metrics`` payload
+through :func:`canonical`, so a recording made before a rename shows under today's name."""
+
+V = TypeVar("V")
+
+
+def canonical(values: Mapping[str, V]) -> dict[str, V]:
+    """``values`` under today's names: an old name is renamed unless the new one is there."""
+    if not any(name in ALIASES for name in values):
+        return dict(values)  # the common case: a stream of this version
+    out = {name: v for name, v in values.items() if name not in ALIASES}
+    for old, new in ALIASES.items():
+        if old in values:
+            out.setdefault(new, values[old])
+    return out

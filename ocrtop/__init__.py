@@ -53,7 +53,7 @@ def callbacks(
     """
     if not enabled:
         return []
-    from ocr.callbacks.console import install_console_fallback
+    from ocr.callbacks.link.console import install_console_fallback
     from ocrtop.compat import NAMESPACES, imported_namespaces
     from ocrtop.monitor import build
 

@@ -38,7 +38,7 @@ def _factory(namespace: str) -> list[Any]:
     if not requested():
         return []
     try:
-        from ocr.callbacks.console import install_console_fallback
+        from ocr.callbacks.link.console import install_console_fallback
         from ocrtop.monitor import build
 
         install_console_fallback()

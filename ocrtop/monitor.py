@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -59,14 +60,50 @@ def yaml_defaults(name: str) -> dict[str, Any]:
     return dict(resolved[name])
 
 
+_LINK = re.compile(r"^\$\{(?:oc\.select:)?callbacks\.(\w+)\.(\w+)(?:,[^}]*)?\}$")
+"""A YAML value that interpolates another callback's option (``alerts.data_bound_share``)."""
+
+
+def yaml_links(name: str) -> dict[str, tuple[str, str]]:
+    """Options of ``<name>.yaml`` that take another callback's value: key -> (callback, key).
+
+    Hydra resolves these across the composed config; here each file is read alone, so
+    :func:`build` fills them in from the other callback's options (the user's, else its
+    YAML default), and one key sets both callbacks in Python as in YAML.
+    """
+    from omegaconf import OmegaConf
+
+    raw = OmegaConf.to_container(OmegaConf.load(config_dir() / f"{name}.yaml"), resolve=False)
+    assert isinstance(raw, dict)
+    links = {}
+    for key, value in dict(raw[name]).items():
+        found = _LINK.match(value) if isinstance(value, str) else None
+        if found:
+            links[str(key)] = (found.group(1), found.group(2))
+    return links
+
+
+def _user_options(options: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    """The options the user gave for ``name``, under today's names."""
+    from ocr.callbacks.options import RENAMED
+
+    given = options.get(name)
+    if not isinstance(given, Mapping):
+        return {}
+    return {RENAMED.get(str(k), str(k)): v for k, v in given.items()}
+
+
 def _import_target(path: str) -> type:
     module, _, attr = path.rpartition(".")
     return getattr(importlib.import_module(module), attr)
 
 
 def _check_keys(name: str, target: type, options: Mapping[str, Any]) -> None:
+    from ocr.callbacks.options import RENAMED
+
     accepted = set(inspect.signature(target).parameters) | {"enabled"}
-    unknown = sorted(set(options) - accepted)
+    renamed = {old for old, new in RENAMED.items() if new in accepted}  # warned by the class
+    unknown = sorted(set(options) - accepted - renamed)
     if unknown:
         raise OptionError(
             f"ocrtop.callbacks: {name} has no option {', '.join(map(repr, unknown))} "
@@ -84,12 +121,16 @@ def _merge(name: str, user: Any, shared: Mapping[str, Any]) -> dict[str, Any] | 
         raise OptionError(
             f"ocrtop.callbacks: {name} takes a dict of options, True or False, got {user!r}"
         )
+    from ocr.callbacks.options import RENAMED
+
     node = yaml_defaults(name)
     target = str(node.pop("_target_"))
     cls = _import_target(target)
     _check_keys(name, cls, user)
     accepted = inspect.signature(cls).parameters
     node.update({k: v for k, v in shared.items() if k in accepted})
+    for key in user:  # an old name replaces the default under the new one (the class warns)
+        node.pop(RENAMED.get(str(key), str(key)), None)
     node.update(user)
     enabled = node.pop("enabled", True)
     if not isinstance(enabled, bool):
@@ -126,6 +167,12 @@ def build(
         node = _merge(name, options.get(name), shared or {})
         if node is None:
             continue
+        for key, (other, other_key) in yaml_links(name).items():
+            if key not in _user_options(options, name):
+                given = _user_options(options, other)
+                node[key] = (
+                    given[other_key] if other_key in given else yaml_defaults(other)[other_key]
+                )
         cls = adapt(_import_target(node.pop("_target_")), namespaces, auto=auto)
         built.append(cls(**node))
     return built

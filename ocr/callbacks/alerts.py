@@ -4,7 +4,7 @@ It reads the latest values of every callback that offers ``latest_values()`` (th
 throughput and resource monitors) plus the training loss, at most every
 ``eval_interval_s`` seconds on the training thread, and runs the rule engine. A
 watchdog thread evaluates the stall rule, since a stalled loop calls no hook: progress is
-the step clock's last fetch start or end (:mod:`ocr.callbacks.step_clock`), so a loader
+the step clock's last fetch start or end (:mod:`ocr.callbacks.timing.step_clock`), so a loader
 that hangs inside ``next()`` and a step that hangs in compute both stop it, or a
 validation batch, or an epoch or validation boundary. Changes
 are published as ``alert`` messages and logged (firing as a warning or error, cleared
@@ -23,8 +23,9 @@ import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
 
 from bridge import names
-from ocr.callbacks.alert_engine import Alert, AlertEngine, RollingBaseline
-from ocr.callbacks.alert_rules import (
+from ocr.callbacks.alerting.engine import Alert, AlertEngine, RollingBaseline
+from ocr.callbacks.alerting.report import report_alert
+from ocr.callbacks.alerting.rules import (
     BASELINE_KEY,
     LOSS_KEY,
     SINCE_STEP_KEY,
@@ -32,9 +33,8 @@ from ocr.callbacks.alert_rules import (
     default_rules,
     stall_rule,
 )
-from ocr.callbacks.bridge import find_publisher
-from ocr.callbacks.emit import Emitter
-from ocr.callbacks.step_clock import StepClock
+from ocr.callbacks.link.emit import Emitter
+from ocr.callbacks.timing.step_clock import StepClock
 
 log = logging.getLogger(__name__)
 _now = time.perf_counter  # the step clock's time base: progress stamps are compared with it
@@ -53,8 +53,11 @@ class AlertsCallback(Callback):
             synchronises a GPU, so this is also how often that happens).
         baseline_window_s: History for the rolling throughput baseline.
         baseline_min_span_s: History needed before the baseline is trusted.
-        **thresholds**: Every field of :class:`~ocr.callbacks.alert_rules.AlertThresholds`
+        **thresholds**: Every field of :class:`~ocr.callbacks.alerting.rules.AlertThresholds`
             (``sustain_s``, ``data_bound_share``, ``stall_s``...), as explicit arguments.
+            ``data_bound_share`` None is the throughput monitor's share (the config
+            interpolates ``callbacks.throughput_monitor.data_bound_share``), else
+            :data:`bridge.names.DATA_BOUND_SHARE`.
     """
 
     def __init__(
@@ -65,7 +68,7 @@ class AlertsCallback(Callback):
         sustain_s: float = 30.0,
         clear_s: float = 15.0,
         hysteresis: float = 0.1,
-        data_bound_share: float = 0.3,
+        data_bound_share: float | None = None,
         gpu_util_low: float = 50.0,
         ram_percent_high: float = 90.0,
         process_ram_fraction_high: float = 0.8,
@@ -82,7 +85,9 @@ class AlertsCallback(Callback):
             sustain_s=sustain_s,
             clear_s=clear_s,
             hysteresis=hysteresis,
-            data_bound_share=data_bound_share,
+            data_bound_share=names.DATA_BOUND_SHARE
+            if data_bound_share is None
+            else data_bound_share,
             gpu_util_low=gpu_util_low,
             ram_percent_high=ram_percent_high,
             process_ram_fraction_high=process_ram_fraction_high,
@@ -174,7 +179,7 @@ class AlertsCallback(Callback):
         if base is not None:
             values[BASELINE_KEY] = base
         changes = self.engine.evaluate(values, now)
-        self.baseline.frozen = "throughput_drop" in self.engine.active()
+        self.baseline.frozen = names.ALERT_THROUGHPUT_DROP in self.engine.active()
         self._report(trainer, changes)
         return changes
 
@@ -208,19 +213,3 @@ class AlertsCallback(Callback):
         for alert in changes:
             self.history.append(alert)
             report_alert(trainer, self._emit, alert)
-
-
-def report_alert(trainer: pl.Trainer, emit: Emitter, alert: Alert) -> None:
-    """Log one alert change (firing: warning, or error when critical) and publish it."""
-    if alert.state == "firing":
-        level = logging.ERROR if alert.severity == "critical" else logging.WARNING
-        log.log(level, "alert %s: %s (hint: %s)", alert.code, alert.message, alert.hint)
-    else:
-        log.info("alert %s %s", alert.code, alert.message)
-    emit.publish(
-        find_publisher(trainer),
-        "alert",
-        alert.payload(),
-        step=trainer.global_step,
-        epoch=trainer.current_epoch,
-    )

@@ -2,8 +2,10 @@
 
 It owns the :class:`bridge.publisher.Publisher` of this process (one per rank),
 publishes status, progress, logged metrics and Python log records, and applies
-commands from the dashboard at batch boundaries. The other monitors find the
-publisher through :func:`find_publisher` and stay log-only when there is none.
+commands from the dashboard at batch boundaries. The publisher and the command router
+live in its :class:`~ocr.callbacks.link.BridgeLink`, which the other monitors find on
+the trainer (they never import this module) and which leaves them log-only when the
+bridge is absent.
 """
 
 from __future__ import annotations
@@ -18,26 +20,30 @@ from typing import TYPE_CHECKING, Any
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
 
-from ocr.callbacks.bridge_logging import BridgeLogHandler
-from ocr.callbacks.commands import CommandHandler, CommandRouter, stop_handler
-from ocr.callbacks.emit import Emitter, log_every_n_steps
-from ocr.callbacks.linger import DeferredClose
-from ocr.callbacks.step_loss import StepLoss
+from ocr.callbacks.link.bridge_link import BridgeLink
+from ocr.callbacks.link.commands import CommandHandler, stop_handler
+from ocr.callbacks.link.emit import Emitter
+from ocr.callbacks.link.linger import DeferredClose
+from ocr.callbacks.link.log_handler import BridgeLogHandler
+from ocr.callbacks.link.outcome import final_status
+from ocr.callbacks.options import (
+    accepts_renamed,
+    check_every_n_steps,
+    check_publish_max_hz,
+    step_cadence,
+)
+from ocr.callbacks.timing.step_loss import StepLoss
 from ocr.callbacks.trainer_info import finite_int, logged_metrics, run_totals, stage_name
-from ocr.failures import final_status
 
 if TYPE_CHECKING:
     from bridge.publisher import Publisher
 
 
-def find_publisher(trainer: pl.Trainer) -> Publisher | None:
-    """The running publisher of this trainer's BridgeCallback, or None (log-only mode)."""
-    bridge_cb = find_bridge(trainer)
-    return bridge_cb.publisher if bridge_cb is not None else None
-
-
 def find_bridge(trainer: pl.Trainer) -> BridgeCallback | None:
-    """The trainer's BridgeCallback, if one is configured."""
+    """The trainer's BridgeCallback, if one is configured (the runner's ``continue_with``).
+
+    Monitors reach the bridge through :meth:`BridgeLink.of` instead.
+    """
     for cb in getattr(trainer, "callbacks", None) or ():
         if isinstance(cb, BridgeCallback):
             return cb
@@ -79,10 +85,10 @@ class BridgeCallback(Callback):
         meta: Extra key/values for the hello message.
         forward_logs: Publish Python log records as ``log`` messages.
         log_level: Lowest forwarded log level name (``INFO``, ``WARNING``, ...).
-        metrics_every_n_steps: Publish ``trainer.callback_metrics`` every N steps; None
+        every_n_steps: Publish ``trainer.callback_metrics`` every N steps; None
             uses ``trainer.log_every_n_steps`` (reading logged tensors may sync a GPU,
             so not every step).
-        progress_max_hz: Most ``progress`` messages per second (the last batch of an
+        publish_max_hz: Most ``progress`` messages per second (the last batch of an
             epoch is always sent); None sends every step. Each message costs the bridge
             thread CPU, and a progress bar gains nothing from 100 updates a second.
         linger_s: Seconds the stream stays open after a stage ends, so that the test
@@ -90,6 +96,7 @@ class BridgeCallback(Callback):
             ``linger.py``); 0 closes at once.
     """
 
+    @accepts_renamed
     def __init__(
         self,
         run_dir: str | None = None,
@@ -99,28 +106,24 @@ class BridgeCallback(Callback):
         meta: dict[str, Any] | None = None,
         forward_logs: bool = True,
         log_level: str = "INFO",
-        metrics_every_n_steps: int | None = None,
-        progress_max_hz: float | None = 10.0,
+        every_n_steps: int | None = None,
+        publish_max_hz: float | None = 10.0,
         linger_s: float = 10.0,
     ) -> None:
         level = logging.getLevelName(log_level.upper())
         if not isinstance(level, int):
             raise ValueError(f"log_level {log_level!r} is not a logging level name (INFO, ...)")
-        if metrics_every_n_steps is not None and metrics_every_n_steps < 1:
-            raise ValueError(f"metrics_every_n_steps must be >= 1, got {metrics_every_n_steps}")
         self.run_dir = run_dir
         self.job_id = job_id
         self.meta = {"experiment_name": experiment_name, "arch": arch, **(meta or {})}
         self.forward_logs = forward_logs
         self.log_level = level
-        self.metrics_every_n_steps = metrics_every_n_steps
-        if progress_max_hz is not None and progress_max_hz <= 0:
-            raise ValueError(f"progress_max_hz must be > 0 or null, got {progress_max_hz}")
-        self._progress_interval = 1.0 / progress_max_hz if progress_max_hz else 0.0
+        self.every_n_steps = check_every_n_steps(every_n_steps)
+        self._progress_interval = check_publish_max_hz(publish_max_hz)
         self._last_progress = -float("inf")
-        self.publisher: Publisher | None = None
+        self.link = BridgeLink()
         self._linger = DeferredClose(self.close, linger_s)
-        self.router = CommandRouter()
+        self.router = self.link.router
         self.router.register("stop", self._on_stop)
         self._emit = Emitter("bridge")
         self._handler: BridgeLogHandler | None = None
@@ -132,6 +135,15 @@ class BridgeCallback(Callback):
         self._final: tuple[dict[str, Any], int, int] | None = None
 
     # --- public API for other callbacks ---
+    @property
+    def publisher(self) -> Publisher | None:
+        """The running publisher (kept in :attr:`link`), or None."""
+        return self.link.publisher
+
+    @publisher.setter
+    def publisher(self, pub: Publisher | None) -> None:
+        self.link.publisher = pub
+
     def register_command(self, name: str, handler: CommandHandler) -> None:
         """Let another callback (e.g. the profiler) answer a bridge command."""
         self.router.register(name, handler)
@@ -214,7 +226,7 @@ class BridgeCallback(Callback):
             progress = {"batch_idx": batch_idx, "num_batches": num_batches}
             progress.update(epoch=epoch, step=step, **self._totals(trainer))
             self._emit.publish(pub, "progress", progress, step=step, epoch=epoch)
-        every = log_every_n_steps(trainer, self.metrics_every_n_steps)
+        every = step_cadence(trainer, self.every_n_steps)
         if (batch_idx + 1) % every == 0:
             self.publish_logged_metrics(trainer)
 
@@ -263,7 +275,7 @@ class BridgeCallback(Callback):
     def on_exception(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
     ) -> None:
-        """Publish how the run ended (``ocr.failures.final_status``), then close.
+        """Publish how the run ended (``ocr.callbacks.link.outcome.final_status``), then close.
 
         A stop is ``stopped`` with its exit code, reason and checkpoint; a failure is
         ``failed`` with the exception's type, message, the file or key it names, and the

@@ -24,17 +24,17 @@ from typing import Any
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
 
-from ocr.callbacks.bridge import find_bridge, find_publisher
-from ocr.callbacks.commands import CommandError
-from ocr.callbacks.emit import Emitter
-from ocr.callbacks.profile_analysis import analyze_window
-from ocr.callbacks.profile_window import (
+from ocr.callbacks.link import BridgeLink, publisher_of
+from ocr.callbacks.link.commands import CommandError
+from ocr.callbacks.link.emit import Emitter
+from ocr.callbacks.profiling.analysis import analyze_window
+from ocr.callbacks.profiling.window import (
     ProfilerOptions,
     ProfileWindow,
     WindowState,
     command_steps,
 )
-from ocr.callbacks.step_clock import StepClock, StepRecord
+from ocr.callbacks.timing.step_clock import StepClock, StepRecord
 from ocr.callbacks.trainer_info import finite_int
 
 log = logging.getLogger(__name__)
@@ -102,9 +102,9 @@ class ProfilerCallback(Callback):
         self._trainer = trainer
         if stage == "fit":
             self._clock = StepClock.of(trainer)
-        bridge = find_bridge(trainer)
-        if bridge is not None:
-            bridge.register_command("profile", self._on_command)
+        link = BridgeLink.of(trainer)
+        if link is not None:
+            link.register_command("profile", self._on_command)
 
     def _on_command(self, trainer: pl.Trainer, cmd: Any) -> dict[str, Any]:
         try:
@@ -271,7 +271,7 @@ class ProfilerCallback(Callback):
 
     def _publish(self, payload: dict[str, Any], w: ProfileWindow | None = None) -> None:
         t = self._trainer
-        pub = find_publisher(t) if t is not None else None
+        pub = publisher_of(t) if t is not None else None
         step = w.start_step if w is not None else (t.global_step if t is not None else None)
         epoch = w.epoch if w is not None else (t.current_epoch if t is not None else None)
         self._emit.publish(pub, "profile", payload, step=step, epoch=epoch)

@@ -3,7 +3,7 @@
 DDP keeps ranks in lockstep: a rank that is slow to load its batch makes every other rank
 wait inside the gradient all-reduce, so all ranks report about the same step time and
 the culprit hides. What differs is *when* each rank has its batch in hand. Every rank
-therefore takes from the step clock (:mod:`ocr.callbacks.step_clock`) the wall-clock time
+therefore takes from the step clock (:mod:`ocr.callbacks.timing.step_clock`) the wall-clock time
 at which each step's fetch ended (batch loaded), its fetch wait and step time, and every
 ``every_n_steps`` the ranks all-gather one small row of figures (a few floats; DDP already
 synchronises every step, so this adds one tiny collective per N steps). From the rows:
@@ -33,18 +33,19 @@ import torch
 from pytorch_lightning.callbacks import Callback
 
 from bridge import names
-from ocr.callbacks.alert_engine import AlertEngine, AlertRule, Values
-from ocr.callbacks.alerts import report_alert
-from ocr.callbacks.bridge import find_publisher
-from ocr.callbacks.emit import Emitter
+from ocr.callbacks.alerting.engine import AlertEngine, AlertRule, Values
+from ocr.callbacks.alerting.report import report_alert
+from ocr.callbacks.link import publisher_of
+from ocr.callbacks.link.emit import Emitter
+from ocr.callbacks.options import check_every_n_steps
 from ocr.callbacks.resource_monitor import ResourceMonitorCallback
-from ocr.callbacks.sampling import other_ranks, tree_memory
-from ocr.callbacks.stats import median, percentile
-from ocr.callbacks.step_clock import StepClock, StepRecord
+from ocr.callbacks.sampling.process_tree import other_ranks, tree_memory
+from ocr.callbacks.sampling.stats import median, percentile
+from ocr.callbacks.timing.step_clock import StepClock, StepRecord
 
 ROW = ("steps", "samples", "step_ms_sum", "wait_ms_p95", "ready_t_mean", "pss_bytes", "gpu_bytes")
 """Columns of the row every rank contributes to the all-gather (float64)."""
-STRAGGLER = "straggler"
+STRAGGLER = names.ALERT_STRAGGLER
 
 _wall = time.time  # module-level so tests can drive a fake clock
 
@@ -202,8 +203,8 @@ class RankStatsCallback(Callback):
         straggler_clear_s: float = 15.0,
         log_per_rank: bool = False,
     ) -> None:
-        if every_n_steps < 1:
-            raise ValueError(f"every_n_steps must be >= 1, got {every_n_steps}")
+        if check_every_n_steps(every_n_steps) is None:
+            raise ValueError("every_n_steps must be a number of batches (every rank agrees)")
         if straggler_margin <= 0:
             raise ValueError(f"straggler_margin is a share > 0 (0.2 = 20%), got {straggler_margin}")
         self.every_n_steps = every_n_steps
@@ -285,7 +286,7 @@ class RankStatsCallback(Callback):
         self.latest = job_metrics(self.figures)
         step, epoch = trainer.global_step, trainer.current_epoch
         if trainer.global_rank == 0 and self.latest:
-            self._emit.metrics(find_publisher(trainer), self.latest, step=step, epoch=epoch)
+            self._emit.metrics(publisher_of(trainer), self.latest, step=step, epoch=epoch)
             logged = {k: v for k, v in self.latest.items() if self.log_per_rank or "/rank" not in k}
             self._emit.log_metrics(trainer, logged, step=step)
         values = straggler_values(self.figures, trainer.global_rank) or {}

@@ -17,11 +17,13 @@ from typing import Any
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
 
-from ocr.callbacks.bridge import find_publisher
-from ocr.callbacks.emit import Emitter, log_every_n_steps
-from ocr.callbacks.nvml import NvmlGpus
-from ocr.callbacks.resource_csv import ResourceCsv, resource_columns
-from ocr.callbacks.sampling import BackgroundSampler, Sample, SystemSampler
+from ocr.callbacks.link import publisher_of
+from ocr.callbacks.link.emit import Emitter
+from ocr.callbacks.options import accepts_renamed, check_every_n_steps, step_cadence
+from ocr.callbacks.sampling.nvml import NvmlGpus
+from ocr.callbacks.sampling.process_tree import Sample
+from ocr.callbacks.sampling.resource_csv import ResourceCsv, resource_columns
+from ocr.callbacks.sampling.system import BackgroundSampler, SystemSampler
 from ocr.callbacks.trainer_info import stage_name
 
 log = logging.getLogger(__name__)
@@ -32,7 +34,7 @@ class ResourceMonitorCallback(Callback):
 
     Args:
         interval_s: Seconds between samples.
-        log_every_n_steps: Lightning-logger cadence; None uses ``trainer.log_every_n_steps``.
+        every_n_steps: Lightning-logger cadence; None uses ``trainer.log_every_n_steps``.
         run_dir: Run directory for ``resource_logs/``; defaults to the trainer's log dir.
         write_csv: Write the CSV time series.
         gpu: Read GPUs through NVML (off: no NVML call at all).
@@ -40,10 +42,11 @@ class ResourceMonitorCallback(Callback):
             ms of CPU per process; RSS is read every sample). 0: every sample.
     """
 
+    @accepts_renamed
     def __init__(
         self,
         interval_s: float = 1.0,
-        log_every_n_steps: int | None = None,
+        every_n_steps: int | None = None,
         run_dir: str | None = None,
         write_csv: bool = True,
         gpu: bool = True,
@@ -53,10 +56,8 @@ class ResourceMonitorCallback(Callback):
             raise ValueError(f"interval_s must be > 0, got {interval_s}")
         if pss_interval_s < 0:
             raise ValueError(f"pss_interval_s must be >= 0, got {pss_interval_s}")
-        if log_every_n_steps is not None and log_every_n_steps < 1:
-            raise ValueError(f"log_every_n_steps must be >= 1, got {log_every_n_steps}")
         self.interval_s = interval_s
-        self.log_every_n_steps = log_every_n_steps
+        self.every_n_steps = check_every_n_steps(every_n_steps)
         self.run_dir = run_dir
         self.write_csv = write_csv
         self.gpu = gpu
@@ -111,7 +112,7 @@ class ResourceMonitorCallback(Callback):
         return values
 
     def _publish(self, t: float, sample: Sample) -> None:
-        pub = find_publisher(self._trainer) if self._trainer is not None else None
+        pub = publisher_of(self._trainer) if self._trainer is not None else None
         self._emit.metrics(pub, sample, step=self._step, epoch=self._epoch)
 
     def _write_row(self, t: float, sample: Sample) -> None:
@@ -127,7 +128,7 @@ class ResourceMonitorCallback(Callback):
         batch_idx: int,
     ) -> None:
         self._step, self._epoch = trainer.global_step, trainer.current_epoch
-        every = log_every_n_steps(trainer, self.log_every_n_steps)
+        every = step_cadence(trainer, self.every_n_steps)
         if (batch_idx + 1) % every == 0 and self._sampler is not None and self._sampler.latest:
             self._emit.log_metrics(trainer, self._sampler.latest, step=trainer.global_step)
 

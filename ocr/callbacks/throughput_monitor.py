@@ -1,7 +1,7 @@
 """ThroughputMonitorCallback: where a training step's time goes, data or compute.
 
 It keeps no timer of its own: every step it takes the records the step clock
-(:mod:`ocr.callbacks.step_clock`) has closed since the last call and appends them to a
+(:mod:`ocr.callbacks.timing.step_clock`) has closed since the last call and appends them to a
 sliding window of at most ``window_steps`` steps; rates and percentiles are arithmetic
 over that window. Data wait is the time the loop was blocked fetching the batch from the
 train dataloader, compute is everything else in the step (transfer, forward, backward,
@@ -16,18 +16,25 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
 
 from bridge import names
-from ocr.callbacks.batch_info import BatchSizeFn, resolve_batch_size_fn
-from ocr.callbacks.bridge import find_publisher
-from ocr.callbacks.emit import Emitter, log_every_n_steps
-from ocr.callbacks.sampling import process_tree_memory
-from ocr.callbacks.stats import percentile
-from ocr.callbacks.step_clock import StepClock, StepRecord
+from ocr.callbacks.link import publisher_of
+from ocr.callbacks.link.emit import Emitter
+from ocr.callbacks.options import (
+    accepts_renamed,
+    check_every_n_steps,
+    check_publish_max_hz,
+    check_share,
+    step_cadence,
+)
+from ocr.callbacks.sampling.process_tree import process_tree_memory
+from ocr.callbacks.timing.batch_info import BatchSizeFn, resolve_batch_size_fn
+from ocr.callbacks.timing.step_clock import StepClock, StepRecord
+from ocr.callbacks.timing.window import StepWindow
 
 log = logging.getLogger(__name__)
 _now = time.perf_counter  # publish cadence only; step times come from the clock
@@ -35,24 +42,15 @@ OVERHEAD_EVERY_S = 1.0
 """Seconds between two ``perf/monitor_overhead_pct`` figures (each reads a few clocks)."""
 
 
-class _Step(NamedTuple):
-    wait_ms: float
-    compute_ms: float
-    size: int
-    instances: int
-    load_ms: float
-    transform_ms: float
-    target_ms: float
-
-
 class ThroughputMonitorCallback(Callback):
     """Rates, data wait percentiles, compute time and a data-bound verdict.
 
     Args:
         window_steps: Steps in the sliding window for rates and percentiles.
-        log_every_n_steps: Lightning-logger cadence; None uses ``trainer.log_every_n_steps``.
-        data_bound_threshold: Data wait share of the window's step time above which the
-            window is called data-bound (``perf/data_bound`` = 1).
+        every_n_steps: Lightning-logger cadence; None uses ``trainer.log_every_n_steps``.
+        data_bound_share: Data wait share of the window's step time above which the
+            window is called data-bound (``perf/data_bound`` = 1; published as
+            ``perf/data_bound_threshold`` so viewers quote it).
         publish_max_hz: Most bridge ``metrics`` messages per second; None publishes every
             step. Every step still enters the window, so rates and percentiles cover all
             steps; only how often they are recomputed and sent is capped. Each message
@@ -67,39 +65,26 @@ class ThroughputMonitorCallback(Callback):
             ``False`` makes every hook a no-op.
     """
 
+    @accepts_renamed
     def __init__(
         self,
         window_steps: int = 50,
-        log_every_n_steps: int | None = None,
-        data_bound_threshold: float = 0.3,
+        every_n_steps: int | None = None,
+        data_bound_share: float = names.DATA_BOUND_SHARE,
         publish_max_hz: float | None = 10.0,
         batch_size_fn: BatchSizeFn | str | None = None,
         enabled: bool = True,
     ) -> None:
-        if window_steps < 1:
-            raise ValueError(f"window_steps must be >= 1, got {window_steps}")
-        if not 0.0 < data_bound_threshold < 1.0:
-            raise ValueError(
-                f"data_bound_threshold is a share in (0, 1), got {data_bound_threshold}"
-            )
-        if log_every_n_steps is not None and log_every_n_steps < 1:
-            raise ValueError(f"log_every_n_steps must be >= 1, got {log_every_n_steps}")
-        if publish_max_hz is not None and publish_max_hz <= 0:
-            raise ValueError(f"publish_max_hz must be > 0 or null, got {publish_max_hz}")
         self.enabled = enabled
         self.window_steps = window_steps
-        self.log_every_n_steps = log_every_n_steps
+        self.every_n_steps = check_every_n_steps(every_n_steps)
         self.batch_size_fn: Callable[[Any], int] | None = resolve_batch_size_fn(batch_size_fn)
-        self._min_interval = 1.0 / publish_max_hz if publish_max_hz else 0.0
+        self._min_interval = check_publish_max_hz(publish_max_hz)
         self._last_publish = -float("inf")
-        self._has_instances = self._has_timing = False
-        self.data_bound_threshold = data_bound_threshold
-        self._window: deque[_Step] = deque(maxlen=window_steps)
-        self._sums = [0.0] * len(_Step._fields)
-        self._pushes = 0
+        self.data_bound_share = check_share("data_bound_share", data_bound_share)
+        self.window = StepWindow(window_steps, data_bound_share)
         self._emit = Emitter("throughput")
         self._latest: dict[str, float] = {}
-        self._last: StepRecord | None = None
         self.clock: StepClock | None = None
         self._sink: deque[StepRecord] | None = None
         self._epoch_samples = 0
@@ -144,14 +129,14 @@ class ThroughputMonitorCallback(Callback):
         if not self._drain():
             return
         now = _now()
-        log_now = (batch_idx + 1) % log_every_n_steps(trainer, self.log_every_n_steps) == 0
+        log_now = (batch_idx + 1) % step_cadence(trainer, self.every_n_steps) == 0
         if not log_now and now - self._last_publish < self._min_interval:
             return  # the steps are in the window; the next message will include them
         self._last_publish = now
         values = self.compute()
         self._add_overhead(values, now)
         gstep, epoch = trainer.global_step, trainer.current_epoch
-        self._emit.metrics(find_publisher(trainer), values, step=gstep, epoch=epoch)
+        self._emit.metrics(publisher_of(trainer), values, step=gstep, epoch=epoch)
         if log_now:
             self._emit.log_metrics(trainer, values, step=gstep)
 
@@ -163,39 +148,19 @@ class ThroughputMonitorCallback(Callback):
         n = 0
         while sink:
             rec = sink.popleft()
-            timing = rec.timing
-            if timing is not None:
-                self._has_timing = True
-                step = _Step(
-                    rec.wait_ms,
-                    rec.compute_ms,
-                    rec.size,
-                    rec.instances or 0,
-                    timing.get("load_ms", 0.0),
-                    timing.get("transform_ms", 0.0),
-                    timing.get("target_ms", 0.0),
-                )
-            else:
-                step = _Step(rec.wait_ms, rec.compute_ms, rec.size, rec.instances or 0, 0, 0, 0)
-            self._has_instances = rec.instances is not None
-            self._push(step)
+            self.window.add(rec)
+            step_s = (rec.wait_ms + rec.compute_ms) / 1e3
             self._epoch_samples += rec.size
-            self._epoch_seconds += (rec.wait_ms + rec.compute_ms) / 1e3
-            self._overhead_seconds += (rec.wait_ms + rec.compute_ms) / 1e3
-            self._last = rec
+            self._epoch_seconds += step_s
+            self._overhead_seconds += step_s
             n += 1
         return n
 
     def compute(self) -> dict[str, float]:
         """Window metrics as of the last closed step (also kept for :meth:`latest_values`)."""
-        if not self._window or self._last is None:
+        values = self.window.metrics()
+        if not values:
             return {}
-        values = self._window_metrics(self._last, has_instances=self._has_instances)
-        if self._has_timing:
-            n = len(self._window)
-            values[names.LOAD_MS] = self._sums[4] / n
-            values[names.TRANSFORM_MS] = self._sums[5] / n
-            values[names.TARGET_MS] = self._sums[6] / n
         gpu_ms = self.clock.gpu_ms if self.clock is not None else None
         if gpu_ms is not None:
             values[names.GPU_COMPUTE_MS] = gpu_ms
@@ -203,7 +168,7 @@ class ThroughputMonitorCallback(Callback):
         return values
 
     def _add_overhead(self, values: dict[str, float], now: float) -> None:
-        """``perf/monitor_overhead_pct`` about once a second (see ``ocr.callbacks.overhead``)."""
+        """``perf/monitor_overhead_pct`` about once a second (``ocr.callbacks.timing.overhead``)."""
         if self.clock is None or now - self._overhead_at < OVERHEAD_EVERY_S:
             return
         self._overhead_at = now
@@ -212,46 +177,6 @@ class ThroughputMonitorCallback(Callback):
         if pct is not None:
             values[names.MONITOR_OVERHEAD_PCT] = pct
             self._latest[names.MONITOR_OVERHEAD_PCT] = pct
-
-    def _push(self, step: _Step) -> None:
-        """Append to the window keeping per-field running sums (O(1) per step)."""
-        win, sums = self._window, self._sums
-        if len(win) == win.maxlen:
-            for i, old in enumerate(win[0]):
-                sums[i] -= old
-        win.append(step)
-        for i, new in enumerate(step):
-            sums[i] += new
-        self._pushes += 1
-        if self._pushes % (100 * self.window_steps) == 0:  # wipe float drift now and then
-            self._sums = [float(sum(col)) for col in zip(*win, strict=True)]
-
-    def _window_metrics(self, last: StepRecord, has_instances: bool) -> dict[str, float]:
-        win = self._window
-        waits = sorted(s.wait_ms for s in win)
-        computes = sorted(s.compute_ms for s in win)
-        wait_total, compute_total, samples, instances = self._sums[:4]
-        seconds = (wait_total + compute_total) / 1e3
-        values = {
-            names.DATA_WAIT_MS: last.wait_ms,
-            names.COMPUTE_MS: last.compute_ms,
-            names.STEP_MS: last.wait_ms + last.compute_ms,
-            names.DATA_WAIT_MS_AVG: wait_total / len(win),
-            names.DATA_WAIT_MS_P50: percentile(waits, 50),
-            names.DATA_WAIT_MS_P95: percentile(waits, 95),
-            names.DATA_WAIT_MS_P99: percentile(waits, 99),
-            names.COMPUTE_MS_P50: percentile(computes, 50),
-        }
-        if seconds > 0:
-            values[names.SAMPLES_PER_SECOND] = samples / seconds
-            values[names.BATCHES_PER_SECOND] = len(win) / seconds
-            if has_instances:
-                values[names.INSTANCES_PER_SECOND] = instances / seconds
-            efficiency = compute_total / (compute_total + wait_total)
-            values[names.THROUGHPUT_EFFICIENCY] = efficiency
-            values[names.DATA_BOUND] = float(1.0 - efficiency > self.data_bound_threshold)
-            values[names.DATA_BOUND_THRESHOLD] = self.data_bound_threshold
-        return values
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.clock is None:
@@ -275,7 +200,7 @@ class ThroughputMonitorCallback(Callback):
                 self._emit.failed("read process memory", exc)
         self._latest.update(values)
         gstep, epoch = trainer.global_step, trainer.current_epoch
-        self._emit.metrics(find_publisher(trainer), values, step=gstep, epoch=epoch)
+        self._emit.metrics(publisher_of(trainer), values, step=gstep, epoch=epoch)
         self._emit.log_metrics(trainer, values, step=gstep)
 
 

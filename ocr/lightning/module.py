@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from bridge import names
-from ocr.callbacks.step_clock import StepClock
+from ocr.callbacks.timing.step_clock import StepClock
 from ocr.lightning.predictions import write_predictions
 from ocr.metrics import CLEvalMetric, DetectionMetric
 from ocr.types import DetectionOutput, Prediction

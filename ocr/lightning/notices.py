@@ -21,10 +21,11 @@ from typing import Any
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
 
-from ocr.callbacks.bridge import find_publisher
+from bridge import names
+from ocr.callbacks.link import publisher_of
 
-ALERT_CODE = "data_skipped"
-EVENT_LOG_ALERT = "event_log_failed"
+ALERT_CODE = names.ALERT_DATA_SKIPPED
+EVENT_LOG_ALERT = names.ALERT_EVENT_LOG_FAILED
 
 
 class DataReport(Callback):
@@ -36,7 +37,7 @@ class DataReport(Callback):
     def _publish(self, trainer: pl.Trainer) -> None:
         datamodule = getattr(trainer, "datamodule", None)
         summaries = getattr(datamodule, "skipped_summaries", None)
-        publisher = find_publisher(trainer)
+        publisher = publisher_of(trainer)
         if not callable(summaries) or publisher is None:
             return
         root = getattr(datamodule, "root", None) or "DIR"
@@ -78,7 +79,7 @@ class EventLogWatch(Callback):
 
     def check(self, trainer: pl.Trainer) -> None:
         """Look at the publisher's counters; alert once when the log failed."""
-        publisher = find_publisher(trainer)
+        publisher = publisher_of(trainer)
         if publisher is None or self.alerted:
             return
         try:

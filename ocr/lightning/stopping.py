@@ -146,7 +146,7 @@ class GracefulStop(Callback):
         self.checkpoint: str | None = None
 
     def request_stop(self, reason: str, exit_code: int = exitcodes.STOPPED) -> bool:
-        """The bridge's ``stop`` command lands here (see ``ocr.callbacks.commands``)."""
+        """The bridge's ``stop`` command lands here (see ``ocr.callbacks.link.commands``)."""
         return self.controller.request(reason, exit_code)
 
     def _check(self, trainer: pl.Trainer) -> None:

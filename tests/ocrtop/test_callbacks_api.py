@@ -75,3 +75,27 @@ def test_import_ocrtop_loads_neither_torch_nor_lightning() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def shares(callbacks: list) -> tuple[float | None, float | None]:
+    cbs = by_name(callbacks)
+    tm, alerts = cbs.get("ThroughputMonitorCallback"), cbs.get("AlertsCallback")
+    return (
+        getattr(tm, "data_bound_share", None),
+        alerts.thresholds.data_bound_share if alerts is not None else None,  # type: ignore[attr-defined]
+    )
+
+
+def test_one_data_bound_share_sets_the_verdict_and_the_alert() -> None:
+    from bridge import names
+
+    assert shares(ocrtop.callbacks(bridge=False)) == (names.DATA_BOUND_SHARE,) * 2
+    assert shares(ocrtop.callbacks(throughput_monitor={"data_bound_share": 0.4})) == (0.4, 0.4)
+    # the alerts' own value wins over the link, as a Hydra override of that key would
+    assert shares(ocrtop.callbacks(alerts={"data_bound_share": 0.2}))[1] == 0.2
+
+
+def test_old_option_names_are_accepted_with_a_deprecation_warning() -> None:
+    with pytest.warns(DeprecationWarning, match="is now 'data_bound_share'"):
+        cbs = ocrtop.callbacks(throughput_monitor={"data_bound_threshold": 0.35})
+    assert shares(cbs) == (0.35, 0.35)  # the alert follows the old spelling too

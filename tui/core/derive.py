@@ -13,7 +13,7 @@ from bridge import names
 from tui.core.records import AlertRecord
 from tui.core.state import JobState, RankState
 
-STRAGGLER = "straggler"
+STRAGGLER = names.ALERT_STRAGGLER
 """Alert code of a DDP rank the others wait for (``ocr.callbacks.rank_stats``)."""
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from typing import Any
 
+from bridge import names
 from tui.core.records import AckRecord, AlertRecord, LogRecord, ProfileState
 from tui.core.ring import History
 
@@ -99,7 +100,7 @@ class RankState:
             self.dropped += int(p.get("count") or 0)
 
     def _metrics(self, values: dict, t: float, step: int | None, epoch: int | None) -> None:
-        for name, raw in values.items():
+        for name, raw in names.canonical(values).items():  # old runs: today's names
             if not isinstance(raw, int | float):
                 continue
             value = float(raw)

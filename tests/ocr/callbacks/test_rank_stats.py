@@ -15,8 +15,7 @@ import torch
 
 from bridge import names
 from ocr.callbacks import rank_stats as rs
-from ocr.callbacks import step_clock as sc
-from ocr.callbacks.alert_engine import AlertEngine
+from ocr.callbacks.alerting.engine import AlertEngine
 from ocr.callbacks.bridge import BridgeCallback
 from ocr.callbacks.rank_stats import (
     RankStatsCallback,
@@ -26,7 +25,8 @@ from ocr.callbacks.rank_stats import (
     straggler_rule,
     straggler_values,
 )
-from ocr.callbacks.step_clock import StepClock
+from ocr.callbacks.timing import step_clock as sc
+from ocr.callbacks.timing.step_clock import StepClock
 
 T0 = 1_800_000_000.0
 
@@ -244,3 +244,22 @@ def test_rank_memory_leaves_out_other_ranks_but_counts_workers() -> None:
         other_rank.wait()
         worker.wait()
     assert 140e6 < grown < 250e6, f"counted {grown / 1e6:.0f} MB of children"
+
+
+def test_rank_stats_takes_the_samplers_pss_instead_of_walking_proc(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ocr.callbacks.resource_monitor import ResourceMonitorCallback
+
+    monitor = ResourceMonitorCallback(write_csv=False, gpu=False)
+    monkeypatch.setattr(monitor, "latest_values", lambda: {names.PROC_PSS_BYTES: 123.0})
+    trainer = SimpleNamespace(callbacks=[monitor])
+
+    def walk(pid: int | None = None) -> float:
+        raise AssertionError("walked /proc on the training thread")
+
+    monkeypatch.setattr(rs, "rank_memory", walk)
+    cb = rs.RankStatsCallback()
+    row = cb._row(torch.device("cpu"), trainer)  # type: ignore[arg-type]
+    assert row[rs.ROW.index("pss_bytes")] == 123.0
+    assert rs.sampled_memory(SimpleNamespace(callbacks=[])) is None  # type: ignore[arg-type]

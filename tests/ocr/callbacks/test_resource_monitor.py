@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from bridge import names
-from ocr.callbacks.resource_csv import ResourceCsv, resource_columns
 from ocr.callbacks.resource_monitor import ResourceMonitorCallback
-from ocr.callbacks.sampling import BackgroundSampler, SystemSampler, process_tree_memory
+from ocr.callbacks.sampling.process_tree import process_tree_memory
+from ocr.callbacks.sampling.resource_csv import ResourceCsv, resource_columns
+from ocr.callbacks.sampling.system import BackgroundSampler, SystemSampler
 from tests.helpers.fake_nvml import fake_pynvml
 from tests.helpers.toy_training import ToyModule, loader, make_trainer
 
@@ -94,7 +95,7 @@ def test_background_sampler_keeps_sampling_when_a_listener_fails() -> None:
 def test_callback_writes_csv_and_logs_sys_and_gpu_metrics(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "pynvml", fake_pynvml(count=1))
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
-    cb = ResourceMonitorCallback(interval_s=0.05, log_every_n_steps=2, run_dir=str(tmp_path))
+    cb = ResourceMonitorCallback(interval_s=0.05, every_n_steps=2, run_dir=str(tmp_path))
     trainer = make_trainer(tmp_path, [cb])
     trainer.fit(ToyModule(), train_dataloaders=loader(n=64, batch_size=4, sleep_ms=10.0))
     (path,) = (tmp_path / "resource_logs").glob("*.csv")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -11,8 +12,11 @@ import torch
 from bridge import names
 from ocr.callbacks import throughput_monitor as tm
 from ocr.callbacks.bridge import BridgeCallback
-from ocr.callbacks.step_clock import StepClock
 from ocr.callbacks.throughput_monitor import ThroughputMonitorCallback
+from ocr.callbacks.timing.step_clock import StepClock
+from tests.helpers.toy_training import ToyModule, loader, make_trainer
+from tui.core import derive
+from tui.core.state import AppState
 
 
 class Clock:
@@ -94,7 +98,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 def test_wait_compute_rates_and_efficiency(clock: Clock) -> None:
     rec = Recorder()
     trainer = fake_trainer(rec)
-    cb = ThroughputMonitorCallback(window_steps=10, data_bound_threshold=0.3)
+    cb = ThroughputMonitorCallback(window_steps=10, data_bound_share=0.3)
     d = Driver(cb, trainer, clock)
     d.epoch_start()
     for n in (4, 4, 2, 4):  # variable batch sizes: the last batch of an epoch is smaller
@@ -122,7 +126,7 @@ def test_wait_compute_rates_and_efficiency(clock: Clock) -> None:
 
 def test_data_bound_verdict_and_percentiles(clock: Clock) -> None:
     trainer = fake_trainer(Recorder())
-    cb = ThroughputMonitorCallback(window_steps=100, data_bound_threshold=0.3)
+    cb = ThroughputMonitorCallback(window_steps=100, data_bound_share=0.3)
     d = Driver(cb, trainer, clock)
     d.epoch_start()
     for i in range(100):
@@ -153,7 +157,7 @@ def test_efficiency_and_verdict_cover_the_window_not_the_last_step(
 ) -> None:
     trainer = fake_trainer(Recorder())
     trainer.log_every_n_steps = 10
-    cb = ThroughputMonitorCallback(window_steps=10, data_bound_threshold=0.3, publish_max_hz=None)
+    cb = ThroughputMonitorCallback(window_steps=10, data_bound_share=0.3, publish_max_hz=None)
     d = Driver(cb, trainer, clock)
     d.epoch_start()
     for _ in range(9):
@@ -239,9 +243,31 @@ def test_publish_rate_is_capped_while_every_step_counts(clock: Clock) -> None:
 
 
 def test_invalid_arguments_are_rejected() -> None:
-    with pytest.raises(ValueError, match="data_bound_threshold"):
-        ThroughputMonitorCallback(data_bound_threshold=1.5)
+    with pytest.raises(ValueError, match="data_bound_share"):
+        ThroughputMonitorCallback(data_bound_share=1.5)
     with pytest.raises(ValueError, match="window_steps"):
         ThroughputMonitorCallback(window_steps=0)
     with pytest.raises(ValueError, match="publish_max_hz"):
         ThroughputMonitorCallback(publish_max_hz=0.0)
+
+
+@pytest.mark.slow
+def test_a_slow_loader_reads_data_bound_against_the_configured_threshold(tmp_path: Path) -> None:
+    cb = ThroughputMonitorCallback(window_steps=8, data_bound_share=0.25)
+    trainer = make_trainer(tmp_path, [cb], max_steps=10)
+    trainer.fit(ToyModule(), train_dataloaders=loader(n=40, batch_size=4, batch_sleep_ms=40.0))
+    values = cb.latest_values()
+    assert values[names.DATA_BOUND_THRESHOLD] == 0.25
+    assert "perf/images_per_second" not in values  # it only repeated samples/s
+    share = 1.0 - values[names.THROUGHPUT_EFFICIENCY]
+    assert values[names.DATA_BOUND] == float(share > 0.25) == 1.0
+    state = AppState()
+    hello = {"protocol": 1, "job_id": "j", "rank": 0, "world_size": 1, "pid": 1}
+    state.ingest({"type": "hello", "t": 1.0, "seq": 1, "payload": hello}, "s0")
+    state.ingest(
+        {"type": "metrics", "t": 2.0, "seq": 2, "step": 10, "payload": {"values": values}}, "s0"
+    )
+    assert state.rank is not None
+    verdict = derive.verdict(state.rank)
+    assert verdict is not None and verdict.label == "data-bound"
+    assert verdict.reason == f"data wait {share:.0%} of step time (> 25% threshold)"

@@ -109,7 +109,7 @@ def fit_counted(tiny_cfg: Any, counter: Counter, *overrides: str) -> None:
         "trainer.log_every_n_steps=1000",
         "callbacks.alerts.eval_interval_s=1e9",
         "callbacks.throughput_monitor.publish_max_hz=null",  # every step: the worst case
-        "callbacks.bridge.progress_max_hz=null",
+        "callbacks.bridge.publish_max_hz=null",
         "test_after_fit=false",
         *overrides,
     )

@@ -8,7 +8,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from ocr.callbacks.step_clock import StepClock
+from bridge import names
+from ocr.callbacks.timing.step_clock import StepClock
 from ocr.lightning.module import DetectionModule
 from ocr.lightning.schedulers import constant, poly_with_warmup
 
@@ -34,7 +35,7 @@ def test_schedule_gets_the_trainers_run_length() -> None:
     config = module.configure_optimizers()
     scheduler = config["lr_scheduler"]["scheduler"]
     assert config["lr_scheduler"]["interval"] == "step"
-    assert config["lr_scheduler"]["name"] == "lr"
+    assert config["lr_scheduler"]["name"] == names.LR
     lrs = []
     for _ in range(5):
         lrs.append(config["optimizer"].param_groups[0]["lr"])

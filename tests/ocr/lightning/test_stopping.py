@@ -17,7 +17,7 @@ from pytorch_lightning.demos.boring_classes import BoringModel, RandomDataset
 from torch.utils.data import DataLoader
 
 from bridge import exitcodes
-from ocr.callbacks.commands import stop_handler
+from ocr.callbacks.link.commands import stop_handler
 from ocr.failures import StopEscalated, StopRequested, final_status
 from ocr.lightning.datamodule import worker_init
 from ocr.lightning.stopping import GracefulStop, StopController

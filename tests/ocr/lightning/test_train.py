@@ -103,5 +103,5 @@ def test_mlflow_logger_writes_a_local_store(tiny_cfg, tmp_path: Path) -> None:
         for p in metrics.rglob("*")
         if p.is_file()
     }
-    assert {"train/loss", "val/hmean", "lr"} <= logged, sorted(logged)
+    assert {names.TRAIN_LOSS, names.VAL_HMEAN, names.LR} <= logged, sorted(logged)
     assert (tmp_path / "csv" / "metrics.csv").is_file()  # CSV stays on

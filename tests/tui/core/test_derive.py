@@ -65,7 +65,7 @@ def test_the_trainers_threshold_decides_not_one_of_our_own() -> None:
     assert v is not None and v.label == "compute-bound"
     assert v.reason == "data wait 25% of step time (≤ 30% threshold)"
     assert "compute-bound" in status_line(state, state.job)
-    # ...and data-bound for one configured with data_bound_threshold=0.2
+    # ...and data-bound for one configured with data_bound_share=0.2
     strict = {**lenient, names.DATA_BOUND: 1.0, names.DATA_BOUND_THRESHOLD: 0.2}
     state = state_with(strict)
     assert state.rank is not None
@@ -124,6 +124,7 @@ async def test_a_recording_from_before_pss_and_without_images_per_second_replays
     old = {
         names.SAMPLES_PER_SECOND: 12.0,
         "perf/images_per_second": 12.0,
+        "lr": 1e-3,  # names.ALIASES: read as train/lr
         names.PROC_RSS_BYTES: 3 * 2**30,
         names.DATA_BOUND: 1.0,
         names.THROUGHPUT_EFFICIENCY: 0.5,
@@ -138,5 +139,6 @@ async def test_a_recording_from_before_pss_and_without_images_per_second_replays
     text_out = out.getvalue()
     assert "12.0 samples/s" in text_out and "rss 3.0G" in text_out and "data-bound" in text_out
     assert state.rank is not None
+    assert state.rank.value(names.LR) == 1e-3 and "lr" not in state.rank.latest
     v = derive.verdict(state.rank)
     assert v is not None and v.reason == "data wait 50% of step time"  # no threshold then

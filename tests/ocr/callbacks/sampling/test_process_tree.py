@@ -1,0 +1,109 @@
+"""Process-tree memory against /proc, and disk rates against a counter we advance ourselves."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import psutil
+import pytest
+
+from bridge import names
+from ocr.callbacks.sampling import process_tree
+from ocr.callbacks.sampling.process_tree import (
+    TreeMemory,
+    local_rank_env,
+    memory_metrics,
+    other_ranks,
+    tree_memory,
+    tree_processes,
+)
+from ocr.callbacks.sampling.system import SystemSampler
+from tests.helpers.proc_memory import ARRAY_BYTES, linux_only, readers_of, smaps_rollup_kib
+
+
+@linux_only
+def test_pss_counts_pages_shared_with_forked_workers_once() -> None:
+    array = np.ones(ARRAY_BYTES // 8)  # written here, so resident in the parent
+    with readers_of(array, 2) as children:
+        tree = [os.getpid(), *children]
+        for _ in range(5):  # other processes mapping the same libraries move our PSS
+            before = sum(smaps_rollup_kib(p, "Pss") * 1024 for p in tree)
+            mem = tree_memory()
+            after = sum(smaps_rollup_kib(p, "Pss") * 1024 for p in tree)
+            if abs(after - before) < 0.005 * before:
+                break
+        private = sum(
+            (smaps_rollup_kib(p, "Private_Clean") + smaps_rollup_kib(p, "Private_Dirty")) * 1024
+            for p in children
+        )
+    assert mem.processes == 3
+    assert mem.pss is not None and mem.workers_uss is not None
+    # the same pages as the kernel's own rollup, read just before and just after
+    assert 0.99 * min(before, after) <= mem.pss <= 1.01 * max(before, after)
+    # each reader's RSS counts the whole array again; PSS counts it once in total
+    assert mem.rss - mem.pss > 1.8 * ARRAY_BYTES
+    assert mem.pss < mem.rss / 2
+    # the readers wrote nothing of the array: their private part is small
+    assert mem.workers_uss < 0.25 * ARRAY_BYTES
+    assert abs(mem.workers_uss - private) < 0.1 * ARRAY_BYTES
+    values = memory_metrics(mem)
+    assert values[names.PROC_PSS_BYTES] == float(mem.pss)
+    assert values[names.PROC_RSS_BYTES] == float(mem.rss)
+
+
+def test_without_pss_only_rss_is_published(monkeypatch: pytest.MonkeyPatch) -> None:
+    # macOS and Windows: memory_full_info has uss but no pss
+    def no_pss(proc: psutil.Process, full: bool = True) -> Any:
+        return SimpleNamespace(rss=proc.memory_info().rss, uss=1)
+
+    monkeypatch.setattr(process_tree, "read_memory", no_pss)
+    mem = tree_memory()
+    assert mem.pss is None and mem.rss > 0
+    values = memory_metrics(mem)
+    assert names.PROC_PSS_BYTES not in values and values[names.PROC_RSS_BYTES] > 0
+
+
+def test_tree_memory_totals_skip_nothing_and_keep_uss_for_workers_only() -> None:
+    root = SimpleNamespace(rss=10, pss=6, uss=5)
+    worker = SimpleNamespace(rss=8, pss=2, uss=1)
+    total = TreeMemory().add(root, True).add(worker, False).add(worker, False)
+    assert total == TreeMemory(rss=26, pss=10, workers_uss=2, processes=3)
+
+
+@linux_only
+def test_pruned_subtrees_are_left_out() -> None:
+    me = psutil.Process()
+    with readers_of(np.ones(8), 2) as (keep, drop):
+        kept = {p.pid for p in tree_processes(me, prune=lambda p: p.pid == drop)}
+        everything = {p.pid for p in tree_processes(me)}
+    assert {keep, drop} <= everything
+    assert keep in kept and drop not in kept and me.pid in kept
+
+
+@linux_only
+def test_other_ddp_ranks_under_this_process_are_not_its_memory() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "LOCAL_RANK"}
+    sleeper = [sys.executable, "-c", "import time; time.sleep(30)"]
+    other_rank = subprocess.Popen(sleeper, env={**env, "LOCAL_RANK": "7"})
+    worker = subprocess.Popen(sleeper, env=env)
+    try:
+        deadline = time.monotonic() + 10
+        me = psutil.Process()
+        while time.monotonic() < deadline:  # environ is readable once the child exec'd
+            if local_rank_env(psutil.Process(other_rank.pid)) == "7":
+                break
+            time.sleep(0.02)
+        kept = {p.pid for p in tree_processes(me, other_ranks(me))}
+        sampler = SystemSampler(pss_interval_s=0.0)
+        assert {p.pid for p in tree_processes(me, sampler._prune)} == kept
+    finally:
+        for proc in (other_rank, worker):
+            proc.kill()
+            proc.wait()
+    assert worker.pid in kept and other_rank.pid not in kept

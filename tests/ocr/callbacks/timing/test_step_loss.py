@@ -1,0 +1,27 @@
+"""StepLoss: the step's returned loss becomes ``train/loss`` only when the job logs none."""
+
+from __future__ import annotations
+
+import torch
+
+from bridge import names
+from ocr.callbacks.timing.step_loss import StepLoss, returned_loss
+
+
+def test_returned_loss_reads_tensors_dicts_and_numbers() -> None:
+    t = torch.tensor(0.25, requires_grad=True)
+    assert float(returned_loss(t)) == 0.25 and not returned_loss(t).requires_grad
+    assert float(returned_loss({"loss": t, "other": 1})) == 0.25
+    assert returned_loss(0.5) == 0.5
+    assert returned_loss(None) is None and returned_loss({"x": t}) is None
+    assert returned_loss(torch.ones(3)) is None  # not a scalar: not a loss we can show
+    assert returned_loss(True) is None
+
+
+def test_values_fill_in_train_loss_only_when_missing() -> None:
+    loss = StepLoss()
+    assert loss.values({}) == {}  # nothing seen yet
+    loss.observe({"loss": torch.tensor(1.5)})
+    loss.observe(None)  # a manual-optimisation step returns nothing: keep the last
+    assert loss.values({"val/acc": 0.9}) == {names.TRAIN_LOSS: 1.5}
+    assert loss.values({names.TRAIN_LOSS: 0.7}) == {}  # the job's own value wins
