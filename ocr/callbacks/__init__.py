@@ -9,15 +9,27 @@ The modules at this level hold the ``Callback`` classes and delegate to sub-pack
 ``alerting`` (rules and their engine), ``profiling`` (torch.profiler windows) and ``link``
 (the bridge link every monitor publishes through). Nothing here imports the rest of
 ``ocr``; ``alerting``, ``sampling`` and ``link`` import no Lightning or torch either.
+
+The names below load on first use: ``ocr.failures`` re-exports ``link.outcome``, and
+``ocrtop eval`` or the config checks must not pay for importing Lightning through this
+``__init__``.
 """
 
-from ocr.callbacks.alerts import AlertsCallback
-from ocr.callbacks.bridge import BridgeCallback
-from ocr.callbacks.link import BridgeLink, publisher_of
-from ocr.callbacks.profiler import ProfilerCallback
-from ocr.callbacks.rank_stats import RankStatsCallback
-from ocr.callbacks.resource_monitor import ResourceMonitorCallback
-from ocr.callbacks.throughput_monitor import ThroughputMonitorCallback
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+_WHERE = {
+    "AlertsCallback": "ocr.callbacks.alerts",
+    "BridgeCallback": "ocr.callbacks.bridge",
+    "BridgeLink": "ocr.callbacks.link",
+    "ProfilerCallback": "ocr.callbacks.profiler",
+    "RankStatsCallback": "ocr.callbacks.rank_stats",
+    "ResourceMonitorCallback": "ocr.callbacks.resource_monitor",
+    "ThroughputMonitorCallback": "ocr.callbacks.throughput_monitor",
+    "publisher_of": "ocr.callbacks.link",
+}
 
 __all__ = [
     "AlertsCallback",
@@ -29,3 +41,21 @@ __all__ = [
     "ThroughputMonitorCallback",
     "publisher_of",
 ]
+
+if TYPE_CHECKING:
+    from ocr.callbacks.alerts import AlertsCallback
+    from ocr.callbacks.bridge import BridgeCallback
+    from ocr.callbacks.link import BridgeLink, publisher_of
+    from ocr.callbacks.profiler import ProfilerCallback
+    from ocr.callbacks.rank_stats import RankStatsCallback
+    from ocr.callbacks.resource_monitor import ResourceMonitorCallback
+    from ocr.callbacks.throughput_monitor import ThroughputMonitorCallback
+
+
+def __getattr__(name: str) -> Any:
+    """Import a callback class on first access (PEP 562)."""
+    if name not in _WHERE:
+        raise AttributeError(f"module 'ocr.callbacks' has no attribute {name!r}")
+    value = getattr(import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value
