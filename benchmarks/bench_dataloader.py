@@ -330,8 +330,8 @@ def main() -> None:
                 if args.profile:
                     profile_full(dataset, args.batch_size)
                 summary.append((size, fmt, arch, limit, full, ratio, worst, floor, compact))
-    print("\nsize  fmt  arch | decode |   full | full/decode | full/fastest dec | uint8 floor/decode"
-          " | float32 floor/decode")  # fmt: skip
+    print("\nsize  fmt  arch | decode |   full | full/decode | full/fastest dec"
+          " | uint8 floor/decode | float32 floor/decode")  # fmt: skip
     for size, fmt, arch, limit, full, ratio, worst, floor, compact in summary:
         print(f"{size:>4} {fmt:>4} {arch:>5} | {limit:6.2f} | {full:6.2f} | {ratio:11.2f} | "
               f"{worst:16.2f} | {compact / limit:18.2f} | {floor / limit:20.2f}")  # fmt: skip

@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from ocr.data.collate import collate_batch
 from ocr.data.canvas import TransformState
+from ocr.data.collate import collate_batch
 from ocr.data.dataset import TextDetectionDataset
 from ocr.data.source import PageRecord
 from ocr.data.synthetic import SyntheticPages
