@@ -11,8 +11,8 @@ cached under ``--data`` (default ``/tmp/ocrtop-bench-data``).
 For each size and format it prints:
 
 * the decoders, CPU ms per file on the same files in this process: the pipeline's
-  ``load_image`` (OpenCV + EXIF turn), OpenCV alone, Pillow (``exif_transpose`` chain),
-  and simplejpeg when installed (JPEG only);
+  ``load_image`` (simplejpeg for JPEG, OpenCV otherwise, + EXIF turn), OpenCV alone,
+  Pillow (``exif_transpose`` chain), and simplejpeg alone (JPEG only);
 * per architecture (DBNet: ``DBTargets``, CRAFT: ``CraftTargets``), measured inside ONE
   DataLoader worker process (``num_workers=1``): worker CPU ms per sample for
   decode-only (a Dataset that only calls ``load_image``: the limit) and for the full
