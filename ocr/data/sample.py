@@ -8,7 +8,7 @@ the device, where it is a few elementwise kernels on the batch.
 
 * ``image``: uint8 RGB ``(H, W, 3)``, 0-255, not normalised: the pixels as the last
   augmentation left them, with no transpose copy (stacking contiguous HWC pages in
-  ``default_collate`` costs 0.1 ms per 640 px page, a CHW transpose 0.5 ms more).
+  ``default_collate`` costs 0.1 ms per 640 px page, a CHW transpose 0.4 ms more).
   :func:`normalize_images` (the LightningModule's input step and ``forward``) turns the
   batch ``(N, H, W, 3)`` into float32 ``(N, 3, H, W)``, ImageNet mean/std, on the device.
   A float batch is taken as already normalised ``(N, 3, H, W)`` and passed through, so
