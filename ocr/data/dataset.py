@@ -20,7 +20,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ocr.data.canvas import TransformState
-from ocr.data.photometric import normalize
+from ocr.data.sample import pack_map
 from ocr.data.source import PageRecord, PageSource
 from ocr.data.targets import CraftTargets, DBTargets
 from ocr.data.transforms import Compose, eval_transforms
@@ -28,7 +28,7 @@ from ocr.geometry import apply_matrix
 
 
 class TextDetectionDataset(Dataset):
-    """Samples as described in ``docs/contracts.md``.
+    """Samples as described in ``docs/contracts.md``: uint8 image and maps (``sample.py``).
 
     Args:
         source: where pages come from (``CanonicalSource`` or ``SyntheticPages``).
@@ -89,12 +89,13 @@ class TextDetectionDataset(Dataset):
                 f"{record.filename}: transformed image is {width}x{height}; the transform "
                 "must end with ResizePad so both sides are multiples of 32"
             )
-        image = torch.from_numpy(normalize(state.image))
+        # uint8 HWC as the transforms left it; the model normalises it on the device.
+        image = torch.from_numpy(np.ascontiguousarray(state.image))
         transformed = perf_counter()
         maps = self.targets(state.words, height, width) if self.targets is not None else {}
-        done = perf_counter()
         sample: dict[str, Any] = {"image": image}
-        sample.update({key: torch.from_numpy(value) for key, value in maps.items()})
+        sample.update({key: torch.from_numpy(pack_map(value)) for key, value in maps.items()})
+        done = perf_counter()
         sample["polygons"] = [apply_matrix(record.to_stored, w.points) for w in record.words]
         sample["ignore"] = [w.ignore for w in record.words]
         sample["texts"] = [w.text for w in record.words]  # CLEval counts characters

@@ -4,15 +4,20 @@ Phone photos are often stored sideways with an EXIF tag saying how to turn them.
 loader turns the pixels and returns the stored -> upright matrix, so the caller can move
 polygons the same way and predictions can be moved back.
 
-Decoder: OpenCV's ``cv2.imdecode`` straight to RGB, chosen on measurements
-(``benchmarks/bench_dataloader.py``, BENCHMARKS.md): on this project's pages it decodes
-JPEG in about half the CPU time of Pillow's ``open -> exif_transpose -> convert -> asarray``
-chain (which also copies the image twice) and PNG ~15 % faster, with the same pixels (both
-bundle libjpeg-turbo / zlib). simplejpeg decodes JPEG ~15 % faster still, not enough to
-justify a new dependency. The EXIF orientation comes from Pillow's lazy header parse (no
-pixel decode), and the turn is a lossless ``cv2.rotate`` / ``cv2.flip`` of the decoded
-array. Files OpenCV cannot decode fall back to Pillow, so every format Pillow reads still
-loads.
+Decoders, chosen on measurements (``benchmarks/bench_dataloader.py``, BENCHMARKS.md):
+
+* JPEG: simplejpeg (libjpeg-turbo straight to an RGB array): 1.6 ms per 640 px page vs
+  1.9-3.9 ms for OpenCV's ``imdecode`` and 3.8 ms for Pillow's chain, 5.5-6 vs 7-14 ms at
+  1280 (one thread, the same run; OpenCV's figure moves most with the machine's load), with
+  the same pixels as Pillow (tested). When simplejpeg is missing or refuses a file, OpenCV
+  decodes it.
+* everything else (PNG, ...): OpenCV's ``cv2.imdecode`` straight to RGB, about half the
+  CPU time of Pillow's ``open -> exif_transpose -> convert -> asarray`` chain (which also
+  copies the image twice) on JPEG and ~15 % less on PNG.
+
+The EXIF orientation comes from Pillow's lazy header parse (no pixel decode), and the turn
+is a lossless ``cv2.rotate`` / ``cv2.flip`` of the decoded array. Files neither decoder
+reads fall back to Pillow, so every format Pillow reads still loads.
 """
 
 from __future__ import annotations
@@ -24,8 +29,14 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
+try:  # a core dependency; guarded so a broken wheel costs speed, not the loader
+    import simplejpeg
+except ImportError:  # pragma: no cover - installed with ocrtop
+    simplejpeg = None
+
 EXIF_ORIENTATION_TAG = 0x0112
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_JPEG_SIGNATURE = b"\xff\xd8\xff"
 
 _RGB_FLAG = getattr(cv2, "IMREAD_COLOR_RGB", None)  # OpenCV >= 4.10: no BGR->RGB pass
 _DECODE_FLAGS = (cv2.IMREAD_COLOR if _RGB_FLAG is None else _RGB_FLAG) | (
@@ -111,6 +122,17 @@ def decode_opencv(data: bytes) -> np.ndarray | None:
     return bgr_or_rgb
 
 
+def decode_simplejpeg(data: bytes) -> np.ndarray | None:
+    """Stored-frame RGB pixels of a JPEG with simplejpeg, or None (not a JPEG, simplejpeg
+    missing, or a JPEG it does not decode)."""
+    if simplejpeg is None or not data.startswith(_JPEG_SIGNATURE):
+        return None
+    try:
+        return simplejpeg.decode_jpeg(data, colorspace="RGB")
+    except ValueError:
+        return None
+
+
 def load_image(path: Path) -> tuple[np.ndarray, tuple[int, int], np.ndarray]:
     """Decode an image upright: ``(rgb, stored (h, w), stored->upright matrix)``.
 
@@ -119,7 +141,9 @@ def load_image(path: Path) -> tuple[np.ndarray, tuple[int, int], np.ndarray]:
     """
     try:
         data = Path(path).read_bytes()
-        rgb = decode_opencv(data)
+        rgb = decode_simplejpeg(data)
+        if rgb is None:
+            rgb = decode_opencv(data)
         if rgb is None:
             rgb, orientation = decode_pillow(data)
         else:

@@ -1,4 +1,8 @@
-"""Photometric augmentation and input normalisation (pixels only, geometry untouched)."""
+"""Photometric augmentation (pixels only, geometry untouched).
+
+Input normalisation is not done here: the worker ships uint8 pixels and the model's input
+step normalises them on the device (``ocr.data.sample.normalize_images``).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,6 @@ import numpy as np
 
 from ocr.data.canvas import TransformState
 
-IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32) * 255
-IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32) * 255
 GREY_WEIGHTS = np.array([0.299, 0.587, 0.114])
 """RGB -> luma weights, as ``cv2.COLOR_RGB2GRAY`` uses."""
 
@@ -50,25 +52,3 @@ class ColorJitter:
         matrix[:, 3] = b * grey_mean * (1 - c)
         out = cv2.transform(image, matrix)
         return state.with_image(out)
-
-
-_NORMALIZE_LUTS = [
-    ((np.arange(256, dtype=np.float32) - IMAGENET_MEAN[c]) / IMAGENET_STD[c]).reshape(1, 256)
-    for c in range(3)
-]
-"""uint8 -> normalised float32, one 256-entry table per channel."""
-
-
-def normalize(image: np.ndarray) -> np.ndarray:
-    """HWC uint8 RGB -> CHW float32, ImageNet mean/std (the contract's ``image``).
-
-    One table look-up per channel (``cv2.LUT`` into each plane of the output), so the
-    float32 page is written once, with no uint8 transpose copy and no float passes:
-    0.66 vs 0.98 ms at 640 px warm, and one 4.9 MB allocation instead of three.
-    """
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"normalize needs HxWx3 uint8 RGB, got {image.dtype} {image.shape}")
-    out = np.empty((3, *image.shape[:2]), dtype=np.float32)
-    for channel, (plane, table) in enumerate(zip(cv2.split(image), _NORMALIZE_LUTS, strict=True)):
-        cv2.LUT(plane, table, dst=out[channel])
-    return out

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ocr.data.sample import target_map
 from ocr.losses.ohem import ohem_mean
 from ocr.types import DetectionOutput
 
@@ -77,14 +78,14 @@ class CraftLoss(nn.Module):
                 f"batch has no {key!r}; the CRAFT loss needs the CRAFT target builder, "
                 f"got keys {sorted(batch)}"
             )
-        gt = batch[key].to(device=pred.device, dtype=torch.float32)
+        gt = target_map(batch, key, pred)  # uint8 heatmaps from the workers -> [0, 1]
         if gt.shape != pred.shape:
             raise ValueError(
                 f"batch[{key!r}] has shape {tuple(gt.shape)} but the model map is "
                 f"{tuple(pred.shape)}; CRAFT targets must be at half the input resolution"
             )
-        mask = batch.get("craft_mask")
-        m = torch.ones_like(gt) if mask is None else mask.to(pred.device, torch.float32)
+        has_mask = "craft_mask" in batch
+        m = target_map(batch, "craft_mask", pred) if has_mask else torch.ones_like(gt)
         return ohem_mse(pred, gt, m, self.ohem_ratio, self.positive_threshold, self.empty_negatives)
 
     def forward(self, output: DetectionOutput, batch: dict[str, Any]) -> dict[str, torch.Tensor]:

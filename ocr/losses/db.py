@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ocr.data.sample import target_map
 from ocr.losses.ohem import ohem_mean
 from ocr.types import DetectionOutput
 
@@ -28,7 +29,7 @@ def _target(batch: dict[str, Any], key: str, like: torch.Tensor) -> torch.Tensor
             f"batch has no {key!r}; the DB loss needs the DB target builder "
             f"(data targets for dbnet/dbnetpp), got keys {sorted(batch)}"
         )
-    t = batch[key].to(device=like.device, dtype=torch.float32)
+    t = target_map(batch, key, like)  # uint8 maps from the workers -> float32 in [0, 1]
     if t.shape != like.shape:
         raise ValueError(
             f"batch[{key!r}] has shape {tuple(t.shape)} but the model map is "

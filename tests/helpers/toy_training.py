@@ -17,6 +17,8 @@ from pytorch_lightning.loggers import CSVLogger
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from ocr.data.sample import normalize_images
+
 
 class SleepyDataset(Dataset):
     """Random images whose loading takes ``sleep_ms`` each, with worker-side timings."""
@@ -71,7 +73,8 @@ class ToyModule(pl.LightningModule):
 
     def _loss(self, batch: Any) -> torch.Tensor:
         images = batch["image"] if isinstance(batch, dict) else batch[0]
-        return self.net(images).pow(2).mean()
+        # ocrtop's Dataset ships uint8 pages (the model normalises them), the toy's are float
+        return self.net(normalize_images(images)).pow(2).mean()
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         if self.fail_at_step is not None and self.global_step >= self.fail_at_step:

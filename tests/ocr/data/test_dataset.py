@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
+from ocr.data.canvas import TransformState
 from ocr.data.collate import collate_batch
 from ocr.data.dataset import TextDetectionDataset
 from ocr.data.source import PageRecord
@@ -53,9 +54,9 @@ def pages(num: int = 4) -> SyntheticPages:
 def test_db_sample_follows_the_contract() -> None:
     ds = TextDetectionDataset(pages(), eval_transforms(256), DBTargets())
     sample = ds[1]
-    assert sample["image"].shape == (3, 256, 256) and sample["image"].dtype == torch.float32
+    assert sample["image"].shape == (256, 256, 3) and sample["image"].dtype == torch.uint8
     for key in ("shrink_map", "shrink_mask", "thresh_map", "thresh_mask"):
-        assert sample[key].shape == (256, 256) and sample[key].dtype == torch.float32
+        assert sample[key].shape == (256, 256) and sample[key].dtype == torch.uint8
     record = pages().load(1)
     assert len(sample["polygons"]) == len(record.words) == len(sample["ignore"])
     np.testing.assert_allclose(sample["polygons"][0], record.words[0].points)
@@ -68,6 +69,20 @@ def test_db_sample_follows_the_contract() -> None:
     np.testing.assert_allclose(corner, [[200.0, 200.0]], atol=0.25)
     assert set(sample["timing"]) == {"load_ms", "transform_ms", "target_ms"}
     assert all(isinstance(v, float) and v >= 0 for v in sample["timing"].values())
+
+
+def test_db_maps_are_the_builders_maps_in_uint8() -> None:
+    """uint8 maps = round(255 * float map): masks exact, the threshold map within 1/510."""
+    ds = TextDetectionDataset(pages(), eval_transforms(256), DBTargets())
+    record = pages().load(1)
+    state = TransformState(record.image, list(record.words), record.to_stored.copy())
+    floats = DBTargets()(ds.transform(state, ds.rng()).words, 256, 256)  # eval: no randomness
+    sample = ds[1]
+    for key, value in floats.items():
+        got = sample[key].numpy().astype(np.float64) / 255
+        assert np.abs(got - value).max() <= 0.5 / 255 + 1e-6, key
+    assert set(np.unique(sample["shrink_mask"].numpy())) <= {0, 255}
+    assert np.abs(sample["thresh_map"].numpy() / 255 - floats["thresh_map"]).max() > 0  # quantised
 
 
 def test_polygons_are_in_the_stored_frame() -> None:
@@ -122,7 +137,7 @@ def test_transform_must_end_in_resize_pad() -> None:
 def test_dataset_pickles() -> None:
     ds = TextDetectionDataset(pages(), train_transforms(size=128), DBTargets(), cache_images=True)
     clone = pickle.loads(pickle.dumps(ds))
-    assert len(clone) == 4 and clone[0]["image"].shape == (3, 128, 128)
+    assert len(clone) == 4 and clone[0]["image"].shape == (128, 128, 3)
 
 
 @pytest.mark.slow
@@ -133,7 +148,7 @@ def test_two_workers_produce_collated_batches() -> None:
     batches = list(loader)
     assert len(batches) == 2
     for batch in batches:
-        assert batch["image"].shape == (4, 3, 128, 128) and batch["shrink_map"].shape == (
+        assert batch["image"].shape == (4, 128, 128, 3) and batch["shrink_map"].shape == (
             4,
             128,
             128,

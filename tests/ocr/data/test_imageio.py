@@ -1,4 +1,4 @@
-"""The OpenCV decode path gives Pillow's pixels and EXIF orientation, for every case."""
+"""The simplejpeg / OpenCV decode paths give Pillow's pixels and EXIF orientation."""
 
 from __future__ import annotations
 
@@ -52,10 +52,39 @@ def test_pillow_fallback_when_opencv_cannot_decode(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = _save(tmp_path / "f.jpg", Image.fromarray(STORED), 6)
+    monkeypatch.setattr(imageio, "decode_simplejpeg", lambda data: None)
     monkeypatch.setattr(imageio, "decode_opencv", lambda data: None)
     rgb, stored_size, matrix = load_image(path)
     assert np.array_equal(rgb, load_image_pillow(path)) and rgb.shape[:2] == (60, 40)
     assert stored_size == (40, 60) and np.array_equal(matrix, exif_matrix(6, 60, 40))
+
+
+def test_jpeg_goes_through_simplejpeg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _save(tmp_path / "s.jpg", Image.fromarray(STORED), 3)
+    calls: list[int] = []
+    original = imageio.decode_simplejpeg
+
+    def spy(data: bytes) -> np.ndarray | None:
+        out = original(data)
+        calls.append(out is not None)
+        return out
+
+    monkeypatch.setattr(imageio, "decode_simplejpeg", spy)
+    monkeypatch.setattr(imageio, "decode_opencv", lambda data: pytest.fail("OpenCV asked"))
+    assert np.array_equal(load_image(path)[0], load_image_pillow(path)) and calls == [True]
+    data = path.read_bytes()
+    assert imageio.decode_simplejpeg(b"\x89PNG" + data) is None  # not a JPEG: not tried
+    assert imageio.decode_simplejpeg(data[:40]) is None  # a JPEG it refuses: None, no raise
+
+
+@pytest.mark.parametrize("mode", ["L", "CMYK"])
+def test_other_jpeg_modes_decode_like_pillow(tmp_path: Path, mode: str) -> None:
+    """Grey and CMYK JPEGs come out RGB like Pillow's (CMYK: up to 2 levels of rounding)."""
+    path = _save(tmp_path / f"{mode}.jpg", Image.fromarray(STORED).convert(mode))
+    rgb = load_image(path)[0]
+    reference = load_image_pillow(path)
+    assert rgb.shape == reference.shape
+    assert np.abs(rgb.astype(int) - reference).max() <= (0 if mode == "L" else 2)
 
 
 def test_png_without_exif_never_asks_pillow(

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from ocr.data.photometric import ColorJitter, normalize
+from ocr.data.photometric import ColorJitter
 from ocr.data.transforms import (
     RandomCrop,
     RandomFlip,
@@ -100,23 +100,6 @@ def test_colour_jitter_changes_pixels_not_geometry() -> None:
     out = ColorJitter(p=1.0)(state, np.random.default_rng(0))
     assert out.image.shape == state.image.shape and not np.array_equal(out.image, state.image)
     assert out.words is state.words
-
-
-def test_normalize_is_chw_imagenet() -> None:
-    image = np.zeros((4, 6, 3), dtype=np.uint8)
-    out = normalize(image)
-    assert out.shape == (3, 4, 6) and out.dtype == np.float32
-    assert out[0, 0, 0] == pytest.approx(-0.485 / 0.229, rel=1e-5)
-
-
-def test_normalize_matches_the_float_formula() -> None:
-    image = np.random.default_rng(1).integers(0, 256, (33, 47, 3), dtype=np.uint8)
-    mean = np.array([0.485, 0.456, 0.406]) * 255
-    std = np.array([0.229, 0.224, 0.225]) * 255
-    expected = ((image - mean) / std).transpose(2, 0, 1)
-    np.testing.assert_allclose(normalize(image), expected, atol=1e-5)
-    with pytest.raises(ValueError, match="uint8"):
-        normalize(image.astype(np.float32))
 
 
 def test_resize_pad_warps_into_the_padded_canvas_like_warp_then_pad() -> None:

@@ -58,3 +58,20 @@ def test_compile_is_off_by_default_and_compiles_in_place_once(
     assert calls[-1] == {}
     with pytest.raises(TypeError, match=r"model\.compile"):
         module(conv_net(), compile="yes")
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_the_input_step_normalises_the_datasets_uint8_pages(channels_last: bool) -> None:
+    """The Dataset ships uint8 (N, H, W, 3); steps and forward see ImageNet-normalised NCHW."""
+    m = module(conv_net(), channels_last=channels_last)
+    m.configure_model()
+    m.eval()
+    pages = torch.randint(0, 256, (2, 16, 24, 3), dtype=torch.uint8)
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1) * 255
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1) * 255
+    expected = (pages.permute(0, 3, 1, 2).float() - mean) / std
+    images = m._images({"image": pages})
+    assert images.shape == (2, 3, 16, 24) and images.dtype == torch.float32
+    assert images.is_contiguous(memory_format=torch.channels_last) == channels_last
+    torch.testing.assert_close(images, expected)
+    torch.testing.assert_close(m(pages), m.net(expected))

@@ -73,3 +73,21 @@ def test_craft_loss_keys_total_and_half_resolution_check() -> None:
     batch["region_map"] = torch.zeros(2, 16, 16)
     with pytest.raises(ValueError, match="half the input resolution"):
         CraftLoss()(out, batch)
+
+
+def test_uint8_heatmaps_from_the_workers_give_the_float_loss() -> None:
+    """Heatmaps ship as round(255 v) (ocr/data/sample.py); the loss reads them as v."""
+    gen = torch.Generator().manual_seed(4)
+    out = DetectionOutput(
+        region_map=torch.rand(2, 1, 8, 8, generator=gen),
+        affinity_map=torch.rand(2, 1, 8, 8, generator=gen),
+        stride=2,
+    )
+    batch = {
+        "region_map": torch.rand(2, 8, 8, generator=gen),
+        "affinity_map": torch.rand(2, 8, 8, generator=gen),
+        "craft_mask": (torch.rand(2, 8, 8, generator=gen) > 0.2).float(),
+    }
+    packed = {k: (v * 255).round().to(torch.uint8) for k, v in batch.items()}
+    floats, uint8s = CraftLoss()(out, batch), CraftLoss()(out, packed)
+    torch.testing.assert_close(uint8s["loss"], floats["loss"], atol=2e-3, rtol=0)

@@ -130,3 +130,20 @@ def test_loss_decreases_when_training_a_detector_on_a_toy_target() -> None:
     assert last["loss"] < 0.75 * first["loss"]
     for key in ("loss_prob", "loss_binary", "loss_thresh"):
         assert last[key] < first[key], key
+
+
+def test_uint8_maps_from_the_workers_give_the_float_loss() -> None:
+    """The workers ship maps as round(255 v) (ocr/data/sample.py); the loss reads them back."""
+    gen = torch.Generator().manual_seed(3)
+    batch = {
+        "shrink_map": (torch.rand(2, 16, 16, generator=gen) > 0.7).float(),
+        "shrink_mask": (torch.rand(2, 16, 16, generator=gen) > 0.1).float(),
+        "thresh_map": 0.3 + 0.4 * torch.rand(2, 16, 16, generator=gen),
+        "thresh_mask": (torch.rand(2, 16, 16, generator=gen) > 0.5).float(),
+    }
+    packed = {k: (v * 255).round().to(torch.uint8) for k, v in batch.items()}
+    out = _output(torch.rand(2, 16, 16, generator=gen), 0.3 + 0.4 * torch.rand(2, 16, 16))
+    floats, uint8s = DBLoss()(out, batch), DBLoss()(out, packed)
+    for key in ("loss_prob", "loss_binary"):  # binary maps: exact
+        torch.testing.assert_close(uint8s[key], floats[key])
+    assert abs(float(uint8s["loss_thresh"] - floats["loss_thresh"])) <= 0.5 / 255
