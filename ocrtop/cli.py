@@ -7,6 +7,8 @@ torch (``ocr``) and ``ocrtop data`` never pays for Textual.
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -31,6 +33,69 @@ data and evaluation
   data synth|check|convert-icdar ...
   eval --gt GT.json --pred PRED.json
 """
+
+
+EXTRA = "ocr"
+"""The extra that installs the OCR trainer: ``pip install 'ocrtop[ocr]'`` (pyproject.toml)."""
+
+OCR_STACK = {
+    "torch": "torch",
+    "torchvision": "torchvision",
+    "pytorch_lightning": "pytorch-lightning",
+    "hydra": "hydra-core",
+    "timm": "timm",
+    "torchmetrics": "torchmetrics",
+    "numpy": "numpy",
+    "cv2": "opencv-python-headless",
+    "pyclipper": "pyclipper",
+    "shapely": "shapely",
+    "PIL": "Pillow",
+    "simplejpeg": "simplejpeg",
+    "pypdfium2": "pypdfium2",
+}
+"""Import name -> distribution of every package in the ``ocr`` extra."""
+
+
+def missing_ocr_stack() -> list[str]:
+    """The distributions of the ``ocr`` extra that cannot be imported here.
+
+    ``find_spec`` locates a top-level module without importing it, so the check costs
+    milliseconds, not torch's seconds.
+    """
+    missing = []
+    for module, dist in OCR_STACK.items():
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):  # a broken or blocked install counts as missing
+            found = False
+        if not found:
+            missing.append(dist)
+    return missing
+
+
+def needs_ocr_stack(command: str, argv: list[str]) -> bool:
+    """Whether ``ocrtop <command> argv`` runs our OCR trainer (and so needs the extra).
+
+    ``train --script`` runs the user's own script, and ``$OCRTOP_TRAIN_SCRIPT`` names the
+    user's own Hydra entry point: their stack, not ours. ``--help`` must always work.
+    """
+    if any(a in ("-h", "--help") for a in argv):
+        return False
+    if command == "train":
+        script = any(a == "--script" or a.startswith("--script=") for a in argv)
+        return not script and not os.environ.get("OCRTOP_TRAIN_SCRIPT")
+    return command in ("data", "eval")
+
+
+def check_ocr_stack(command: str) -> str | None:
+    """One line naming the extra to install when the OCR stack is missing; None when complete."""
+    missing = missing_ocr_stack()
+    if not missing:
+        return None
+    return (
+        f"ocrtop {command}: needs the OCR training stack, not installed here "
+        f"(missing: {', '.join(missing)}); install it with: pip install 'ocrtop[{EXTRA}]'"
+    )
 
 
 def _tui(name: str) -> Callable[[list[str]], int]:
@@ -111,6 +176,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(USAGE, end="")
         return 0 if args else 2
     command, rest = args[0], args[1:]
+    if needs_ocr_stack(command, rest):
+        problem = check_ocr_stack(command)
+        if problem is not None:
+            from bridge.exitcodes import BAD_INPUT  # stdlib only: cheap
+
+            print(problem, file=sys.stderr)
+            return BAD_INPUT  # nothing ran
     if command in ("data", "eval"):
         return _ocr(args)
     if command not in COMMANDS:
