@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+from bridge.codec import encode_messages
 from bridge.eventlog import EventLogWriter
 from bridge.protocol import SESSION_TYPES, encode_event, encode_obj
 from bridge.snapshot import SnapshotState
@@ -94,14 +95,13 @@ class EventPump:
         """Pump up to ``max_batch`` events; the rest wait for the next loop turn."""
         popleft = self.source.popleft
         sinks = [s for s in self._sinks() if s.live]
-        eventlog = self.eventlog
-        state = self.state
         replies_pending = self._replies_pending
-        batch: list[bytes] = []
+        batch: list[dict[str, Any]] = []
+        nulls = 0
         for _ in range(self.max_batch):
             if replies_pending():
-                self._fan_out(sinks, batch)
-                batch = []
+                self._emit(sinks, batch, nulls)
+                batch, nulls = [], 0
                 self._before_event()
             try:
                 t, mtype, payload, step, epoch = popleft()
@@ -112,38 +112,60 @@ class EventPump:
                 continue
             if type(step) is not int:
                 step = int(step) if _is_index(step) else None
+                nulls += step is None
             if type(epoch) is not int:
                 epoch = int(epoch) if _is_index(epoch) else None
+                nulls += epoch is None
             self.seq = seq = self.seq + 1
-            try:
-                line = encode_event(mtype, t, seq, step, epoch, payload)
-            except (ValueError, TypeError, RecursionError) as exc:
-                self.stats["bad_events"] += 1
-                message = f"unencodable {mtype} event dropped: {exc}"
-                mtype, payload = "log", {"level": "ERROR", "logger": "bridge", "message": message}
-                line = encode_event(mtype, t, seq, step, epoch, payload)
-            if eventlog is not None:
-                try:
-                    eventlog.write(line)
-                except (OSError, ValueError) as exc:
-                    self.log_failed(exc)
-            values = payload.get("values") if mtype == "metrics" else None
-            if type(values) is dict:
-                state.add_metrics(seq, t, step, epoch, values)
-            else:
-                msg = {"type": mtype, "t": t, "seq": seq, "step": step, "epoch": epoch}
-                msg["payload"] = payload
-                state.update(msg)
-            batch.append(line)
-        self._fan_out(sinks, batch)
+            batch.append(
+                {
+                    "type": mtype,
+                    "t": t,
+                    "seq": seq,
+                    "step": step,
+                    "epoch": epoch,
+                    "payload": payload,
+                }
+            )
+        self._emit(sinks, batch, nulls)
         self.stats["events"] = self.seq
 
-    @staticmethod
-    def _fan_out(sinks: list[Sink], batch: list[bytes]) -> None:
-        if not batch or not sinks:
+    def _emit(self, sinks: list[Sink], batch: list[dict[str, Any]], nulls: int) -> None:
+        """Encode a batch once, log it, fold it into the snapshot, hand it to every sink."""
+        if not batch:
             return
-        data = batch[0] if len(batch) == 1 else b"".join(batch)
-        count = len(batch)
+        data = encode_messages(batch, nulls)
+        if data is None:
+            data = b"".join([self._encode_one(batch, i) for i in range(len(batch))])
+        if self.eventlog is not None:
+            try:
+                self.eventlog.write_batch(data, len(batch))
+            except (OSError, ValueError) as exc:
+                self.log_failed(exc)
+        add_metrics, update = self.state.add_metrics, self.state.update
+        for msg in batch:
+            values = msg["payload"].get("values") if msg["type"] == "metrics" else None
+            if type(values) is dict:
+                add_metrics(msg["seq"], msg["t"], msg["step"], msg["epoch"], values)
+            else:
+                update(msg)
+        self._fan_out(sinks, data, len(batch))
+
+    def _encode_one(self, batch: list[dict[str, Any]], i: int) -> bytes:
+        """One frame; an unencodable event becomes an error ``log`` in its place (same seq)."""
+        msg = batch[i]
+        mtype, t, seq, step, epoch = msg["type"], msg["t"], msg["seq"], msg["step"], msg["epoch"]
+        try:
+            return encode_event(mtype, t, seq, step, epoch, msg["payload"])
+        except (ValueError, TypeError, RecursionError) as exc:
+            self.stats["bad_events"] += 1
+            message = f"unencodable {mtype} event dropped: {exc}"
+            payload = {"level": "ERROR", "logger": "bridge", "message": message}
+            batch[i] = {**msg, "type": "log", "payload": payload}
+            return encode_event("log", t, seq, step, epoch, payload)
+
+    @staticmethod
+    def _fan_out(sinks: list[Sink], data: bytes, count: int) -> None:
         for sink in sinks:
             sink.enqueue_batch(data, count)
 
