@@ -111,10 +111,10 @@ class EventPump:
                 self.stats["bad_events"] += 1
                 continue
             if type(step) is not int:
-                step = int(step) if _is_index(step) else None
+                step = None if step is None or not _is_index(step) else int(step)
                 nulls += step is None
             if type(epoch) is not int:
-                epoch = int(epoch) if _is_index(epoch) else None
+                epoch = None if epoch is None or not _is_index(epoch) else int(epoch)
                 nulls += epoch is None
             self.seq = seq = self.seq + 1
             batch.append(
