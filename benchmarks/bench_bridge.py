@@ -33,9 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bridge.client import BridgeClient
 from bridge.codec import CODEC_ENV, FAST_CODEC
+from bridge.config import ServerConfig
 from bridge.protocol import PROTOCOL_VERSION, Message, encode_event, encode_obj
 from bridge.publisher import Publisher
-from bridge.server import ServerConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -214,7 +214,8 @@ def case_emit_many(count: int, run_dir: str) -> None:
     from bridge.publisher import Publisher
 
     meta = {"experiment_name": "bench", "arch": "dbnet"}
-    pub = Publisher(run_dir, meta=meta).start()
+    pub = Publisher(run_dir, meta=meta)
+    pub.start()
     published = 0
     for line_step in range(1, count // 2 + 1):
         while published - pub.stats()["events"] > 30_000:  # never overflow the buffer
@@ -295,7 +296,9 @@ def case_emit_ranks(ranks: int, rate: float, run_dir: str) -> None:
 
     meta = {"experiment_name": "bench", "arch": "dbnet"}
     pubs = [Publisher(run_dir, rank=r, world_size=ranks, local_rank=r, meta=meta,
-                      group="bench16").start() for r in range(ranks)]  # fmt: skip
+                      group="bench16") for r in range(ranks)]  # fmt: skip
+    for pub in pubs:
+        pub.start()
     print(pubs[0].job_id, flush=True)
     for pub in pubs:
         pub.publish("status", {"status": "train", "max_epochs": 1, "total_steps": 10**9})

@@ -70,7 +70,8 @@ def emit(argv: list[str]) -> int:
     opts = dict(a.split("=", 1) for a in argv if "=" in a)
     rate, seconds = float(opts.get("rate", 50)), float(opts.get("seconds", 60))
     run_dir = opts.get("run_dir") or tempfile.mkdtemp(prefix="bench-tui-run-")
-    pub = Publisher(run_dir, meta={"experiment_name": "bench", "arch": "dbnet"}).start()
+    pub = Publisher(run_dir, meta={"experiment_name": "bench", "arch": "dbnet"})
+    pub.start()
     print(pub.job_id, flush=True)
     pub.publish("status", {"status": "train", "max_epochs": 1, "total_steps": 10**9})
     start, sent, step, last_gauges = time.monotonic(), 0, 0, -1

@@ -147,6 +147,48 @@ def encode_event(
     return head.encode("ascii") + encode_bytes(payload) + b"}\n"
 
 
+_fast_encode_lines = (
+    msgspec.json.Encoder(enc_hook=_json_default).encode_lines if msgspec is not None else None
+)
+
+
+def encode_messages(msgs: list[dict[str, Any]], nulls: int) -> bytes | None:
+    """Many message dicts as newline-terminated frames, joined, in one encoder call.
+
+    The same bytes in meaning as ``b"".join(encode_obj(m) for m in msgs)``, for the
+    pump's hot path: one C call per batch instead of one or two per event (about half
+    the server's per-event encoding cost). ``nulls`` is how many ``null`` the envelopes
+    hold (``step``/``epoch`` of None); a frame with any other ``null`` (a NaN msgspec
+    wrote as null) or a non-ASCII byte is encoded again alone, as ``encode_obj`` does.
+    Returns None when the caller must encode frame by frame (an unencodable payload,
+    or no msgspec).
+    """
+    if _fast_encode_lines is None or not msgs:
+        return None
+    try:
+        out = _fast_encode_lines(msgs)
+    except Exception:
+        return None
+    if out.isascii() and out.count(b"null") == nulls:
+        return out
+    # A frame in doubt (a status with a null field, a non-ASCII log line): keep the
+    # batch and encode again only the frames whose nulls are not their envelope's.
+    lines = out.split(b"\n")  # JSON text holds no raw newline: one line per message
+    if len(lines) != len(msgs) + 1:
+        return None
+    fixed = []
+    for line, msg in zip(lines, msgs, strict=False):
+        expected = (msg["step"] is None) + (msg["epoch"] is None)
+        if line.isascii() and line.count(b"null") == expected:
+            fixed.append(line + b"\n")
+        else:
+            try:
+                fixed.append(encode_obj(msg))
+            except (ValueError, TypeError, RecursionError):
+                return None
+    return b"".join(fixed)
+
+
 def decode_obj(line: bytes | str) -> dict[str, Any]:
     """Decode one frame (without its newline) into a JSON object.
 

@@ -1,88 +1,103 @@
-"""One client connection as the server thread sees it: input framing and a bounded outbox.
+"""One client connection's socket, input framing and bounded outbox (no protocol here).
 
 The outbox is where "never block the trainer" is enforced. The server only ever
 does non-blocking sends; what the kernel will not take waits here, up to a byte
 budget. Past the budget the client starts *lagging*: queued events are discarded
 and counted, later events are only counted, and once the socket has drained the
-server sends ``dropped`` and a fresh ``snapshot`` so the client resyncs.
+session sends ``dropped`` and a fresh ``snapshot`` so the client resyncs.
+
+The outbox holds chunks, each with the number of events it carries: the pump hands
+every session one joined chunk per batch, and a chunk of 0 events is a session frame
+(hello, ack, error) that lagging must never discard. ``flush`` sends up to
+``IOV_MAX`` chunks in one ``sendmsg`` (scatter-gather), so nothing is joined twice.
 """
 
 from __future__ import annotations
 
+import os
 import socket
-import time
 from collections import deque
+from itertools import islice
 
 from bridge.framing import LineDecoder
 from bridge.protocol import MAX_CLIENT_FRAME_BYTES, MAX_FRAME_BYTES
 
-JOIN_BYTES = 256 << 10
-"""Frames are coalesced into sends of up to this size (fewer syscalls)."""
-
-
-class Pinned(bytes):
-    """A frame that lagging must not discard (hello, acks, error replies)."""
-
-    __slots__ = ()
+IOV_MAX = min(os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024, 1024)
+"""Chunks handed to one ``sendmsg`` call."""
 
 
 class Conn:
-    """State of one connected client; touched only by the server thread."""
+    """Socket and outbox of one connected client; touched only by the server thread.
+
+    Args:
+        limit: outbox budget in bytes (raised to twice ``max_frame`` so a full
+            snapshot plus events always fits, or a resync could never catch up).
+        max_frame: the cap on one server frame.
+        max_client_frame: the cap on one frame the client sends.
+    """
 
     def __init__(
-        self, sock: socket.socket, cid: int, kind: str, peer: str, limit: int, pid: int = 0
+        self,
+        sock: socket.socket,
+        cid: int,
+        kind: str,
+        peer: str,
+        limit: int,
+        pid: int = 0,
+        max_frame: int = MAX_FRAME_BYTES,
+        max_client_frame: int = MAX_CLIENT_FRAME_BYTES,
     ) -> None:
         self.sock = sock
         self.cid = cid
         self.kind = kind  # "unix" or "tcp"
         self.peer = peer
         self.pid = pid
-        # Room for a full snapshot plus events, or a resync could never catch up.
-        self.limit = max(limit, 2 * MAX_FRAME_BYTES)
-        self.decoder = LineDecoder(MAX_CLIENT_FRAME_BYTES)
+        self.limit = max(limit, 2 * max_frame)
+        self.decoder = LineDecoder(max_client_frame)
         self.out: deque[bytes | memoryview] = deque()
+        self.counts: deque[int] = deque()  # events per chunk of ``out``; 0: a session frame
         self.out_bytes = 0
-        self.head_pinned = False  # out[0] is part-sent or coalesced: keep it when lagging
-        self.authed = kind == "unix"  # admitted (Unix: by peer uid; TCP: once the token is right)
-        self.live = False  # hello + snapshot sent; receives events
-        self.valid_frames = 0  # well-formed commands received: the client speaks the protocol
+        self.head_pinned = False  # out[0] is part-sent: keep it when lagging
         self.lagging = False
         self.dropped = 0  # since the last `dropped` report
         self.dropped_total = 0
-        self.offences = 0
-        self.read_open = True
-        self.closing = False  # disconnect once the outbox is flushed
-        self.connected_at = time.monotonic()
-        self.want_write = False
 
     def enqueue(self, line: bytes) -> None:
-        """Queue an event frame, or count it as dropped when over budget."""
+        """Queue one event frame, or count it as dropped when over budget."""
+        self.enqueue_batch(line, 1)
+
+    def enqueue_batch(self, data: bytes, count: int) -> None:
+        """Queue ``count`` event frames joined in ``data``, or count them all as dropped."""
         if self.lagging:
-            self.dropped += 1
+            self.dropped += count
             return
-        if self.out_bytes + len(line) > self.limit:
+        if self.out_bytes + len(data) > self.limit:
             self.start_lagging()
-            self.dropped += 1
+            self.dropped += count
             return
-        self.out.append(line)
-        self.out_bytes += len(line)
+        self.out.append(data)
+        self.counts.append(count)
+        self.out_bytes += len(data)
 
     def enqueue_pinned(self, line: bytes) -> None:
         """Queue a session frame that is never discarded (it is small and rare)."""
-        self.out.append(Pinned(line))
+        self.out.append(line)
+        self.counts.append(0)
         self.out_bytes += len(line)
 
     def start_lagging(self) -> None:
-        """Discard queued events (keeping pinned frames) and start counting drops."""
-        kept: list[bytes | memoryview] = []
+        """Discard queued events (keeping session frames) and start counting drops."""
+        kept: deque[bytes | memoryview] = deque()
+        kept_counts: deque[int] = deque()
         discarded = 0
-        for i, frame in enumerate(self.out):
-            if (i == 0 and self.head_pinned) or isinstance(frame, Pinned):
-                kept.append(frame)
+        for i, (chunk, count) in enumerate(zip(self.out, self.counts, strict=True)):
+            if count == 0 or (i == 0 and self.head_pinned):
+                kept.append(chunk)
+                kept_counts.append(count)
             else:
-                discarded += 1
-        self.out = deque(kept)
-        self.out_bytes = sum(len(f) for f in kept)
+                discarded += count
+        self.out, self.counts = kept, kept_counts
+        self.out_bytes = sum(len(c) for c in kept)
         self.dropped += discarded
         self.lagging = True
 
@@ -93,33 +108,28 @@ class Conn:
             True when the outbox is empty.
 
         Raises:
-            OSError: the peer is gone (the server then disconnects it).
+            OSError: the peer is gone (the session then disconnects it).
         """
-        out = self.out
-        send = self.sock.send
+        out, counts = self.out, self.counts
+        sendmsg = self.sock.sendmsg
         while out:
-            if len(out) > 1 and len(out[0]) < JOIN_BYTES:
-                chunks = []
-                size = 0
-                while out and size < JOIN_BYTES:
-                    chunk = out.popleft()
-                    chunks.append(chunk)
-                    size += len(chunk)
-                out.appendleft(b"".join(chunks))
-                self.head_pinned = True
-            data = out[0]
             try:
-                n = send(data)
+                sent = sendmsg(list(islice(out, IOV_MAX)))
             except (BlockingIOError, InterruptedError):
                 return False
-            self.out_bytes -= n
-            if n == len(data):
-                out.popleft()
-                self.head_pinned = False
-            else:
-                out[0] = memoryview(data)[n:]
-                self.head_pinned = True
+            if not sent:
                 return False
+            self.out_bytes -= sent
+            while sent:
+                head = out[0]
+                if sent < len(head):
+                    out[0] = memoryview(head)[sent:]
+                    self.head_pinned = True
+                    return False  # the kernel buffer is full
+                sent -= len(head)
+                out.popleft()
+                counts.popleft()
+                self.head_pinned = False
         return True
 
     def close(self) -> None:

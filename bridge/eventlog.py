@@ -58,6 +58,7 @@ class EventLogWriter:
         self._file = _open_private(self.path)  # unbuffered: the writer keeps its own buffer
         self._buffer: list[bytes] = []
         self._buffered = 0
+        self._frames = 0  # frames in the buffer (a chunk may hold many)
         self._good = self._file.seek(0, os.SEEK_END)  # end of the last whole flushed frame
         self._last_flush = time.monotonic()
         self._dirty = False
@@ -72,11 +73,16 @@ class EventLogWriter:
 
     def write(self, line: bytes) -> None:
         """Append one newline-terminated frame (buffered); dropped once the log failed."""
+        self.write_batch(line, 1)
+
+    def write_batch(self, data: bytes, count: int) -> None:
+        """Append ``count`` newline-terminated frames joined in ``data`` (the pump's batch)."""
         if self.error is not None:
-            self.lost += 1
+            self.lost += count
             return
-        self._buffer.append(line)
-        self._buffered += len(line)
+        self._buffer.append(data)
+        self._buffered += len(data)
+        self._frames += count
         self._dirty = True
         if self._buffered >= self.MAX_BUFFER:
             self.flush()
@@ -96,12 +102,12 @@ class EventLogWriter:
         self._dirty = False
         self._last_flush = time.monotonic()
         if self.error is not None or not self._buffer:
-            self.lost += len(self._buffer)
-            self._buffer, self._buffered = [], 0
+            self.lost += self._frames
+            self._buffer, self._buffered, self._frames = [], 0, 0
             return
-        data = memoryview(b"".join(self._buffer))
-        frames = len(self._buffer)
-        self._buffer, self._buffered = [], 0
+        data = memoryview(self._buffer[0] if len(self._buffer) == 1 else b"".join(self._buffer))
+        frames = self._frames
+        self._buffer, self._buffered, self._frames = [], 0, 0
         try:
             while data:
                 written = self._file.write(data)

@@ -3,14 +3,14 @@
 Framing is separate from the codec so that it can be tested on in-memory bytes:
 split reads, oversized lines, garbage and non-UTF-8 never reach ``json``. An
 oversized line is skipped up to the next newline, so one bad frame costs one
-frame, not the connection.
+frame, not the connection. The cap is the caller's: the server reads client frames
+under ``protocol.MAX_CLIENT_FRAME_BYTES``, a viewer reads server frames under
+``protocol.MAX_FRAME_BYTES``, and this layer imports neither.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from bridge.protocol import MAX_FRAME_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +32,7 @@ class LineDecoder:
     skipped, so a peer may send blank lines as keep-alives.
     """
 
-    def __init__(self, max_size: int = MAX_FRAME_BYTES) -> None:
+    def __init__(self, max_size: int) -> None:
         if max_size < 1:
             raise ValueError(f"max_size must be positive, got {max_size}")
         self.max_size = max_size

@@ -1,7 +1,7 @@
 """Wire format of the bridge: messages, commands, versions and their validation.
 
 The codec sits above the framing layer (``bridge.framing``) and below the session
-(``bridge.server`` / ``bridge.client``). Keeping it free of sockets lets the same
+(``bridge.session`` / ``bridge.client``). Keeping it free of sockets lets the same
 ``Message`` objects come from a live stream and from ``events.jsonl``. The protocol
 version is independent of the package version: bump it only when an old client
 could no longer read what a new server sends.

@@ -1,12 +1,15 @@
-"""The training-side API: publish events, receive commands, never block.
+"""The training-side API: a hot-path queue, and a start function that returns the endpoint.
 
 ``publish`` is the only call on the hot path. It appends a tuple to a deque
 whose length it checks first (append is atomic under the GIL, so any thread may
-call it) and returns; encoding,
-logging and networking happen on the server thread (``bridge.server``). When the
-buffer is full the event is counted and dropped rather than making the trainer
-wait. Commands from viewers are queued and handed to the training thread by
-``poll_commands`` at step boundaries, never applied from the socket thread.
+call it) and returns; encoding, logging and networking happen on the server
+thread (``bridge.server``: the selector loop, the event pump and one session per
+viewer). When the buffer is full the event is counted and dropped rather than
+making the trainer wait. Commands from viewers are queued and handed to the
+training thread by ``poll_commands`` at step boundaries, never applied from the
+socket thread. ``start`` binds the sockets and returns an ``Endpoint`` (socket
+path, job id, TCP URL); it prints nothing: whoever starts the job decides what
+to tell the user.
 """
 
 from __future__ import annotations
@@ -23,11 +26,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bridge.config import ServerConfig
 from bridge.eventlog import EventLogWriter, events_filename
 from bridge.listeners import bind_tcp, bind_unix, parse_tcp
+from bridge.loop import SelectorLoop
 from bridge.protocol import PROTOCOL_VERSION, Message
 from bridge.registry import (
     JobEntry,
@@ -37,14 +43,33 @@ from bridge.registry import (
     socket_path,
     unregister,
 )
-from bridge.server import BridgeServer, Command, ServerConfig
+from bridge.server import BridgeServer
+from bridge.session import Command
 
-__all__ = ["Command", "Publisher"]
+__all__ = ["Command", "Endpoint", "Publisher", "ServerConfig"]
 
 log = logging.getLogger(__name__)
 
 ENV_GROUP = "OCRTOP_GROUP"
 """Set by ``ocrtop train`` for its child so it can find every job it started."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where viewers reach a started publisher.
+
+    Attributes:
+        job_id: the registry id (``ocrtop attach JOB``).
+        socket_path: the private Unix socket.
+        events_path: this rank's ``events.jsonl``.
+        tcp_url: ``tcp://HOST:PORT?token=T`` when loopback TCP was asked for, else None;
+            the token is a secret: show it to the user who started the job only.
+    """
+
+    job_id: str
+    socket_path: Path
+    events_path: Path
+    tcp_url: str | None = None
 
 
 def new_job_id() -> str:
@@ -119,6 +144,8 @@ class Publisher:
         self._overflow = itertools.count()
         self._overflowed = 0
         self._server: BridgeServer | None = None
+        self._loop: SelectorLoop | None = None  # its doorbell, read on the hot path
+        self._endpoint: Endpoint | None = None
         self._lock = threading.Lock()
         self._started = False
         self._closed = False
@@ -145,9 +172,9 @@ class Publisher:
                     self._overflowed = next(self._overflow) + 1
                 return
             buf.append((time.time(), type, dict(payload) if payload else {}, step, epoch))
-            server = self._server
-            if server is not None and server.doorbell_armed:
-                server.ring()
+            loop = self._loop
+            if loop is not None and loop.doorbell_armed:
+                loop.ring()
         except Exception:
             return
 
@@ -207,7 +234,7 @@ class Publisher:
             return False
         try:
             done = threading.Event()
-            server.flush_waiters.append(done)
+            server.pump.flush_waiters.append(done)
             server.wake()
             return done.wait(timeout)
         except Exception:
@@ -228,10 +255,10 @@ class Publisher:
         """Counters of the server thread (events, clients, drops, offences...)."""
         out = dict(self._server.stats) if self._server else {}
         out["overflow"] = self._overflowed
-        conns = list(self._server.conns.values()) if self._server else []
-        out["clients"] = len(conns)
-        out["lagging_clients"] = sum(c.lagging for c in conns)
-        out["unreported_drops"] = sum(c.dropped for c in conns)
+        sessions = self._server.sessions.values() if self._server else []
+        out["clients"] = len(sessions)
+        out["lagging_clients"] = sum(s.conn.lagging for s in sessions)
+        out["unreported_drops"] = sum(s.conn.dropped for s in sessions)
         return out
 
     def hello_payload(self) -> dict[str, Any]:
@@ -251,22 +278,30 @@ class Publisher:
             "meta": self.meta,
         }
 
-    def start(self) -> Publisher:
+    @property
+    def endpoint(self) -> Endpoint | None:
+        """What ``start`` returned (None before)."""
+        return self._endpoint
+
+    def start(self) -> Endpoint:
         """Open the socket(s), the event log and the registry entry; start the thread.
+
+        Idempotent: a second call returns the same endpoint. Prints nothing.
 
         Raises:
             RegistryError: the runtime dir is unusable or the socket path too long.
             OSError: the socket cannot be bound (e.g. the TCP port is taken).
         """
         with self._lock:
-            if self._started:
-                return self
+            if self._started and self._endpoint is not None:
+                return self._endpoint
             if self._closed:
                 raise RuntimeError("this Publisher was closed; create a new one")
             self._start_locked()
             self._started = True
+            assert self._endpoint is not None
         atexit.register(self.close)
-        return self
+        return self._endpoint
 
     def _start_locked(self) -> None:
         reg_dir = self._registry_dir or runtime_dir()
@@ -319,10 +354,11 @@ class Publisher:
             if self.socket_path is not None:
                 path.unlink(missing_ok=True)
             raise
+        self._loop = self._server.loop
+        self._endpoint = Endpoint(self.job_id, path, self.events_path, self.tcp_url)
         self._server.start()
         if self.tcp_url:
-            print(f"ocrtop bridge: attach with  ocrtop attach '{self.tcp_url}'", file=sys.stderr)
-            log.warning("bridge TCP listener: %s", self.tcp_url)
+            log.info("bridge TCP listener on %s", self.tcp_url.split("?")[0])
 
     def close(self) -> None:
         """Stop serving, log every buffered event, fsync, unregister; idempotent."""
@@ -342,7 +378,8 @@ class Publisher:
             unregister(self.job_id, self._registry_dir)
 
     def __enter__(self) -> Publisher:
-        return self.start()
+        self.start()
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()

@@ -1,15 +1,14 @@
-"""The bridge server thread: drains the publish buffer, logs, keeps state, fans out.
+"""The bridge server: a thread composing the selector loop, the event pump and the sessions.
 
-Everything happens in one thread with non-blocking sockets and a selector, so no
-lock is shared with the trainer: ``publish`` appends to a deque, and this thread
-pops from it in batches, at most ``poll_interval`` apart while events flow. With
-viewers connected and nothing queued it sleeps until ``publish`` rings its doorbell;
-with none, only the event log waits, ``idle_interval`` at a time. Per event it
-encodes once, appends to the event log (before and independently of any client),
-updates the snapshot state and queues the same bytes to every live client. Client
-commands are validated here (the ``ClientSessions`` mixin, bridge/session.py);
-``ping`` is answered here, ``profile``/``stop`` are queued for the training thread.
-No exception escapes into the trainer: a failing client is disconnected,
+Everything happens in one thread with non-blocking sockets, so no lock is shared
+with the trainer: ``publish`` appends to a deque and the pump (``bridge.pump``) pops
+from it in batches, at most ``poll_interval`` apart while events flow. With viewers
+connected and nothing queued the thread sleeps until ``publish`` rings the loop's
+doorbell (``bridge.loop``); with none, only the event log waits, ``idle_interval`` at
+a time. This module decides *when* each part runs, and admits connections (peer uid
+on the Unix socket, seats); the per-client protocol lives in ``bridge.session``.
+``ping`` is answered on this thread, ``profile``/``stop`` are queued for the training
+thread. No exception escapes into the trainer: a failing client is disconnected,
 a failing cycle is logged and the loop goes on.
 """
 
@@ -18,19 +17,19 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import selectors
 import socket
+import struct
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from bridge.connection import Conn
+from bridge.config import ServerConfig
 from bridge.eventlog import EventLogWriter
-from bridge.protocol import SESSION_TYPES, encode_event, encode_obj
-from bridge.session import AUTH_TIMEOUT_S, ClientSessions, Command, ServerConfig, same_uid
-from bridge.snapshot import SnapshotState
+from bridge.loop import SelectorLoop
+from bridge.pump import EventPump
+from bridge.session import Command, Sessions
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +37,36 @@ __all__ = ["BridgeServer", "Command", "ServerConfig"]
 
 HOUSEKEEPING_S = 0.25
 """Longest sleep with viewers connected: lag checks, pruning and log flushes still run."""
+MAX_ACCEPTS_PER_WAKE = 256
+"""Connections taken per listener wake-up; the rest wait for the next loop turn."""
+_CREDS = struct.Struct("3i")
 
 
-def _is_index(value: object) -> bool:
-    """An integer-like step/epoch (numpy or torch ints too), but not a bool."""
-    return hasattr(value, "__index__") and not isinstance(value, bool)
+def peer_credentials(sock: socket.socket) -> tuple[int, int, int]:
+    """``(pid, uid, gid)`` of the process at the other end of a Unix socket."""
+    raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _CREDS.size)
+    pid, uid, gid = _CREDS.unpack(raw)
+    return pid, uid, gid
 
 
-class BridgeServer(ClientSessions):
-    """Serves one publisher's listeners on a background thread."""
+def same_uid(uid: int) -> bool:
+    return uid == os.getuid()
+
+
+class BridgeServer:
+    """Serves one publisher's listeners on a background thread.
+
+    Args:
+        source: the publish buffer the pump drains.
+        replies: the training thread's ``(command, reply)`` pairs, acked here.
+        commands: validated commands for the training thread.
+        hello: the hello payload of every session.
+        eventlog: ``events.jsonl`` (None: none).
+        listeners: ``(socket, "unix" | "tcp")`` pairs, already listening.
+        config: tunables.
+        snapshot_points: history points per series in a late-join snapshot.
+        overflow: the publisher's count of events lost to a full buffer.
+    """
 
     def __init__(
         self,
@@ -60,49 +80,27 @@ class BridgeServer(ClientSessions):
         snapshot_points: int = 300,
         overflow: Callable[[], int] = lambda: 0,
     ) -> None:
-        self.source = source
-        self.replies = replies
-        self.commands = commands
-        self.hello = hello
-        self.eventlog = eventlog
         self.config = config
-        self.state = SnapshotState(max_points=snapshot_points)
-        self.seq = 0
-        self.conns: dict[int, Conn] = {}
-        self.stats: dict[str, int] = {
-            "events": 0,
-            "clients_total": 0,
-            "refused": 0,
-            "frames": 0,
-            "offences": 0,
-            "dropped": 0,
-            "errors": 0,
-            "log_errors": 0,
-            "bad_events": 0,
-            "evicted": 0,
-        }
-        self._overflow = overflow
-        self._overflow_seen = 0
+        self.replies = replies
+        self.stats: dict[str, int] = {"errors": 0}
+        self.loop = SelectorLoop(listeners, lambda sock, kind: self._accept(sock, kind))
+        self.pump = EventPump(
+            source,
+            eventlog,
+            self.stats,
+            sinks=lambda: self.sessions.by_id.values(),
+            replies_pending=lambda: bool(replies),
+            before_event=self._deliver_replies,
+            max_batch=config.max_batch,
+            snapshot_points=snapshot_points,
+            overflow=overflow,
+        )
+        self.sessions = Sessions(self.loop, self.pump, hello, config, commands, self.stats)
         self._uid_ok = config.peer_uid_check or same_uid
-        self._next_cid = 0
-        self._sel = selectors.DefaultSelector()
-        self._wake_lock = threading.Lock()
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_r, False)
-        os.set_blocking(self._wake_w, False)
-        self._sel.register(self._wake_r, selectors.EVENT_READ, "wake")
-        self._listeners = listeners
-        for sock, kind in listeners:
-            sock.setblocking(False)
-            self._sel.register(sock, selectors.EVENT_READ, ("listen", kind))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ocrtop-bridge", daemon=True)
         self._last_housekeeping = 0.0
         self._last_drain = 0.0
-        self.doorbell_armed = False
-        """True while the thread sleeps waiting for a publish; read by ``publish()``."""
-        self.flush_waiters: deque[threading.Event] = deque()
-        """``Publisher.flush()`` callers, released once the log holds all they published."""
 
     # --- lifecycle (called from the owner thread) ---
 
@@ -110,11 +108,8 @@ class BridgeServer(ClientSessions):
         self._thread.start()
 
     def wake(self) -> None:
-        """Interrupt the select (a reply is waiting, or stop); any thread."""
-        with self._wake_lock:
-            if self._wake_w >= 0:
-                with contextlib.suppress(OSError):
-                    os.write(self._wake_w, b"x")
+        """Interrupt the select (a reply is waiting, a flush, or stop); any thread."""
+        self.loop.wake()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Drain, log and close everything; the thread is joined before fds go."""
@@ -127,11 +122,7 @@ class BridgeServer(ClientSessions):
         if self._thread.is_alive():
             log.error("bridge thread did not stop within %.0f s", timeout)
             return
-        with self._wake_lock:
-            if self._wake_w >= 0:
-                os.close(self._wake_r)
-                os.close(self._wake_w)
-                self._wake_r = self._wake_w = -1
+        self.loop.close_wakeup()
 
     # --- the loop ---
 
@@ -156,212 +147,91 @@ class BridgeServer(ClientSessions):
         ``publish()`` rings it, so an idle viewer of a slow trainer costs no polling.
         With no viewer, only the event log waits, at ``idle_interval``.
         """
-        if len(self.source) > self.config.max_batch or self.flush_waiters:
+        source = self.pump.source
+        if len(source) > self.config.max_batch or self.pump.flush_waiters:
             return 0.0
         since = time.monotonic() - self._last_drain
-        if self.source or since < self.config.poll_interval:
+        if source or since < self.config.poll_interval:
             return max(0.0, self.config.poll_interval - since)
-        if not self.conns:
+        if not self.sessions:
             return self.config.idle_interval
-        self.doorbell_armed = True
-        if self.source:  # a publish raced the arming: it may not have rung
-            self.doorbell_armed = False
+        self.loop.doorbell_armed = True
+        if source:  # a publish raced the arming: it may not have rung
+            self.loop.doorbell_armed = False
             return 0.0
         return HOUSEKEEPING_S
 
-    def ring(self) -> None:
-        """Wake a server that sleeps on its doorbell; called by ``publish()``."""
-        self.doorbell_armed = False
-        self.wake()
-
     def _cycle(self) -> None:
-        timeout = self._timeout()
-        ready = self._sel.select(timeout)
-        self.doorbell_armed = False
-        for key, mask in ready:
-            data = key.data
-            if data == "wake":
-                with contextlib.suppress(OSError):
-                    os.read(self._wake_r, 4096)
-            elif isinstance(data, tuple):
-                self._accept(key.fileobj, data[1])  # type: ignore[arg-type]
-            else:
-                conn: Conn = data
-                if conn.cid not in self.conns:
-                    continue
-                if mask & selectors.EVENT_READ:
-                    self._on_readable(conn)
-                if mask & selectors.EVENT_WRITE and conn.cid in self.conns:
-                    if conn.live or not conn.authed:
-                        self._flush(conn)
-                    else:  # admitted at accept, writable now: the session starts
-                        self._go_live(conn)
-        self._send_replies()
-        if self.source:
+        self.loop.poll(self._timeout())
+        self._deliver_replies()
+        if self.pump.source:
             self._last_drain = time.monotonic()
-            self._drain()
-        for conn in list(self.conns.values()):
-            if conn.out or conn.lagging or conn.closing:
-                self._flush(conn)
-        # Count the waiters before looking at the buffer: one that arrives later may
-        # have published events that are not drained yet.
-        waiting = len(self.flush_waiters)
-        if waiting and not self.source:
-            self._flush_log(waiting)
+            self.pump.drain()
+        self.sessions.flush_pending()
+        self.pump.release_flush_waiters()
         now = time.monotonic()
         if now - self._last_housekeeping > HOUSEKEEPING_S:
-            self._housekeeping(now)
+            self._last_housekeeping = now
+            self.pump.tick(now)
+            self.sessions.expire(now)
 
-    def _flush_log(self, waiting: int) -> None:
-        """Write the event log through to the file, then release the first ``waiting`` callers."""
-        try:
-            if self.eventlog is not None:
-                self.eventlog.flush()
-        except OSError as exc:
-            self._log_failed(exc)
-        for _ in range(waiting):
-            self.flush_waiters.popleft().set()
+    def _deliver_replies(self) -> None:
+        self.sessions.deliver(self.replies)
 
-    def _drain(self) -> None:
-        popleft = self.source.popleft
-        conns = [c for c in self.conns.values() if c.live]
-        eventlog = self.eventlog
-        state = self.state
-        replies = self.replies
-        for _ in range(self.config.max_batch):
-            if replies:  # an ack goes before every event published after its reply()
-                self._send_replies()
+    # --- admission ---
+
+    def _accept(self, listener: socket.socket, kind: str) -> None:
+        """Take every queued connection, cheaply: no hello or snapshot is built here.
+
+        A burst of connects must leave the kernel's backlog as fast as it arrived, so
+        accepting is only admission; the session starts once the socket is writable,
+        where one encoded snapshot serves the burst.
+        """
+        for _ in range(MAX_ACCEPTS_PER_WAKE):
             try:
-                t, mtype, payload, step, epoch = popleft()
-            except IndexError:
-                break
-            if type(mtype) is not str or mtype in SESSION_TYPES or type(payload) is not dict:
-                self.stats["bad_events"] += 1
-                continue
-            if type(step) is not int:
-                step = int(step) if _is_index(step) else None
-            if type(epoch) is not int:
-                epoch = int(epoch) if _is_index(epoch) else None
-            self.seq = seq = self.seq + 1
+                sock, addr = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                log.warning("bridge accept failed: %s", exc)
+                return
+            self._admit(sock, addr, kind)
+
+    def _admit(self, sock: socket.socket, addr: Any, kind: str) -> None:
+        sock.setblocking(False)
+        pid = 0
+        if kind == "unix":
             try:
-                line = encode_event(mtype, t, seq, step, epoch, payload)
-            except (ValueError, TypeError, RecursionError) as exc:
-                self.stats["bad_events"] += 1
-                message = f"unencodable {mtype} event dropped: {exc}"
-                mtype, payload = "log", {"level": "ERROR", "logger": "bridge", "message": message}
-                line = encode_event(mtype, t, seq, step, epoch, payload)
-            if eventlog is not None:
-                try:
-                    eventlog.write(line)
-                except (OSError, ValueError) as exc:
-                    self._log_failed(exc)
-            values = payload.get("values") if mtype == "metrics" else None
-            if type(values) is dict:
-                state.add_metrics(seq, t, step, epoch, values)
-            else:
-                msg = {"type": mtype, "t": t, "seq": seq, "step": step, "epoch": epoch}
-                msg["payload"] = payload
-                state.update(msg)
-            for conn in conns:
-                conn.enqueue(line)
-        self.stats["events"] = self.seq
-
-    def _log_failed(self, exc: Exception) -> None:
-        if self.stats["log_errors"] == 0:
-            path = self.eventlog.path if self.eventlog is not None else None
-            log.error("cannot write the event log %s: %s", path, exc)
-        self.stats["log_errors"] += 1
-
-    def _housekeeping(self, now: float) -> None:
-        self._last_housekeeping = now
-        if self.eventlog is not None:
-            try:
-                self.eventlog.tick(now)
-            except (OSError, ValueError) as exc:
-                self._log_failed(exc)
-        for conn in list(self.conns.values()):
-            if not conn.authed and now - conn.connected_at > AUTH_TIMEOUT_S:
-                self._disconnect(conn)
-        self._report_overflow()
-
-    def _report_overflow(self) -> None:
-        """Record in the stream (and the log) that the publish buffer overflowed."""
-        overflow = self._overflow()
-        if overflow > self._overflow_seen:
-            lost = overflow - self._overflow_seen
-            self._overflow_seen = overflow
-            message = f"publish buffer full: {lost} events lost (the bridge thread lacks CPU)"
-            payload = {"level": "WARNING", "logger": "bridge", "message": message}
-            self.source.append((time.time(), "log", payload, None, None))
-
-    # --- connections ---
-
-    def _flush(self, conn: Conn) -> None:
-        try:
-            empty = conn.flush()
-            if empty and conn.lagging and not conn.closing:
-                conn.dropped_total += conn.dropped
-                self.stats["dropped"] += conn.dropped
-                report = self._session("dropped", {"count": conn.dropped})
-                conn.dropped = 0
-                conn.lagging = False
-                conn.enqueue_pinned(encode_obj(report))
-                self._enqueue_snapshot(conn)
-                empty = conn.flush()
-        except OSError:
-            self._disconnect(conn)
+                pid, uid, _gid = peer_credentials(sock)
+            except OSError:
+                uid = -1
+            if not self._uid_ok(uid):
+                log.warning("bridge refused a connection from uid %d (pid %d)", uid, pid)
+                self._refuse(sock, "permission denied: not your job")
+                return
+            peer = f"pid {pid} uid {uid}"
+        else:
+            peer = f"{addr[0]}:{addr[1]}"
+        if not self.sessions.make_room():
+            self._refuse(sock, "too many clients")
             return
-        if empty and conn.closing:
-            self._disconnect(conn)
-            return
-        self._update_interest(conn, not empty)
+        self.sessions.open(sock, kind, peer, pid)
 
-    def _update_interest(self, conn: Conn, want_write: bool | None = None) -> None:
-        if want_write is None:
-            want_write = conn.want_write
-        mask = (selectors.EVENT_READ if conn.read_open else 0) | (
-            selectors.EVENT_WRITE if want_write else 0
-        )
-        conn.want_write = want_write
-        try:
-            if mask:
-                self._sel.modify(conn.sock, mask, conn)
-            else:
-                self._sel.unregister(conn.sock)
-        except (KeyError, ValueError):
-            if mask:
-                self._sel.register(conn.sock, mask, conn)
+    def _refuse(self, sock: socket.socket, error: str) -> None:
+        self.stats["refused"] += 1
+        with contextlib.suppress(OSError):
+            sock.send(self.sessions.error_frame(None, None, error))
+        sock.close()
 
-    def _disconnect(self, conn: Conn) -> None:
-        if self.conns.pop(conn.cid, None) is None:
-            return
-        with contextlib.suppress(KeyError, ValueError):
-            self._sel.unregister(conn.sock)
-        conn.close()
+    # --- the end ---
 
     def _shutdown(self) -> None:
         """Log what is still buffered, say goodbye best-effort, release every fd."""
         try:
-            self._report_overflow()
-            self._drain()
-            while self.source:
-                self._drain()
-            for conn in list(self.conns.values()):
-                with contextlib.suppress(OSError):
-                    conn.flush()
+            self.pump.report_overflow()
+            self.pump.drain_all()
         except Exception:
             log.exception("bridge shutdown: could not drain")
-        for conn in list(self.conns.values()):
-            self._disconnect(conn)
-        for sock, _kind in self._listeners:
-            with contextlib.suppress(KeyError, ValueError):
-                self._sel.unregister(sock)
-            sock.close()
-        self._sel.close()
-        if self.eventlog is not None:
-            try:
-                self.eventlog.close()
-            except OSError as exc:
-                self._log_failed(exc)
-        while self.flush_waiters:  # a flush() racing close(): everything is logged now
-            self.flush_waiters.popleft().set()
+        self.sessions.close_all()
+        self.loop.close()
+        self.pump.close()

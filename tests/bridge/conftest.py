@@ -31,7 +31,8 @@ def make_publisher(registry_dir: Path, tmp_path: Path) -> Iterator[Callable[...,
         kwargs.setdefault("run_dir", tmp_path / f"run{len(made)}")
         pub = Publisher(**kwargs)
         made.append(pub)
-        return pub.start()
+        pub.start()
+        return pub
 
     yield make
     for pub in made:

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bridge.client import BridgeClient
+from bridge.config import ServerConfig
 from bridge.listeners import bind_unix
 from bridge.publisher import Publisher
-from bridge.server import ServerConfig
 from tests.helpers.bridge_client import RawClient, wait_for
 
 IDLE = 60
@@ -52,7 +52,7 @@ def test_clients_arriving_together_share_one_snapshot(
     wait_for(lambda: pub.stats()["events"] == 50)
     builds = []
     accepting = [False]
-    real_build, real_accept = server.state.build, server._accept
+    real_build, real_accept = server.pump.state.build, server._accept
 
     def counting_build(dropped: int, *args: object, **kwargs: object) -> dict[str, object]:
         builds.append(dropped)
@@ -66,7 +66,7 @@ def test_clients_arriving_together_share_one_snapshot(
         finally:
             accepting[0] = False
 
-    server.state.build = counting_build  # type: ignore[method-assign]
+    server.pump.state.build = counting_build  # type: ignore[method-assign]
     server._accept = flagged_accept  # type: ignore[method-assign]
     clients = [RawClient(str(pub.socket_path), timeout=10) for _ in range(30)]
     for c in clients:
@@ -186,7 +186,7 @@ def test_ocrtop_client_speaks_up_on_connect_and_hides_the_probe_ack(
         client = await BridgeClient.connect(str(pub.socket_path), timeout=10)
         try:
             await asyncio.to_thread(
-                wait_for, lambda: [c.valid_frames for c in server.conns.values()] == [1], 10
+                wait_for, lambda: [s.valid_frames for s in server.sessions.values()] == [1], 10
             )
             pub.publish("log", {"level": "INFO", "logger": "t", "message": "after"})
             kinds = []

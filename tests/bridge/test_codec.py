@@ -161,3 +161,27 @@ def test_the_clean_framing_path_yields_exactly_what_the_careful_one_does() -> No
         cuts = sorted(rng.sample(range(1, len(stream)), min(len(stream) - 1, rng.randint(0, 8))))
         chunks = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)], strict=True)]
         assert _frames_fast(chunks) == _frames_slow(chunks), chunks
+
+
+@fast
+def test_a_batch_encodes_in_one_call_to_what_the_stdlib_writes_frame_by_frame() -> None:
+    """Every PAYLOADS case (NaN, non-ASCII, a null in a payload) inside one batch."""
+    msgs = [
+        {"type": "metrics", "t": 1796154303.5 + i, "seq": i + 1, "step": i if i % 2 else None,
+         "epoch": None, "payload": payload}
+        for i, payload in enumerate(PAYLOADS * 3)
+    ]  # fmt: skip
+    nulls = sum((m["step"] is None) + (m["epoch"] is None) for m in msgs)
+    data = codec.encode_messages(msgs, nulls)
+    assert data is not None and data.isascii() and data.endswith(b"\n")
+    lines = data.splitlines()
+    assert len(lines) == len(msgs)
+    for line, msg in zip(lines, msgs, strict=True):
+        assert json.loads(line, parse_constant=str) == _reference(msg)
+    plain = [m for m in msgs if m["payload"] is PAYLOADS[0]]  # no frame in doubt
+    joined = codec.encode_messages(plain, sum((m["step"] is None) + 1 for m in plain))
+    assert joined is not None and [json.loads(x) for x in joined.splitlines()] == plain
+    cyclic: dict[str, Any] = {}
+    cyclic["self"] = cyclic
+    bad = [{**msgs[0], "payload": cyclic}]
+    assert codec.encode_messages(bad, 2) is None  # the pump then encodes it alone

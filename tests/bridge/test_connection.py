@@ -32,7 +32,7 @@ def test_lagging_discards_events_but_keeps_pinned_frames() -> None:
     assert dropped >= 101
     # The peer wakes up and reads everything: every event is either delivered or counted.
     client.setblocking(False)
-    dec = LineDecoder()
+    dec = LineDecoder(MAX_FRAME_BYTES)
     got: list[dict] = []
     while True:
         conn.flush()

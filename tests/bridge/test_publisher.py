@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from bridge.client import BridgeClient
+from bridge.config import ServerConfig
 from bridge.eventlog import read_events
 from bridge.protocol import Message
 from bridge.publisher import Command, Publisher
 from bridge.registry import RegistryError, find_job
-from bridge.server import ServerConfig
 from tests.helpers.bridge_client import RawClient, wait_for
 
 

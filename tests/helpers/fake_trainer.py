@@ -31,7 +31,8 @@ def main(argv: list[str]) -> int:
     steps, step_s = int(opts.get("steps", 120)), float(opts.get("step_s", 0.25))
     run_dir = Path(opts.get("run_dir", f"outputs/fake/{time.strftime('%Y-%m-%d_%H-%M-%S')}"))
     meta = {"experiment_name": "fake_trainer", "arch": "dbnet"}
-    pub = Publisher(run_dir, meta=meta).start()
+    pub = Publisher(run_dir, meta=meta)
+    pub.start()
     total = steps
     pub.publish("status", {"status": "setup", **meta, "max_epochs": EPOCHS, "total_steps": total})
     pub.publish("log", {"level": "INFO", "logger": "fake", "message": f"run dir {run_dir}"})

@@ -32,7 +32,8 @@ async def test_dashboard_follows_a_real_publisher(
 ) -> None:
     monkeypatch.setenv("OCRTOP_RUNTIME_DIR", str(tmp_path / "rt"))
     pub = Publisher(tmp_path / "run", meta={"experiment_name": "live", "arch": "dbnet"},
-                    group="g-live").start()  # fmt: skip
+                    group="g-live")  # fmt: skip
+    pub.start()
     pub.publish("status", {"status": "train", "total_steps": 100})
     state = AppState()
     app = OcrtopApp(state, lambda post: LiveFeed(state, post, group="g-live"),
