@@ -31,11 +31,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bridge.client import BridgeClient
-from bridge.codec import CODEC_ENV, FAST_CODEC
-from bridge.config import ServerConfig
-from bridge.protocol import PROTOCOL_VERSION, Message, encode_event, encode_obj
-from bridge.publisher import Publisher
+from ocrtop.bridge.client import BridgeClient
+from ocrtop.bridge.codec import CODEC_ENV, FAST_CODEC
+from ocrtop.bridge.config import ServerConfig
+from ocrtop.bridge.protocol import PROTOCOL_VERSION, Message, encode_event, encode_obj
+from ocrtop.bridge.publisher import Publisher
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -27,9 +27,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.bench_bridge import TYPICAL
-from bridge import pump as pump_module
-from bridge.codec import FAST_CODEC
-from bridge.eventlog import EventLogWriter
+from ocrtop.bridge import pump as pump_module
+from ocrtop.bridge.codec import FAST_CODEC
+from ocrtop.bridge.eventlog import EventLogWriter
 
 BATCH_ENCODE = pump_module.encode_messages
 

@@ -34,7 +34,7 @@ from shapely.geometry import Polygon as ShapelyPolygon
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ocr.metrics.cleval import CLEvalCounts, cleval_image
+from ocrtop.ocr.metrics.cleval import CLEvalCounts, cleval_image
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 

@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ocr.data.canonical import CanonicalSource, read_labels, split_paths
-from ocr.data.synthetic import write_dataset
+from ocrtop.ocr.data.canonical import CanonicalSource, read_labels, split_paths
+from ocrtop.ocr.data.synthetic import write_dataset
 
 
 def timed(fn: object, repeats: int) -> float:

@@ -36,9 +36,9 @@ import pytorch_lightning as pl
 from bench_monitor_overhead import InMemoryImages, StepTimed, collate
 from torch.utils.data import DataLoader
 
-from bridge import names
-from ocr.callbacks.throughput_monitor import ThroughputMonitorCallback
-from ocr.callbacks.timing.step_clock import StepClock, StepRecord
+from ocrtop.bridge import names
+from ocrtop.ocr.callbacks.throughput_monitor import ThroughputMonitorCallback
+from ocrtop.ocr.callbacks.timing.step_clock import StepClock, StepRecord
 
 
 class Sleeper(pl.Callback):

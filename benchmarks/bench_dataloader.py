@@ -52,15 +52,15 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from ocr.data import dataset as dataset_module
-from ocr.data.canonical import CanonicalSource
-from ocr.data.collate import collate_batch
-from ocr.data.dataset import TextDetectionDataset
-from ocr.data.imageio import decode_opencv, exif_matrix, load_image, load_image_pillow
-from ocr.data.synthetic import write_dataset
-from ocr.data.targets import CraftTargets, DBTargets
-from ocr.data.transforms import train_transforms
-from ocr.geometry import apply_matrix
+from ocrtop.ocr.data import dataset as dataset_module
+from ocrtop.ocr.data.canonical import CanonicalSource
+from ocrtop.ocr.data.collate import collate_batch
+from ocrtop.ocr.data.dataset import TextDetectionDataset
+from ocrtop.ocr.data.imageio import decode_opencv, exif_matrix, load_image, load_image_pillow
+from ocrtop.ocr.data.synthetic import write_dataset
+from ocrtop.ocr.data.targets import CraftTargets, DBTargets
+from ocrtop.ocr.data.transforms import train_transforms
+from ocrtop.ocr.geometry import apply_matrix
 
 SIDEWAYS = 6  # EXIF "rotate 90 clockwise to display": the usual portrait phone photo
 

@@ -190,7 +190,7 @@ def nvml_vs_smi(args: argparse.Namespace) -> dict[str, Any]:
 
     import torch
 
-    from ocr.callbacks.sampling.nvml import NvmlGpus
+    from ocrtop.ocr.callbacks.sampling.nvml import NvmlGpus
 
     gpus = NvmlGpus.open()
     if gpus is None:
@@ -235,7 +235,7 @@ def monitor_overhead(args: argparse.Namespace, device: str, budget: Budget) -> d
     from torch.utils.data import DataLoader, Dataset
 
     import ocrtop
-    from bridge import names
+    from ocrtop.bridge import names
 
     cfg = compose_model("dbnet")
     size, n = args.overhead_size, args.batch

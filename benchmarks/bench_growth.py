@@ -50,8 +50,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_tui import Pane, gauges, perf  # noqa: E402
 
-from bridge import names  # noqa: E402
-from bridge.protocol import encode_event, encode_obj  # noqa: E402
+from ocrtop.bridge import names  # noqa: E402
+from ocrtop.bridge.protocol import encode_event, encode_obj  # noqa: E402
 
 T0 = 1_700_000_000.0
 
@@ -123,8 +123,8 @@ def _child(case: str, *args: str) -> dict[str, Any]:
 
 def case_replay(log: str, start: float, old: bool) -> dict[str, Any]:
     """In a child: replay ``log`` as fast as possible; when the first frame's data is in."""
-    from tui.core.feeds.replay import ReplayFeed
-    from tui.core.state import AppState
+    from ocrtop.tui.core.feeds.replay import ReplayFeed
+    from ocrtop.tui.core.state import AppState
 
     state = AppState(readonly=True)
     base = _maxrss_mb()
@@ -137,7 +137,7 @@ def case_replay(log: str, start: float, old: bool) -> dict[str, Any]:
 
     async def main() -> None:
         if old:  # replay before this change: read every rank's whole log and sort, then play
-            from bridge.eventlog import read_events
+            from ocrtop.bridge.eventlog import read_events
 
             msgs = sorted(((m, "events.jsonl") for m in read_events(log)), key=lambda p: p[0].t)
             source = ReplayFeed(state, lambda m: None, messages=msgs, speed=1e9)
@@ -211,7 +211,7 @@ def tail_figures(big: Path, limit: int = 200_000) -> None:
 
 def case_emit_many(count: int, run_dir: str) -> None:
     """Publisher process: ``count`` events as fast as the server takes them, then 20/s."""
-    from bridge.publisher import Publisher
+    from ocrtop.bridge.publisher import Publisher
 
     meta = {"experiment_name": "bench", "arch": "dbnet"}
     pub = Publisher(run_dir, meta=meta)
@@ -247,8 +247,8 @@ def _emitter(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[str
 
 async def _snapshot(job: str) -> tuple[int, float, int]:
     """Snapshot frame bytes, connect -> snapshot ingested (s), and events it carried."""
-    from bridge.client import BridgeClient
-    from tui.core.state import AppState
+    from ocrtop.bridge.client import BridgeClient
+    from ocrtop.tui.core.state import AppState
 
     state = AppState()
     t0 = time.perf_counter()
@@ -292,7 +292,7 @@ def attach_figures(tmp: Path, events: int, tmux: bool) -> None:
 
 def case_emit_ranks(ranks: int, rate: float, run_dir: str) -> None:
     """One process, ``ranks`` publishers of one job (a DDP job's ranks), ``rate`` events/s each."""
-    from bridge.publisher import Publisher
+    from ocrtop.bridge.publisher import Publisher
 
     meta = {"experiment_name": "bench", "arch": "dbnet"}
     pubs = [Publisher(run_dir, rank=r, world_size=ranks, local_rank=r, meta=meta,
@@ -322,8 +322,8 @@ def case_emit_ranks(ranks: int, rate: float, run_dir: str) -> None:
 
 async def _viewers_per_rank(registry: Path, group: str) -> list[int]:
     """Each rank's connected clients other than this probe (the server's ``ping`` count)."""
-    from bridge.client import BridgeClient
-    from bridge.registry import list_jobs
+    from ocrtop.bridge.client import BridgeClient
+    from ocrtop.bridge.registry import list_jobs
 
     counts = []
     for entry in sorted(list_jobs(group=group, directory=registry), key=lambda e: e.rank):
@@ -369,10 +369,10 @@ def ranks_figures(tmp: Path) -> None:
 
 
 def sweep_figures(tmp: Path, events: int, jobs: int = 50) -> None:
-    from bridge.eventlog import read_events
-    from tui.core import derive
-    from tui.core.feeds.live import LiveFeed
-    from tui.core.state import AppState
+    from ocrtop.bridge.eventlog import read_events
+    from ocrtop.tui.core import derive
+    from ocrtop.tui.core.feeds.live import LiveFeed
+    from ocrtop.tui.core.state import AppState
 
     sweep = tmp / "sweep"
     per_job = max(events // jobs, 100)

@@ -6,7 +6,7 @@ It starts ``runners/train.py`` (synthetic pages, 2 persistent workers, CPU) and,
 process, samples the trainer's process tree while the workers are alive:
 
 - summed RSS (what ocrtop used to show and alert on),
-- summed PSS through ``ocr.callbacks.sampling.process_tree.tree_memory`` (psutil), and
+- summed PSS through ``ocrtop.ocr.callbacks.sampling.process_tree.tree_memory`` (psutil), and
 - summed PSS parsed here straight from ``/proc/<pid>/smaps_rollup`` (the reference),
   read right after the psutil reading, so the two agree only if the walker is right.
 
@@ -31,8 +31,8 @@ from pathlib import Path
 
 import psutil
 
-from bridge import names
-from ocr.callbacks.sampling.process_tree import tree_memory, tree_processes
+from ocrtop.bridge import names
+from ocrtop.ocr.callbacks.sampling.process_tree import tree_memory, tree_processes
 
 ROOT = Path(__file__).resolve().parents[1]
 MIB = 2**20

@@ -46,8 +46,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from bridge import names
-from ocr.callbacks import (
+from ocrtop.bridge import names
+from ocrtop.ocr.callbacks import (
     AlertsCallback,
     BridgeCallback,
     ProfilerCallback,

@@ -1,6 +1,6 @@
 """OHEM's two paths on this machine's device: topk (reads k on the host) vs sort (no read).
 
-``ocr.losses.ohem`` sorts on accelerators, where topk's ``int(k.max())`` is a host sync
+``ocrtop.ocr.losses.ohem`` sorts on accelerators, where topk's ``int(k.max())`` is a host sync
 every step, and keeps topk on the CPU, where that read is free. This prints both paths'
 time on the same inputs so the CPU choice rests on a figure (and, with a GPU, the price
 of the sync-free path). DB mines over the whole batch: one row of N x H x W pixels.
@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from ocr.losses import ohem
+from ocrtop.ocr.losses import ohem
 
 
 def timed(fn, repeats: int, device: str) -> float:

@@ -6,7 +6,7 @@
 Both detectors see the same pages of the dataset's ``test`` split (documents no training
 page came from: ``ocrtop data from-pdf`` splits by document) and are scored by the same
 metric against the same line-level boxes: ICDAR-style one-to-one matching at IoU 0.5
-(``ocr.metrics``), and CLEval (``ocr.metrics.cleval``, from the labels' text lengths).
+(``ocrtop.ocr.metrics``), and CLEval (``ocrtop.ocr.metrics.cleval``, from the labels' text lengths).
 
 Speed is images/s on this machine, one page at a time, one thread each
 (``torch.set_num_threads(1)``; ONNX Runtime with one intra- and one inter-op thread), timed
@@ -51,7 +51,7 @@ def _peer_detector() -> Any:
 
 def run_peer(paths: list[Path]) -> tuple[dict[str, list[Any]], float]:
     """PP-OCRv4 detections per file name, and the images/s."""
-    from ocr.types import Prediction
+    from ocrtop.ocr.types import Prediction
 
     detector = _peer_detector()
     detector(cv2.imread(str(paths[0])))  # warm-up: session initialisation is not per image
@@ -74,10 +74,10 @@ def run_ocrtop(
     import torch
     from omegaconf import OmegaConf
 
-    from ocr.data.canonical import CanonicalSource
-    from ocr.data.collate import collate_batch
-    from ocr.data.dataset import TextDetectionDataset
-    from ocr.lightning.predict import load_weights
+    from ocrtop.ocr.data.canonical import CanonicalSource
+    from ocrtop.ocr.data.collate import collate_batch
+    from ocrtop.ocr.data.dataset import TextDetectionDataset
+    from ocrtop.ocr.lightning.predict import load_weights
 
     torch.set_num_threads(1)
     cfg = OmegaConf.load(run_dir / "config_resolved.yaml")
@@ -112,8 +112,8 @@ def run_ocrtop(
 
 
 def score(gt: Path, pred: Path) -> dict[str, Any]:
-    """ICDAR 2015 IoU P/R/H and CLEval P/R/H (``ocr.metrics``), from the same files."""
-    from ocr.metrics import evaluate_files
+    """ICDAR 2015 IoU P/R/H and CLEval P/R/H (``ocrtop.ocr.metrics``), from the same files."""
+    from ocrtop.ocr.metrics import evaluate_files
 
     both = evaluate_files(gt, pred, iou_threshold=0.5, metric="both")
     parts = ("precision", "recall", "hmean")
@@ -144,7 +144,7 @@ def main() -> None:
     )  # fmt: skip
     args = parser.parse_args()
 
-    from ocr.lightning.predictions import write_predictions
+    from ocrtop.ocr.lightning.predictions import write_predictions
 
     labels = args.data / args.split / "labels.json"
     names = sorted(json.loads(labels.read_text(encoding="utf-8"))["images"])[: args.max_pages]

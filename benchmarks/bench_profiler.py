@@ -33,7 +33,7 @@ import torch
 from bench_monitor_overhead import InMemoryImages, StepTimed, collate
 from torch.utils.data import DataLoader
 
-from ocr.callbacks import ProfilerCallback
+from ocrtop.ocr.callbacks import ProfilerCallback
 
 
 def window_cost(dt: list[float], first: int, last: int, after: int) -> dict[str, float]:

@@ -38,10 +38,10 @@ from functools import partial
 import cv2
 import numpy as np
 
-from ocr.data.targets import CraftTargets
-from ocr.data.targets.db import DBTargets, border_map, border_map_exact, border_map_loop
-from ocr.geometry import shrink_distance
-from ocr.types import Word
+from ocrtop.ocr.data.targets import CraftTargets
+from ocrtop.ocr.data.targets.db import DBTargets, border_map, border_map_exact, border_map_loop
+from ocrtop.ocr.geometry import shrink_distance
+from ocrtop.ocr.types import Word
 
 SIZE = 640
 

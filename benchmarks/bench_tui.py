@@ -10,7 +10,8 @@ What it measures, and how:
 - TUI CPU at 100 and 1,000 events/s: the same, with the publisher held at a fixed event
   rate; CPU seconds of the ``ocrtop attach`` process over a 10 s window (psutil), as a
   percentage of one core.
-- RSS after 1,000,000 events: events ingested into ``tui.core.state.AppState`` in this process
+- RSS after 1,000,000 events: events ingested into ``ocrtop.tui.core.state.AppState`` in this
+process
   (the dashboard's only per-event work); RSS sampled every 250,000 events.
 - ``ocrtop train`` -> first frame: tmux runs ``ocrtop train`` with this file as the
   trainer (``OCRTOP_TRAIN_SCRIPT``); first frame = the header drawn, first data = live
@@ -40,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def perf(step: int) -> dict[str, float]:
     """What the throughput monitor and the module publish every step."""
-    from bridge import names
+    from ocrtop.bridge import names
 
     wave = math.sin(step / 5.0)
     return {names.SAMPLES_PER_SECOND: 40 + 5 * wave, names.STEP_MS: 200 - 10 * wave,
@@ -51,7 +52,7 @@ def perf(step: int) -> dict[str, float]:
 
 def gauges(step: int) -> dict[str, float]:
     """What the resource monitor publishes about once a second (8 cores, one GPU)."""
-    from bridge import names
+    from ocrtop.bridge import names
 
     wave = math.sin(step / 5.0)
     values = {names.CPU_PERCENT: 50 + 10 * wave, names.RAM_USED_BYTES: 6e9,
@@ -65,7 +66,7 @@ def gauges(step: int) -> dict[str, float]:
 
 def emit(argv: list[str]) -> int:
     """Publisher process: ``mode=emit rate=EVENTS_PER_S seconds=S [run_dir=DIR]``."""
-    from bridge.publisher import Publisher
+    from ocrtop.bridge.publisher import Publisher
 
     opts = dict(a.split("=", 1) for a in argv if "=" in a)
     rate, seconds = float(opts.get("rate", 50)), float(opts.get("seconds", 60))
@@ -178,7 +179,7 @@ def attach_figures(env: dict[str, str]) -> None:
 
 
 def memory_figure(total: int = 1_000_000) -> None:
-    from tui.core.state import AppState
+    from ocrtop.tui.core.state import AppState
 
     state, proc = AppState(), psutil.Process()
     hello = {"type": "hello", "t": 0.0, "seq": 0, "payload": {"job_id": "bench", "rank": 0,

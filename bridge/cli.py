@@ -14,12 +14,12 @@ import sys
 import time
 from typing import Any
 
-from bridge import exitcodes
-from bridge import relay as _relay
-from bridge.client import BridgeClient
-from bridge.eventlog import check_log, read_events, resolve_events_path
-from bridge.protocol import Message, ProtocolError
-from bridge.registry import RegistryError, list_jobs
+from ocrtop.bridge import exitcodes
+from ocrtop.bridge import relay as _relay
+from ocrtop.bridge.client import BridgeClient
+from ocrtop.bridge.eventlog import check_log, read_events, resolve_events_path
+from ocrtop.bridge.protocol import Message, ProtocolError
+from ocrtop.bridge.registry import RegistryError, list_jobs
 
 PROFILE_ACK_TIMEOUT_S = 300.0
 """The trainer applies commands at step boundaries; validation can take a while."""

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from bridge.framing import LineDecoder, Oversized
-from bridge.protocol import (
+from ocrtop.bridge.framing import LineDecoder, Oversized
+from ocrtop.bridge.protocol import (
     MAX_FRAME_BYTES,
     Message,
     check_hello,
@@ -26,8 +26,8 @@ from bridge.protocol import (
     encode_obj,
     make_command,
 )
-from bridge.registry import find_job, is_socket_target
-from bridge.ssh import parse_ssh_target
+from ocrtop.bridge.registry import find_job, is_socket_target
+from ocrtop.bridge.ssh import parse_ssh_target
 
 READ_CHUNK = 256 << 10
 

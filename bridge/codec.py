@@ -1,6 +1,6 @@
 """JSON codec of the bridge: compact ASCII frames out, validated objects in.
 
-Separate from ``bridge.protocol`` (what the messages mean) so that the hot
+Separate from ``ocrtop.bridge.protocol`` (what the messages mean) so that the hot
 encoding path can be tuned without touching the message definitions: the server
 thread encodes every event once, so this is where its per-event cost lives.
 """

@@ -1,7 +1,7 @@
 """Tunables of a publisher's serving side, shared by the loop, the pump and the sessions.
 
 A plain dataclass in its own low layer so that every part can read the few fields it
-needs without importing the part that owns the thread (``bridge.server``).
+needs without importing the part that owns the thread (``ocrtop.bridge.server``).
 """
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ import socket
 from collections import deque
 from itertools import islice
 
-from bridge.framing import LineDecoder
-from bridge.protocol import MAX_CLIENT_FRAME_BYTES, MAX_FRAME_BYTES
+from ocrtop.bridge.framing import LineDecoder
+from ocrtop.bridge.protocol import MAX_CLIENT_FRAME_BYTES, MAX_FRAME_BYTES
 
 IOV_MAX = min(os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024, 1024)
 """Chunks handed to one ``sendmsg`` call."""

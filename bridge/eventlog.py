@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from bridge.protocol import Message, ProtocolError
+from ocrtop.bridge.protocol import Message, ProtocolError
 
 log = logging.getLogger(__name__)
 

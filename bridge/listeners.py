@@ -10,7 +10,7 @@ import os
 import socket
 from pathlib import Path
 
-from bridge.registry import RegistryError
+from ocrtop.bridge.registry import RegistryError
 
 LISTEN_BACKLOG = min(socket.SOMAXCONN, 1024)
 """Pending connections the kernel holds before ``connect()`` fails with EAGAIN.

@@ -76,7 +76,7 @@ DATASET_CACHE_BYTES = "perf/dataset_cache_bytes"
 process's own cache when the loader has no workers)."""
 MONITOR_OVERHEAD_PCT = "perf/monitor_overhead_pct"
 """CPU time in ocrtop's per-step hooks and in its ``ocrtop-*`` threads, over the training
-step wall time of the same steps, in percent (``ocr.callbacks.timing.overhead``)."""
+step wall time of the same steps, in percent (``ocrtop.ocr.callbacks.timing.overhead``)."""
 
 # --- resource monitor ---
 CPU_PERCENT = "sys/cpu_percent"
@@ -113,7 +113,7 @@ def gpu(i: int, field: str) -> str:
     return f"gpu{i}/{field}"
 
 
-# --- DDP: cross-rank figures (ocr.callbacks.rank_stats), on rank 0's stream and logger ---
+# --- DDP: cross-rank figures (ocrtop.ocr.callbacks.rank_stats), on rank 0's stream and logger ---
 DDP_FIELDS = (
     "samples_per_second",
     "data_wait_ms_p95",
@@ -159,7 +159,8 @@ def parse_ddp_rank(name: str) -> tuple[int, str] | None:
     return (int(found.group(1)), found.group(2)) if found else None
 
 
-# --- alert codes (producers: ocr.callbacks.alerting, rank_stats, ocr.lightning.notices) ---
+# --- alert codes (producers: ocrtop.ocr.callbacks.alerting, rank_stats,
+# ocrtop.ocr.lightning.notices) ---
 ALERT_DATA_BOUND = "data_bound"
 ALERT_GPU_UNDERUTILIZED = "gpu_underutilized"
 ALERT_SYSTEM_MEMORY = "system_memory_pressure"
@@ -171,7 +172,7 @@ ALERT_THROUGHPUT_DROP = "throughput_drop"
 ALERT_NONFINITE_LOSS = "nonfinite_loss"
 ALERT_STALLED = "stalled"
 ALERT_STRAGGLER = "straggler"
-"""A DDP rank the others wait for (``ocr.callbacks.rank_stats``)."""
+"""A DDP rank the others wait for (``ocrtop.ocr.callbacks.rank_stats``)."""
 ALERT_DATA_SKIPPED = "data_skipped"
 """Bad dataset entries skipped (``data.on_error=skip``), one alert per split."""
 ALERT_EVENT_LOG_FAILED = "event_log_failed"

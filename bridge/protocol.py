@@ -1,7 +1,7 @@
 """Wire format of the bridge: messages, commands, versions and their validation.
 
-The codec sits above the framing layer (``bridge.framing``) and below the session
-(``bridge.session`` / ``bridge.client``). Keeping it free of sockets lets the same
+The codec sits above the framing layer (``ocrtop.bridge.framing``) and below the session
+(``ocrtop.bridge.session`` / ``ocrtop.bridge.client``). Keeping it free of sockets lets the same
 ``Message`` objects come from a live stream and from ``events.jsonl``. The protocol
 version is independent of the package version: bump it only when an old client
 could no longer read what a new server sends.
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bridge.codec import (
+from ocrtop.bridge.codec import (
     ProtocolError,
     ProtocolVersionError,
     decode_json,

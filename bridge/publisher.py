@@ -3,7 +3,7 @@
 ``publish`` is the only call on the hot path. It appends a tuple to a deque
 whose length it checks first (append is atomic under the GIL, so any thread may
 call it) and returns; encoding, logging and networking happen on the server
-thread (``bridge.server``: the selector loop, the event pump and one session per
+thread (``ocrtop.bridge.server``: the selector loop, the event pump and one session per
 viewer). When the buffer is full the event is counted and dropped rather than
 making the trainer wait. Commands from viewers are queued and handed to the
 training thread by ``poll_commands`` at step boundaries, never applied from the
@@ -30,12 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bridge.config import ServerConfig
-from bridge.eventlog import EventLogWriter, events_filename
-from bridge.listeners import bind_tcp, bind_unix, parse_tcp
-from bridge.loop import SelectorLoop
-from bridge.protocol import PROTOCOL_VERSION, Message
-from bridge.registry import (
+from ocrtop.bridge.config import ServerConfig
+from ocrtop.bridge.eventlog import EventLogWriter, events_filename
+from ocrtop.bridge.listeners import bind_tcp, bind_unix, parse_tcp
+from ocrtop.bridge.loop import SelectorLoop
+from ocrtop.bridge.protocol import PROTOCOL_VERSION, Message
+from ocrtop.bridge.registry import (
     JobEntry,
     process_create_time,
     register,
@@ -43,8 +43,8 @@ from bridge.registry import (
     socket_path,
     unregister,
 )
-from bridge.server import BridgeServer
-from bridge.session import Command
+from ocrtop.bridge.server import BridgeServer
+from ocrtop.bridge.session import Command
 
 __all__ = ["Command", "Endpoint", "Publisher", "ServerConfig"]
 
@@ -181,7 +181,7 @@ class Publisher:
     def metrics(
         self, values: Mapping[str, float], step: int | None = None, epoch: int | None = None
     ) -> None:
-        """Publish a ``metrics`` event (names from ``bridge.names``)."""
+        """Publish a ``metrics`` event (names from ``ocrtop.bridge.names``)."""
         self.publish("metrics", {"values": dict(values)}, step, epoch)
 
     # --- commands (training thread) ---

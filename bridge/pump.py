@@ -19,10 +19,10 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from bridge.codec import encode_messages
-from bridge.eventlog import EventLogWriter
-from bridge.protocol import SESSION_TYPES, encode_event, encode_obj
-from bridge.snapshot import SnapshotState
+from ocrtop.bridge.codec import encode_messages
+from ocrtop.bridge.eventlog import EventLogWriter
+from ocrtop.bridge.protocol import SESSION_TYPES, encode_event, encode_obj
+from ocrtop.bridge.snapshot import SnapshotState
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ SNAPSHOT_CACHE_S = 0.5
 
 
 class Sink(Protocol):
-    """What the pump fans out to: a session (``bridge.session.Session``)."""
+    """What the pump fans out to: a session (``ocrtop.bridge.session.Session``)."""
 
     @property
     def live(self) -> bool: ...

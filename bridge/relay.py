@@ -3,7 +3,7 @@
 This is what ``ssh host ocrtop relay JOB`` runs on the remote side of an ssh
 attach. It forwards bytes without parsing them, so it needs no knowledge of the
 protocol version, and the socket's peer-credential check sees the ssh user.
-Runnable as ``python -m bridge.relay JOB``.
+Runnable as ``python -m ocrtop.bridge.relay JOB``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import selectors
 import socket
 import sys
 
-from bridge.registry import RegistryError, find_job, is_socket_target
+from ocrtop.bridge.registry import RegistryError, find_job, is_socket_target
 
 CHUNK = 256 << 10
 
@@ -88,7 +88,7 @@ def main(job: str | None = None) -> int:
 
 def _cli(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m bridge.relay", description="Pipe a job's bridge socket to stdio."
+        prog="python -m ocrtop.bridge.relay", description="Pipe a job's bridge socket to stdio."
     )
     parser.add_argument("job", nargs="?", help="job id or unique prefix (default: the only job)")
     return main(parser.parse_args(argv).job)

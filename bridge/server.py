@@ -1,12 +1,12 @@
 """The bridge server: a thread composing the selector loop, the event pump and the sessions.
 
 Everything happens in one thread with non-blocking sockets, so no lock is shared
-with the trainer: ``publish`` appends to a deque and the pump (``bridge.pump``) pops
+with the trainer: ``publish`` appends to a deque and the pump (``ocrtop.bridge.pump``) pops
 from it in batches, at most ``poll_interval`` apart while events flow. With viewers
 connected and nothing queued the thread sleeps until ``publish`` rings the loop's
-doorbell (``bridge.loop``); with none, only the event log waits, ``idle_interval`` at
+doorbell (``ocrtop.bridge.loop``); with none, only the event log waits, ``idle_interval`` at
 a time. This module decides *when* each part runs, and admits connections (peer uid
-on the Unix socket, seats); the per-client protocol lives in ``bridge.session``.
+on the Unix socket, seats); the per-client protocol lives in ``ocrtop.bridge.session``.
 ``ping`` is answered on this thread, ``profile``/``stop`` are queued for the training
 thread. No exception escapes into the trainer: a failing client is disconnected,
 a failing cycle is logged and the loop goes on.
@@ -25,11 +25,11 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from bridge.config import ServerConfig
-from bridge.eventlog import EventLogWriter
-from bridge.loop import SelectorLoop
-from bridge.pump import EventPump
-from bridge.session import Command, Sessions
+from ocrtop.bridge.config import ServerConfig
+from ocrtop.bridge.eventlog import EventLogWriter
+from ocrtop.bridge.loop import SelectorLoop
+from ocrtop.bridge.pump import EventPump
+from ocrtop.bridge.session import Command, Sessions
 
 log = logging.getLogger(__name__)
 

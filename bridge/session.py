@@ -1,8 +1,8 @@
 """Client sessions: one ``Session`` per connection, and the ``Sessions`` table of seats.
 
 A session owns its connection (socket, framing, outbox and backpressure, in
-``bridge.connection``) and speaks the protocol to it: hello + snapshot once it is
-admitted, command validation (``bridge.protocol``), acks, error frames, and the
+``ocrtop.bridge.connection``) and speaks the protocol to it: hello + snapshot once it is
+admitted, command validation (``ocrtop.bridge.protocol``), acks, error frames, and the
 ``dropped`` + fresh snapshot resync after lagging. The table holds the seats:
 eviction of connections that never spoke, the auth timeout, routing the training
 thread's replies to the session that asked. Everything runs on the server thread;
@@ -20,18 +20,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from bridge.config import ServerConfig
-from bridge.connection import Conn
-from bridge.framing import Oversized
-from bridge.loop import READ, WRITE, SelectorLoop
-from bridge.protocol import (
+from ocrtop.bridge.config import ServerConfig
+from ocrtop.bridge.connection import Conn
+from ocrtop.bridge.framing import Oversized
+from ocrtop.bridge.loop import READ, WRITE, SelectorLoop
+from ocrtop.bridge.protocol import (
     MAX_CLIENT_FRAME_BYTES,
     ProtocolError,
     decode_obj,
     encode_obj,
     parse_command,
 )
-from bridge.pump import EventPump
+from ocrtop.bridge.pump import EventPump
 
 MAX_PENDING_COMMANDS = 64
 AUTH_TIMEOUT_S = 5.0

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from bridge.protocol import MAX_FRAME_BYTES, encode_obj
+from ocrtop.bridge.protocol import MAX_FRAME_BYTES, encode_obj
 
 Point = tuple[int, float, "int | None", "int | None", Any]  # seq, t, step, epoch, value
 

@@ -1,7 +1,7 @@
 """``ssh://[user@]host[:port]/JOB`` targets: parsing and the ssh command line.
 
 ssh does the authentication and the transport; the remote side runs
-``ocrtop relay JOB`` (or ``python -m bridge.relay JOB``), which pipes the job's
+``ocrtop relay JOB`` (or ``python -m ocrtop.bridge.relay JOB``), which pipes the job's
 Unix socket to stdin/stdout, so no port is ever opened for remote viewers.
 """
 
@@ -36,8 +36,8 @@ class SshTarget:
             remote = shlex.split(remote_command)
         else:
             remote = list(remote_command)
-        # ocrtop's relay subcommand is "relay"; python -m bridge.relay takes JOB directly.
-        if remote[-2:] != ["-m", "bridge.relay"]:
+        # ocrtop's relay subcommand is "relay"; python -m ocrtop.bridge.relay takes JOB directly.
+        if remote[-2:] != ["-m", "ocrtop.bridge.relay"]:
             remote.append("relay")
         if self.job:
             remote.append(self.job)

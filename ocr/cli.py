@@ -1,4 +1,4 @@
-"""The data and evaluation subcommands of ``ocrtop`` (also ``python -m ocr.cli ...``).
+"""The data and evaluation subcommands of ``ocrtop`` (also ``python -m ocrtop.ocr.cli ...``).
 
     ocrtop data synth --out DIR --num N --seed S     write a synthetic canonical dataset
     ocrtop data check DIR                            validate a dataset; exit 1 on problems
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from ocr.data.synthetic import write_dataset
+    from ocrtop.ocr.data.synthetic import write_dataset
 
     counts = write_dataset(
         args.out, num=args.num, seed=args.seed, width=args.width, height=args.height
@@ -30,7 +30,7 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from ocr.data.check import check_dataset
+    from ocrtop.ocr.data.check import check_dataset
 
     report = check_dataset(args.dir)
     print(report.format())
@@ -38,7 +38,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _convert_icdar(args: argparse.Namespace) -> int:
-    from ocr.data.icdar import convert_icdar_dataset
+    from ocrtop.ocr.data.icdar import convert_icdar_dataset
 
     count = convert_icdar_dataset(args.images, args.gt, args.out, split=args.split)
     print(f"converted {count} images to {args.out}")
@@ -46,7 +46,7 @@ def _convert_icdar(args: argparse.Namespace) -> int:
 
 
 def _from_pdf(args: argparse.Namespace) -> int:
-    from ocr.data.pdf import write_pdf_dataset
+    from ocrtop.ocr.data.pdf import write_pdf_dataset
 
     try:
         fractions = [float(v) for v in args.split.split(",")]
@@ -67,14 +67,14 @@ def _from_pdf(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from ocr.metrics import evaluate_files
+    from ocrtop.ocr.metrics import evaluate_files
 
     scoring = {"iou_threshold": args.iou, "match_rule": args.match_rule, "metric": args.metric}
     if str(args.pred).lower().endswith(".csv"):  # a submission: score it as canonical JSON
         import tempfile
         from pathlib import Path
 
-        from ocr.lightning.predictions import predictions_to_canonical, read_submission
+        from ocrtop.ocr.lightning.predictions import predictions_to_canonical, read_submission
 
         canonical = predictions_to_canonical(read_submission(args.pred))
         with tempfile.TemporaryDirectory() as tmp:

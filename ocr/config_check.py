@@ -3,7 +3,7 @@
 ``trainer.max_epochs=abc`` used to end in a 15-line Lightning traceback that never named
 the key. :func:`check_config` looks at each known key of the composed config and
 reports every problem at once, one line each (``trainer.max_epochs: 'abc' is not an
-integer``), as a :class:`~ocr.failures.ConfigError` that the runner turns into exit 2.
+integer``), as a :class:`~ocrtop.ocr.failures.ConfigError` that the runner turns into exit 2.
 
 Why a validation pass and not structured-config schemas: the config is a tree of
 ``_target_`` nodes whose shape changes with the group chosen (synthetic or canonical
@@ -25,7 +25,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from ocr.failures import ConfigError, ConfigProblem
+from ocrtop.ocr.failures import ConfigError, ConfigProblem
 
 Check = Callable[[Any], str | None]
 """``check(value) -> None`` when fine, else what was expected (``"is not an integer"``)."""

@@ -53,9 +53,9 @@ def callbacks(
     """
     if not enabled:
         return []
-    from ocr.callbacks.link.console import install_console_fallback
     from ocrtop.compat import NAMESPACES, imported_namespaces
     from ocrtop.monitor import build
+    from ocrtop.ocr.callbacks.link.console import install_console_fallback
 
     if lightning == "auto":
         namespaces = imported_namespaces()

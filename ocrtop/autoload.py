@@ -21,7 +21,7 @@ ENV = "OCRTOP"
 _ON = {"1", "true", "yes", "on"}
 _OFF = {"", "0", "false", "no", "off"}
 
-log = logging.getLogger("ocr.callbacks.autoload")
+log = logging.getLogger("ocrtop.ocr.callbacks.autoload")
 
 
 def requested(environ: Any = None) -> bool:
@@ -38,8 +38,8 @@ def _factory(namespace: str) -> list[Any]:
     if not requested():
         return []
     try:
-        from ocr.callbacks.link.console import install_console_fallback
         from ocrtop.monitor import build
+        from ocrtop.ocr.callbacks.link.console import install_console_fallback
 
         install_console_fallback()
         return build({}, namespaces=(namespace,), auto=True)

@@ -100,21 +100,21 @@ def check_ocr_stack(command: str) -> str | None:
 
 def _tui(name: str) -> Callable[[list[str]], int]:
     def run(argv: list[str]) -> int:
-        import tui.cli
+        import ocrtop.tui.cli
 
-        return int(getattr(tui.cli, name)(argv))
+        return int(getattr(ocrtop.tui.cli, name)(argv))
 
     return run
 
 
 def _ocr(argv: list[str]) -> int:
-    from ocr.cli import main as ocr_main
+    from ocrtop.ocr.cli import main as ocr_main
 
     return int(ocr_main(argv))
 
 
 def _ps(argv: list[str]) -> int:
-    from bridge import cli
+    from ocrtop.bridge import cli
 
     p = argparse.ArgumentParser(prog="ocrtop ps", description="List running ocrtop jobs.")
     p.add_argument("--json", action="store_true", help="one JSON object per job")
@@ -122,7 +122,7 @@ def _ps(argv: list[str]) -> int:
 
 
 def _tail(argv: list[str]) -> int:
-    from bridge import cli
+    from ocrtop.bridge import cli
 
     p = argparse.ArgumentParser(prog="ocrtop tail", description="Print a job's events.")
     p.add_argument("job", nargs="?", help="job id or prefix (default: the only running job)")
@@ -133,7 +133,7 @@ def _tail(argv: list[str]) -> int:
 
 
 def _profile(argv: list[str]) -> int:
-    from bridge import cli
+    from ocrtop.bridge import cli
 
     p = argparse.ArgumentParser(prog="ocrtop profile", description="Profile N steps of a job.")
     p.add_argument("job", nargs="?", help="job id or prefix (default: the only running job)")
@@ -151,7 +151,7 @@ def _profile(argv: list[str]) -> int:
 
 
 def _relay(argv: list[str]) -> int:
-    from bridge import cli
+    from ocrtop.bridge import cli
 
     p = argparse.ArgumentParser(prog="ocrtop relay", description="Relay a job over stdio.")
     p.add_argument("job", nargs="?", help="job id or prefix (default: the only running job)")
@@ -179,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if needs_ocr_stack(command, rest):
         problem = check_ocr_stack(command)
         if problem is not None:
-            from bridge.exitcodes import BAD_INPUT  # stdlib only: cheap
+            from ocrtop.bridge.exitcodes import BAD_INPUT  # stdlib only: cheap
 
             print(problem, file=sys.stderr)
             return BAD_INPUT  # nothing ran

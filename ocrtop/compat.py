@@ -13,7 +13,7 @@ the original class (``ddp_spawn`` pickles the trainer's callbacks).
 The entry-point form (``OCRTOP=1``) adds callbacks to every Trainer, including ones that
 already carry ocrtop's monitors (our own runner, or a script that also calls
 ``ocrtop.callbacks()``). Such "auto" classes decide at ``setup`` whether the trainer
-already has monitors of its own (any callback from ``ocr.callbacks`` that is not auto)
+already has monitors of its own (any callback from ``ocrtop.ocr.callbacks`` that is not auto)
 and then stay inert: every hook returns at once, so nothing is measured or published twice.
 """
 
@@ -48,11 +48,12 @@ def callback_base(namespace: str) -> type:
 
 
 def is_own_monitor(callback: Any) -> bool:
-    """A monitor from ``ocr.callbacks`` that the user (or our runner) added, not the entry point."""
+    """A monitor from ``ocrtop.ocr.callbacks`` that the user (or our runner) added, not the entry
+    point."""
     module = type(callback).__module__
     if getattr(callback, "_ocrtop_auto", False) or getattr(callback, "shared_by_monitors", False):
         return False  # an entry-point copy, or the step clock any monitor creates
-    return module.startswith("ocr.callbacks")
+    return module.startswith("ocrtop.ocr.callbacks")
 
 
 def _stands_aside(callback: Any, callbacks: list[Any]) -> bool:

@@ -35,7 +35,7 @@ def config_dir() -> Path:
     """``configs/callbacks`` of this installation (a source checkout or an installed wheel)."""
     candidates = []
     try:
-        spec = importlib.util.find_spec("configs")
+        spec = importlib.util.find_spec("ocrtop.configs")
         candidates += [Path(p) for p in (spec.submodule_search_locations or [])] if spec else []
     except (ImportError, ValueError):
         pass
@@ -85,7 +85,7 @@ def yaml_links(name: str) -> dict[str, tuple[str, str]]:
 
 def _user_options(options: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     """The options the user gave for ``name``, under today's names."""
-    from ocr.callbacks.options import RENAMED
+    from ocrtop.ocr.callbacks.options import RENAMED
 
     given = options.get(name)
     if not isinstance(given, Mapping):
@@ -99,7 +99,7 @@ def _import_target(path: str) -> type:
 
 
 def _check_keys(name: str, target: type, options: Mapping[str, Any]) -> None:
-    from ocr.callbacks.options import RENAMED
+    from ocrtop.ocr.callbacks.options import RENAMED
 
     accepted = set(inspect.signature(target).parameters) | {"enabled"}
     renamed = {old for old, new in RENAMED.items() if new in accepted}  # warned by the class
@@ -121,7 +121,7 @@ def _merge(name: str, user: Any, shared: Mapping[str, Any]) -> dict[str, Any] | 
         raise OptionError(
             f"ocrtop.callbacks: {name} takes a dict of options, True or False, got {user!r}"
         )
-    from ocr.callbacks.options import RENAMED
+    from ocrtop.ocr.callbacks.options import RENAMED
 
     node = yaml_defaults(name)
     target = str(node.pop("_target_"))

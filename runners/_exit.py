@@ -6,7 +6,7 @@ bad config or input is one line per problem and exit 2 (no traceback), a failure
 its traceback (the run's log) and ends with one ``ocrtop: failed ...`` line, and a stop
 exits with its code. :func:`exit_code_of` runs the Hydra entry point and maps Hydra's own
 errors (an unknown override key, a missing config group) to exit 2 as well: they are bad
-config found before any training. The table is :mod:`bridge.exitcodes`.
+config found before any training. The table is :mod:`ocrtop.bridge.exitcodes`.
 
 Stdlib only at import time: ``--help`` must not wait for torch.
 """
@@ -18,7 +18,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from bridge import exitcodes
+from ocrtop.bridge import exitcodes
 
 _started = False
 _failed: list[int] = []
@@ -40,7 +40,7 @@ def _multirun() -> bool:
 
 
 def run_task(task: Callable[[], dict[str, Any]], cfg: Any = None) -> dict[str, Any]:
-    """Check ``cfg`` (``ocr.config_check``), then run a Hydra task.
+    """Check ``cfg`` (``ocrtop.ocr.config_check``), then run a Hydra task.
 
     In a multirun, a failed job is handed back to Hydra (:class:`JobFailed`) so the other
     jobs still run, and the process exits with the first failed job's code at the end; a
@@ -51,8 +51,8 @@ def run_task(task: Callable[[], dict[str, Any]], cfg: Any = None) -> dict[str, A
     """
     global _started
     _started = True
-    from ocr.config_check import check_config
-    from ocr.failures import ConfigError, final_status, root_cause
+    from ocrtop.ocr.config_check import check_config
+    from ocrtop.ocr.failures import ConfigError, final_status, root_cause
 
     try:
         if cfg is not None:

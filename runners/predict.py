@@ -12,7 +12,7 @@ from omegaconf import DictConfig
 @hydra.main(version_base="1.3", config_path="../configs", config_name="predict")
 def main(cfg: DictConfig) -> None:
     """Hydra entry point."""
-    from ocr.lightning.predict import predict_folder
+    from ocrtop.ocr.lightning.predict import predict_folder
 
     predict_folder(cfg)
 

@@ -13,7 +13,7 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from runners._exit import exit_code_of, run_task
+from ocrtop.runners._exit import exit_code_of, run_task
 
 
 @hydra.main(version_base="1.3", config_path="../configs", config_name="test")
@@ -21,7 +21,7 @@ def main(cfg: DictConfig) -> float | None:
     """Hydra entry point; returns the test hmean."""
 
     def task() -> dict:
-        from ocr.lightning.evaluate import evaluate  # lazy: a bad config skips torch
+        from ocrtop.ocr.lightning.evaluate import evaluate  # lazy: a bad config skips torch
 
         return evaluate(cfg)
 

@@ -15,7 +15,7 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from runners._exit import exit_code_of, run_task
+from ocrtop.runners._exit import exit_code_of, run_task
 
 
 @hydra.main(version_base="1.3", config_path="../configs", config_name="train")
@@ -23,7 +23,7 @@ def main(cfg: DictConfig) -> float | None:
     """Hydra entry point; returns the best val/hmean so sweepers can optimise it."""
 
     def task() -> dict:
-        from ocr.lightning.train import train  # lazy: `--help` and a bad config skip torch
+        from ocrtop.ocr.lightning.train import train  # lazy: `--help` and a bad config skip torch
 
         return train(cfg)
 
@@ -31,7 +31,7 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
-    from ocr.lightning.argv import prepare_argv
+    from ocrtop.ocr.lightning.argv import prepare_argv
 
     sys.argv = prepare_argv(sys.argv)
     sys.exit(exit_code_of(main))

@@ -37,6 +37,6 @@ def _close_lingering_bridges() -> Iterator[None]:
     that never touch torch stay torch-free.
     """
     yield
-    linger = sys.modules.get("ocr.callbacks.link.linger")
+    linger = sys.modules.get("ocrtop.ocr.callbacks.link.linger")
     if linger is not None:
         linger._close_pending()

@@ -6,7 +6,8 @@ lightning (the dashboard must draw its first frame long before torch could even 
 interpreter and inspects ``sys.modules``, which also catches imports hidden behind
 function-level helpers executed at import time.
 
-(codemod: bare-module-names: every bare "ocr", "bridge" or "tui" string here names a module.)
+(codemod: bare-module-names: every bare "ocrtop.ocr", "ocrtop.bridge" or "ocrtop.tui" string here
+names a module.)
 """
 
 from __future__ import annotations
@@ -22,9 +23,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 FORBIDDEN = {
-    "bridge": ["torch", "textual", "ocr", "tui", "lightning", "pytorch_lightning"],
-    "tui": ["torch", "ocr", "lightning", "pytorch_lightning", "timm"],
-    "ocrtop": ["torch", "ocr", "lightning", "pytorch_lightning", "timm"],
+    "ocrtop.bridge": [
+        "torch",
+        "textual",
+        "ocrtop.ocr",
+        "ocrtop.tui",
+        "lightning",
+        "pytorch_lightning",
+    ],
+    "ocrtop.tui": ["torch", "ocrtop.ocr", "lightning", "pytorch_lightning", "timm"],
+    "ocrtop": ["torch", "ocrtop.ocr", "lightning", "pytorch_lightning", "timm"],
 }
 
 
@@ -73,10 +81,10 @@ def test_package_does_not_load_forbidden_modules(package: str) -> None:
 def test_ocr_does_not_import_textual() -> None:
     code = (
         "import importlib, pkgutil, sys\n"
-        "import ocr\n"
-        "for info in pkgutil.walk_packages(ocr.__path__, prefix='ocr.'):\n"
+        "import ocrtop.ocr as ocr\n"
+        "for info in pkgutil.walk_packages(ocr.__path__, prefix='ocrtop.ocr.'):\n"
         "    importlib.import_module(info.name)\n"
-        "print('textual' in sys.modules, 'tui' in sys.modules)\n"
+        "print('textual' in sys.modules, 'ocrtop.tui' in sys.modules)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True

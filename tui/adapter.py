@@ -1,6 +1,6 @@
 """The one place plain feed events become Textual messages.
 
-Feeds announce :mod:`tui.core.events` dataclasses through a ``post`` callable; here
+Feeds announce :mod:`ocrtop.tui.core.events` dataclasses through a ``post`` callable; here
 that callable is bound to the app's queue. ``can_replace`` defers to the event's own
 ``replaces``, so the collapsing of a flapping connection's events is defined once, in
 the core, for the app and for anything else that queues them.
@@ -13,8 +13,8 @@ from typing import Any
 from textual.app import App
 from textual.message import Message
 
-from tui.core.events import FeedEvent
-from tui.core.feeds.base import Post
+from ocrtop.tui.core.events import FeedEvent
+from ocrtop.tui.core.feeds.base import Post
 
 
 class FeedMessage(Message):

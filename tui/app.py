@@ -3,7 +3,7 @@
 The feed task writes into :class:`AppState`; a timer redraws visible panels a few times
 per second; key bindings turn into commands for the trainer. What a key may do is asked
 of the feed's capabilities. Everything else lives in the widgets, screens and feeds
-(``tui.core``).
+(``ocrtop.tui.core``).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.widgets import Input
 
-from tui.adapter import FeedMessage, poster
-from tui.core.child import Child
-from tui.core.events import (
+from ocrtop.tui.adapter import FeedMessage, poster
+from ocrtop.tui.core.child import Child
+from ocrtop.tui.core.events import (
     CommandFailed,
     ConnectionChanged,
     JobFinished,
@@ -25,16 +25,16 @@ from tui.core.events import (
     SourceFailed,
     ValuesArrived,
 )
-from tui.core.feeds.base import Feed, Post
-from tui.core.state import AppState
-from tui.core.supervise import Supervisor
-from tui.screens.choice import QUIT_CHOICES, STOP_CHOICES, ChoiceScreen
-from tui.screens.dashboard import DashboardScreen
-from tui.screens.finished import JobFinishedScreen, summary
-from tui.screens.help import HelpScreen
-from tui.screens.picker import JobPickerScreen
-from tui.screens.sweep import SweepScreen
-from tui.widgets.log_filter import LogFilter
+from ocrtop.tui.core.feeds.base import Feed, Post
+from ocrtop.tui.core.state import AppState
+from ocrtop.tui.core.supervise import Supervisor
+from ocrtop.tui.screens.choice import QUIT_CHOICES, STOP_CHOICES, ChoiceScreen
+from ocrtop.tui.screens.dashboard import DashboardScreen
+from ocrtop.tui.screens.finished import JobFinishedScreen, summary
+from ocrtop.tui.screens.help import HelpScreen
+from ocrtop.tui.screens.picker import JobPickerScreen
+from ocrtop.tui.screens.sweep import SweepScreen
+from ocrtop.tui.widgets.log_filter import LogFilter
 
 TICK_HZ = 4.0
 

@@ -13,15 +13,15 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from bridge import exitcodes
-from bridge.ssh import ENV_REMOTE_COMMAND
-from tui.core import outcome
-from tui.core.child import Child, make_child
-from tui.core.state import AppState
-from tui.headless import HeadlessPrinter, run_headless
+from ocrtop.bridge import exitcodes
+from ocrtop.bridge.ssh import ENV_REMOTE_COMMAND
+from ocrtop.tui.core import outcome
+from ocrtop.tui.core.child import Child, make_child
+from ocrtop.tui.core.state import AppState
+from ocrtop.tui.headless import HeadlessPrinter, run_headless
 
 if TYPE_CHECKING:
-    from tui.app import MakeFeed
+    from ocrtop.tui.app import MakeFeed
 
 DEFAULT_PROFILE_STEPS = 20
 OWN_FLAGS = ("--headless", "--readonly")
@@ -79,7 +79,7 @@ def run_dashboard(
     picker: list[Any] | None = None,
 ) -> tuple[int, str]:
     """Run the Textual app; returns ``(exit code, outcome)`` where outcome is quit/detach."""
-    from tui.app import OcrtopApp
+    from ocrtop.tui.app import OcrtopApp
 
     app = OcrtopApp(
         state, make_feed, mode=mode, profile_steps=profile_steps, child=child, picker=picker
@@ -91,7 +91,7 @@ def run_dashboard(
 def train(argv: list[str]) -> int:
     """Start ``runners/train.py <overrides>`` (or ``--script SCRIPT [args]``, any Lightning
     script) as a child and show (or print) it live."""
-    from tui.core.feeds.live import LiveFeed
+    from ocrtop.tui.core.feeds.live import LiveFeed
 
     opts, overrides = split_train_args(argv)
     try:
@@ -149,14 +149,14 @@ def attach_parser() -> argparse.ArgumentParser:
 
 def attach(argv: list[str]) -> int:
     """Attach to JOB, the only running job, or (with several) the one picked from a list."""
-    from bridge.registry import list_jobs
-    from tui.core.feeds.live import LiveFeed
+    from ocrtop.bridge.registry import list_jobs
+    from ocrtop.tui.core.feeds.live import LiveFeed
 
     args = attach_parser().parse_args(argv)
     if args.remote_command:
-        os.environ[ENV_REMOTE_COMMAND] = args.remote_command  # read by bridge.ssh
+        os.environ[ENV_REMOTE_COMMAND] = args.remote_command  # read by ocrtop.bridge.ssh
     if args.job is not None:
-        from tui.core.feeds.live import check_attach_target
+        from ocrtop.tui.core.feeds.live import check_attach_target
 
         args.job, problem = check_attach_target(args.job)
         if problem:
@@ -200,8 +200,8 @@ def replay(argv: list[str]) -> int:
     """Play a run's events.jsonl through the dashboard (or headless, as fast as possible)."""
     from pathlib import Path
 
-    from tui.core.feeds.logs import explain, plan_replay
-    from tui.core.feeds.replay import ReplayFeed
+    from ocrtop.tui.core.feeds.logs import explain, plan_replay
+    from ocrtop.tui.core.feeds.replay import ReplayFeed
 
     p = argparse.ArgumentParser(
         prog="ocrtop replay",

@@ -10,20 +10,20 @@ from __future__ import annotations
 import time
 from typing import Any, TextIO
 
-from bridge import names
-from tui.core import derive, outcome
-from tui.core.events import (
+from ocrtop.bridge import names
+from ocrtop.tui.core import derive, outcome
+from ocrtop.tui.core.events import (
     CommandFailed,
     ConnectionChanged,
     FeedEvent,
     JobFinished,
     SourceFailed,
 )
-from tui.core.feeds.base import Feed
-from tui.core.fmt import duration, human_bytes, num, short
-from tui.core.state import AppState, JobState
-from tui.core.supervise import Supervisor
-from tui.core.sweep import table_lines
+from ocrtop.tui.core.feeds.base import Feed
+from ocrtop.tui.core.fmt import duration, human_bytes, num, short
+from ocrtop.tui.core.state import AppState, JobState
+from ocrtop.tui.core.supervise import Supervisor
+from ocrtop.tui.core.sweep import table_lines
 
 
 def status_line(state: AppState, job: JobState) -> str:
@@ -208,7 +208,7 @@ async def run_headless(
 
     Returns:
         The child's exit code (signal N as 128+N); otherwise the jobs' own exit code
-        (``tui.core.outcome.exit_code``; an unfinished job counts as ``unfinished_code``), 1
+        (``ocrtop.tui.core.outcome.exit_code``; an unfinished job counts as ``unfinished_code``), 1
         when there was no job at all.
     """
     import asyncio

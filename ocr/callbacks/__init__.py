@@ -1,7 +1,7 @@
 """Lightning callbacks that measure a training run and publish it over the bridge.
 
 Every callback here is cheap on the hot path (timestamps, counters, enqueue), works
-without a :class:`~ocr.callbacks.bridge.BridgeCallback` (log-only), and never raises
+without a :class:`~ocrtop.ocr.callbacks.bridge.BridgeCallback` (log-only), and never raises
 into training because of a monitoring failure.
 
 The modules at this level hold the ``Callback`` classes and delegate to sub-packages:
@@ -10,7 +10,7 @@ The modules at this level hold the ``Callback`` classes and delegate to sub-pack
 (the bridge link every monitor publishes through). Nothing here imports the rest of
 ``ocr``; ``alerting``, ``sampling`` and ``link`` import no Lightning or torch either.
 
-The names below load on first use: ``ocr.failures`` re-exports ``link.outcome``, and
+The names below load on first use: ``ocrtop.ocr.failures`` re-exports ``link.outcome``, and
 ``ocrtop eval`` or the config checks must not pay for importing Lightning through this
 ``__init__``.
 """
@@ -21,14 +21,14 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 _WHERE = {
-    "AlertsCallback": "ocr.callbacks.alerts",
-    "BridgeCallback": "ocr.callbacks.bridge",
-    "BridgeLink": "ocr.callbacks.link",
-    "ProfilerCallback": "ocr.callbacks.profiler",
-    "RankStatsCallback": "ocr.callbacks.rank_stats",
-    "ResourceMonitorCallback": "ocr.callbacks.resource_monitor",
-    "ThroughputMonitorCallback": "ocr.callbacks.throughput_monitor",
-    "publisher_of": "ocr.callbacks.link",
+    "AlertsCallback": "ocrtop.ocr.callbacks.alerts",
+    "BridgeCallback": "ocrtop.ocr.callbacks.bridge",
+    "BridgeLink": "ocrtop.ocr.callbacks.link",
+    "ProfilerCallback": "ocrtop.ocr.callbacks.profiler",
+    "RankStatsCallback": "ocrtop.ocr.callbacks.rank_stats",
+    "ResourceMonitorCallback": "ocrtop.ocr.callbacks.resource_monitor",
+    "ThroughputMonitorCallback": "ocrtop.ocr.callbacks.throughput_monitor",
+    "publisher_of": "ocrtop.ocr.callbacks.link",
 }
 
 __all__ = [
@@ -43,19 +43,19 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from ocr.callbacks.alerts import AlertsCallback
-    from ocr.callbacks.bridge import BridgeCallback
-    from ocr.callbacks.link import BridgeLink, publisher_of
-    from ocr.callbacks.profiler import ProfilerCallback
-    from ocr.callbacks.rank_stats import RankStatsCallback
-    from ocr.callbacks.resource_monitor import ResourceMonitorCallback
-    from ocr.callbacks.throughput_monitor import ThroughputMonitorCallback
+    from ocrtop.ocr.callbacks.alerts import AlertsCallback
+    from ocrtop.ocr.callbacks.bridge import BridgeCallback
+    from ocrtop.ocr.callbacks.link import BridgeLink, publisher_of
+    from ocrtop.ocr.callbacks.profiler import ProfilerCallback
+    from ocrtop.ocr.callbacks.rank_stats import RankStatsCallback
+    from ocrtop.ocr.callbacks.resource_monitor import ResourceMonitorCallback
+    from ocrtop.ocr.callbacks.throughput_monitor import ThroughputMonitorCallback
 
 
 def __getattr__(name: str) -> Any:
     """Import a callback class on first access (PEP 562)."""
     if name not in _WHERE:
-        raise AttributeError(f"module 'ocr.callbacks' has no attribute {name!r}")
+        raise AttributeError(f"module 'ocrtop.ocr.callbacks' has no attribute {name!r}")
     value = getattr(import_module(_WHERE[name]), name)
     globals()[name] = value
     return value

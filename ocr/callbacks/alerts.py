@@ -4,8 +4,8 @@ It reads the latest values of every callback that offers ``latest_values()`` (th
 throughput and resource monitors) plus the training loss, at most every
 ``eval_interval_s`` seconds on the training thread, and runs the rule engine. A
 watchdog thread evaluates the stall rule, since a stalled loop calls no hook: progress is
-the step clock's last fetch start or end (:mod:`ocr.callbacks.timing.step_clock`), so a loader
-that hangs inside ``next()`` and a step that hangs in compute both stop it, or a
+the step clock's last fetch start or end (:mod:`ocrtop.ocr.callbacks.timing.step_clock`), so a
+loader that hangs inside ``next()`` and a step that hangs in compute both stop it, or a
 validation batch, or an epoch or validation boundary. Changes
 are published as ``alert`` messages and logged (firing as a warning or error, cleared
 as info).
@@ -22,10 +22,10 @@ from typing import Any
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
 
-from bridge import names
-from ocr.callbacks.alerting.engine import Alert, AlertEngine, RollingBaseline
-from ocr.callbacks.alerting.report import report_alert
-from ocr.callbacks.alerting.rules import (
+from ocrtop.bridge import names
+from ocrtop.ocr.callbacks.alerting.engine import Alert, AlertEngine, RollingBaseline
+from ocrtop.ocr.callbacks.alerting.report import report_alert
+from ocrtop.ocr.callbacks.alerting.rules import (
     BASELINE_KEY,
     LOSS_KEY,
     SINCE_STEP_KEY,
@@ -33,8 +33,8 @@ from ocr.callbacks.alerting.rules import (
     default_rules,
     stall_rule,
 )
-from ocr.callbacks.link.emit import Emitter
-from ocr.callbacks.timing.step_clock import StepClock
+from ocrtop.ocr.callbacks.link.emit import Emitter
+from ocrtop.ocr.callbacks.timing.step_clock import StepClock
 
 log = logging.getLogger(__name__)
 _now = time.perf_counter  # the step clock's time base: progress stamps are compared with it
@@ -42,7 +42,7 @@ _now = time.perf_counter  # the step clock's time base: progress stamps are comp
 
 def is_own_job(pl_module: Any) -> bool:
     """The module is ocrtop's own detector (``runners/train.py``), not a user's model."""
-    return type(pl_module).__module__.startswith("ocr.lightning")
+    return type(pl_module).__module__.startswith("ocrtop.ocr.lightning")
 
 
 class AlertsCallback(Callback):
@@ -53,11 +53,11 @@ class AlertsCallback(Callback):
             synchronises a GPU, so this is also how often that happens).
         baseline_window_s: History for the rolling throughput baseline.
         baseline_min_span_s: History needed before the baseline is trusted.
-        **thresholds**: Every field of :class:`~ocr.callbacks.alerting.rules.AlertThresholds`
+        **thresholds**: Every field of :class:`~ocrtop.ocr.callbacks.alerting.rules.AlertThresholds`
             (``sustain_s``, ``data_bound_share``, ``stall_s``...), as explicit arguments.
             ``data_bound_share`` None is the throughput monitor's share (the config
             interpolates ``callbacks.throughput_monitor.data_bound_share``), else
-            :data:`bridge.names.DATA_BOUND_SHARE`.
+            :data:`ocrtop.bridge.names.DATA_BOUND_SHARE`.
     """
 
     def __init__(

@@ -1,9 +1,9 @@
 """BridgeCallback: the training run's voice on the bridge.
 
-It owns the :class:`bridge.publisher.Publisher` of this process (one per rank),
+It owns the :class:`ocrtop.bridge.publisher.Publisher` of this process (one per rank),
 publishes status, progress, logged metrics and Python log records, and applies
 commands from the dashboard at batch boundaries. The publisher and the command router
-live in its :class:`~ocr.callbacks.link.BridgeLink`, which the other monitors find on
+live in its :class:`~ocrtop.ocr.callbacks.link.BridgeLink`, which the other monitors find on
 the trainer (they never import this module) and which leaves them log-only when the
 bridge is absent.
 """
@@ -20,23 +20,23 @@ from typing import TYPE_CHECKING, Any
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
 
-from ocr.callbacks.link.bridge_link import BridgeLink
-from ocr.callbacks.link.commands import CommandHandler, stop_handler
-from ocr.callbacks.link.emit import Emitter
-from ocr.callbacks.link.linger import DeferredClose
-from ocr.callbacks.link.log_handler import BridgeLogHandler
-from ocr.callbacks.link.outcome import final_status
-from ocr.callbacks.options import (
+from ocrtop.ocr.callbacks.link.bridge_link import BridgeLink
+from ocrtop.ocr.callbacks.link.commands import CommandHandler, stop_handler
+from ocrtop.ocr.callbacks.link.emit import Emitter
+from ocrtop.ocr.callbacks.link.linger import DeferredClose
+from ocrtop.ocr.callbacks.link.log_handler import BridgeLogHandler
+from ocrtop.ocr.callbacks.link.outcome import final_status
+from ocrtop.ocr.callbacks.options import (
     accepts_renamed,
     check_every_n_steps,
     check_publish_max_hz,
     step_cadence,
 )
-from ocr.callbacks.timing.step_loss import StepLoss
-from ocr.callbacks.trainer_info import finite_int, logged_metrics, run_totals, stage_name
+from ocrtop.ocr.callbacks.timing.step_loss import StepLoss
+from ocrtop.ocr.callbacks.trainer_info import finite_int, logged_metrics, run_totals, stage_name
 
 if TYPE_CHECKING:
-    from bridge.publisher import Publisher
+    from ocrtop.bridge.publisher import Publisher
 
 
 def find_bridge(trainer: pl.Trainer) -> BridgeCallback | None:
@@ -68,7 +68,7 @@ def hydra_job_meta() -> dict[str, Any]:
 
 
 def _make_publisher(**kwargs: Any) -> Publisher:
-    from bridge.publisher import Publisher  # bridge loads only when used
+    from ocrtop.bridge.publisher import Publisher  # bridge loads only when used
 
     return Publisher(**kwargs)
 
@@ -275,7 +275,8 @@ class BridgeCallback(Callback):
     def on_exception(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
     ) -> None:
-        """Publish how the run ended (``ocr.callbacks.link.outcome.final_status``), then close.
+        """Publish how the run ended (``ocrtop.ocr.callbacks.link.outcome.final_status``), then
+        close.
 
         A stop is ``stopped`` with its exit code, reason and checkpoint; a failure is
         ``failed`` with the exception's type, message, the file or key it names, and the

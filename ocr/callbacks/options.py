@@ -7,7 +7,7 @@ One concept, one name, in the YAML configs, the constructors and ``ocrtop.callba
   trainer's own ``log_every_n_steps``, which stays Lightning's.
 - ``publish_max_hz``: the most bridge messages per second a callback sends.
 - ``data_bound_share``: the data wait share of step time above which a window is
-  data-bound (default :data:`bridge.names.DATA_BOUND_SHARE`).
+  data-bound (default :data:`ocrtop.bridge.names.DATA_BOUND_SHARE`).
 
 The names they replace still work for a while, with one ``DeprecationWarning`` each.
 """

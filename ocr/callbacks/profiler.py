@@ -24,18 +24,18 @@ from typing import Any
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
 
-from ocr.callbacks.link import BridgeLink, publisher_of
-from ocr.callbacks.link.commands import CommandError
-from ocr.callbacks.link.emit import Emitter
-from ocr.callbacks.profiling.analysis import analyze_window
-from ocr.callbacks.profiling.window import (
+from ocrtop.ocr.callbacks.link import BridgeLink, publisher_of
+from ocrtop.ocr.callbacks.link.commands import CommandError
+from ocrtop.ocr.callbacks.link.emit import Emitter
+from ocrtop.ocr.callbacks.profiling.analysis import analyze_window
+from ocrtop.ocr.callbacks.profiling.window import (
     ProfilerOptions,
     ProfileWindow,
     WindowState,
     command_steps,
 )
-from ocr.callbacks.timing.step_clock import StepClock, StepRecord
-from ocr.callbacks.trainer_info import finite_int
+from ocrtop.ocr.callbacks.timing.step_clock import StepClock, StepRecord
+from ocrtop.ocr.callbacks.trainer_info import finite_int
 
 log = logging.getLogger(__name__)
 _now = time.perf_counter

@@ -3,8 +3,8 @@
 DDP keeps ranks in lockstep: a rank that is slow to load its batch makes every other rank
 wait inside the gradient all-reduce, so all ranks report about the same step time and
 the culprit hides. What differs is *when* each rank has its batch in hand. Every rank
-therefore takes from the step clock (:mod:`ocr.callbacks.timing.step_clock`) the wall-clock time
-at which each step's fetch ended (batch loaded), its fetch wait and step time, and every
+therefore takes from the step clock (:mod:`ocrtop.ocr.callbacks.timing.step_clock`) the wall-clock
+time at which each step's fetch ended (batch loaded), its fetch wait and step time, and every
 ``every_n_steps`` the ranks all-gather one small row of figures (a few floats; DDP already
 synchronises every step, so this adds one tiny collective per N steps). From the rows:
 
@@ -32,16 +32,16 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Callback
 
-from bridge import names
-from ocr.callbacks.alerting.engine import AlertEngine, AlertRule, Values
-from ocr.callbacks.alerting.report import report_alert
-from ocr.callbacks.link import publisher_of
-from ocr.callbacks.link.emit import Emitter
-from ocr.callbacks.options import check_every_n_steps
-from ocr.callbacks.resource_monitor import ResourceMonitorCallback
-from ocr.callbacks.sampling.process_tree import other_ranks, tree_memory
-from ocr.callbacks.sampling.stats import median, percentile
-from ocr.callbacks.timing.step_clock import StepClock, StepRecord
+from ocrtop.bridge import names
+from ocrtop.ocr.callbacks.alerting.engine import AlertEngine, AlertRule, Values
+from ocrtop.ocr.callbacks.alerting.report import report_alert
+from ocrtop.ocr.callbacks.link import publisher_of
+from ocrtop.ocr.callbacks.link.emit import Emitter
+from ocrtop.ocr.callbacks.options import check_every_n_steps
+from ocrtop.ocr.callbacks.resource_monitor import ResourceMonitorCallback
+from ocrtop.ocr.callbacks.sampling.process_tree import other_ranks, tree_memory
+from ocrtop.ocr.callbacks.sampling.stats import median, percentile
+from ocrtop.ocr.callbacks.timing.step_clock import StepClock, StepRecord
 
 ROW = ("steps", "samples", "step_ms_sum", "wait_ms_p95", "ready_t_mean", "pss_bytes", "gpu_bytes")
 """Columns of the row every rank contributes to the all-gather (float64)."""

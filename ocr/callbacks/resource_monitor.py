@@ -17,14 +17,14 @@ from typing import Any
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
 
-from ocr.callbacks.link import publisher_of
-from ocr.callbacks.link.emit import Emitter
-from ocr.callbacks.options import accepts_renamed, check_every_n_steps, step_cadence
-from ocr.callbacks.sampling.nvml import NvmlGpus
-from ocr.callbacks.sampling.process_tree import Sample
-from ocr.callbacks.sampling.resource_csv import ResourceCsv, resource_columns
-from ocr.callbacks.sampling.system import BackgroundSampler, SystemSampler
-from ocr.callbacks.trainer_info import stage_name
+from ocrtop.ocr.callbacks.link import publisher_of
+from ocrtop.ocr.callbacks.link.emit import Emitter
+from ocrtop.ocr.callbacks.options import accepts_renamed, check_every_n_steps, step_cadence
+from ocrtop.ocr.callbacks.sampling.nvml import NvmlGpus
+from ocrtop.ocr.callbacks.sampling.process_tree import Sample
+from ocrtop.ocr.callbacks.sampling.resource_csv import ResourceCsv, resource_columns
+from ocrtop.ocr.callbacks.sampling.system import BackgroundSampler, SystemSampler
+from ocrtop.ocr.callbacks.trainer_info import stage_name
 
 log = logging.getLogger(__name__)
 

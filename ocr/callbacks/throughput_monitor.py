@@ -1,7 +1,7 @@
 """ThroughputMonitorCallback: where a training step's time goes, data or compute.
 
 It keeps no timer of its own: every step it takes the records the step clock
-(:mod:`ocr.callbacks.timing.step_clock`) has closed since the last call and appends them to a
+(:mod:`ocrtop.ocr.callbacks.timing.step_clock`) has closed since the last call and appends them to a
 sliding window of at most ``window_steps`` steps; rates and percentiles are arithmetic
 over that window. Data wait is the time the loop was blocked fetching the batch from the
 train dataloader, compute is everything else in the step (transfer, forward, backward,
@@ -21,20 +21,20 @@ from typing import Any
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
 
-from bridge import names
-from ocr.callbacks.link import publisher_of
-from ocr.callbacks.link.emit import Emitter
-from ocr.callbacks.options import (
+from ocrtop.bridge import names
+from ocrtop.ocr.callbacks.link import publisher_of
+from ocrtop.ocr.callbacks.link.emit import Emitter
+from ocrtop.ocr.callbacks.options import (
     accepts_renamed,
     check_every_n_steps,
     check_publish_max_hz,
     check_share,
     step_cadence,
 )
-from ocr.callbacks.sampling.process_tree import process_tree_memory
-from ocr.callbacks.timing.batch_info import BatchSizeFn, resolve_batch_size_fn
-from ocr.callbacks.timing.step_clock import StepClock, StepRecord
-from ocr.callbacks.timing.window import StepWindow
+from ocrtop.ocr.callbacks.sampling.process_tree import process_tree_memory
+from ocrtop.ocr.callbacks.timing.batch_info import BatchSizeFn, resolve_batch_size_fn
+from ocrtop.ocr.callbacks.timing.step_clock import StepClock, StepRecord
+from ocrtop.ocr.callbacks.timing.window import StepWindow
 
 log = logging.getLogger(__name__)
 _now = time.perf_counter  # publish cadence only; step times come from the clock
@@ -168,7 +168,8 @@ class ThroughputMonitorCallback(Callback):
         return values
 
     def _add_overhead(self, values: dict[str, float], now: float) -> None:
-        """``perf/monitor_overhead_pct`` about once a second (``ocr.callbacks.timing.overhead``)."""
+        """``perf/monitor_overhead_pct`` about once a second
+        (``ocrtop.ocr.callbacks.timing.overhead``)."""
         if self.clock is None or now - self._overhead_at < OVERHEAD_EVERY_S:
             return
         self._overhead_at = now
@@ -212,6 +213,6 @@ def _dataset_cache_bytes(trainer: pl.Trainer) -> int | None:
 
 
 def _has_resource_monitor(trainer: pl.Trainer) -> bool:
-    from ocr.callbacks.resource_monitor import ResourceMonitorCallback
+    from ocrtop.ocr.callbacks.resource_monitor import ResourceMonitorCallback
 
     return any(isinstance(cb, ResourceMonitorCallback) for cb in getattr(trainer, "callbacks", ()))

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 
-from bridge import names
+from ocrtop.bridge import names
 
 
 def logged_metrics(trainer: pl.Trainer) -> dict[str, float]:

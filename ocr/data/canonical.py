@@ -39,12 +39,12 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from ocr.data.canvas import map_words
-from ocr.data.imageio import load_image  # also re-exported: predict reads images with it
-from ocr.data.source import PageRecord
-from ocr.failures import ConfigError
-from ocr.geometry import as_points, polygon_problem
-from ocr.types import Word
+from ocrtop.ocr.data.canvas import map_words
+from ocrtop.ocr.data.imageio import load_image  # also re-exported: predict reads images with it
+from ocrtop.ocr.data.source import PageRecord
+from ocrtop.ocr.failures import ConfigError
+from ocrtop.ocr.geometry import as_points, polygon_problem
+from ocrtop.ocr.types import Word
 
 LABELS_NAME = "labels.json"
 IMAGES_NAME = "images"
@@ -280,7 +280,7 @@ class CanonicalSource:
     Every word and image goes through the same rules as ``ocrtop data check``
     (:func:`word_problem`, :func:`image_problem`; images are decoded on threads). With
     ``on_error="fail"`` (the default) a split with any problem raises a
-    :class:`~ocr.failures.ConfigError` (exit 2) that counts them and points to
+    :class:`~ocrtop.ocr.failures.ConfigError` (exit 2) that counts them and points to
     ``ocrtop data check``; with ``"skip"`` the bad words (and pages whose image is
     missing or unreadable) are left out, one warning summarises them, and
     :attr:`report` carries the summary for the dashboard.

@@ -17,8 +17,8 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-from ocr.geometry import apply_matrix
-from ocr.types import Word
+from ocrtop.ocr.geometry import apply_matrix
+from ocrtop.ocr.types import Word
 
 
 def map_words(words: list[Word], matrix: np.ndarray) -> list[Word]:

@@ -1,9 +1,10 @@
 """``ocrtop data check DIR``: list every problem of a canonical dataset, by file and word.
 
-Training runs the same rules when it builds a split (``ocr.data.canonical``:
-:func:`~ocr.data.canonical.word_problem` and :func:`~ocr.data.canonical.image_problem`),
-and refuses a split with problems unless ``data.on_error=skip``; this report is where a
-user finds them one by one. Every image is decoded (on threads) to catch truncated files.
+Training runs the same rules when it builds a split (``ocrtop.ocr.data.canonical``:
+:func:`~ocrtop.ocr.data.canonical.word_problem` and
+:func:`~ocrtop.ocr.data.canonical.image_problem`), and refuses a split with problems unless
+``data.on_error=skip``; this report is where a user finds them one by one. Every image is decoded
+(on threads) to catch truncated files.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ocr.data.canonical import (
+from ocrtop.ocr.data.canonical import (
     IMAGES_NAME,
     LABELS_NAME,
     MALFORMED_POINTS,
@@ -125,7 +126,7 @@ def check_labels(labels_path: Path, report: CheckReport) -> None:
 
 
 def check_dataset(root: str | Path) -> CheckReport:
-    """Validate every labels file under ``root`` (see ``ocr.data.canonical`` for the layout).
+    """Validate every labels file under ``root`` (see ``ocrtop.ocr.data.canonical`` for the layout).
 
     Raises:
         FileNotFoundError: when ``root`` is missing or holds no labels file at all.

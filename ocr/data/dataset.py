@@ -19,12 +19,12 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ocr.data.canvas import TransformState
-from ocr.data.sample import pack_map
-from ocr.data.source import PageRecord, PageSource
-from ocr.data.targets import CraftTargets, DBTargets
-from ocr.data.transforms import Compose, eval_transforms
-from ocr.geometry import apply_matrix
+from ocrtop.ocr.data.canvas import TransformState
+from ocrtop.ocr.data.sample import pack_map
+from ocrtop.ocr.data.source import PageRecord, PageSource
+from ocrtop.ocr.data.targets import CraftTargets, DBTargets
+from ocrtop.ocr.data.transforms import Compose, eval_transforms
+from ocrtop.ocr.geometry import apply_matrix
 
 
 class TextDetectionDataset(Dataset):

@@ -13,7 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
-from ocr.data.check import label_files
+from ocrtop.ocr.data.check import label_files
 
 DEFAULT_ROOT = "data/canonical"
 EMBEDDED_PAGES = 200
@@ -75,7 +75,7 @@ def build_embedded(path: Path) -> dict[str, int]:
     second job of a parallel sweep building at the same time) never leaves a half dataset
     that later runs would mistake for a finished one.
     """
-    from ocr.data.synthetic import write_dataset
+    from ocrtop.ocr.data.synthetic import write_dataset
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.building-{os.getpid()}")

@@ -14,8 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ocr.data.canonical import IGNORE_TEXT, IMAGES_NAME, LABELS_NAME, read_labels, write_labels
-from ocr.types import Word
+from ocrtop.ocr.data.canonical import (
+    IGNORE_TEXT,
+    IMAGES_NAME,
+    LABELS_NAME,
+    read_labels,
+    write_labels,
+)
+from ocrtop.ocr.types import Word
 
 GT_PATTERN = re.compile(r"^gt_(?P<stem>.+)\.txt$")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".JPG", ".JPEG", ".PNG", ".bmp", ".tif", ".tiff")

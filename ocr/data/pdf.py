@@ -1,7 +1,7 @@
 """``ocrtop data from-pdf``: PDF documents -> a canonical dataset with word or line boxes.
 
 Pages are rendered with PDFium (``pypdfium2``: the wheel carries PDFium, no system
-package) and labelled from the PDF's own text layer (:mod:`ocr.data.pdf_words`), so any
+package) and labelled from the PDF's own text layer (:mod:`ocrtop.ocr.data.pdf_words`), so any
 born-digital PDF is a labelled document page for free. Scanned PDFs have no text layer;
 their pages are skipped and counted, since training on them would teach "text is
 background".
@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ocr.data.canonical import IMAGES_NAME, LABELS_NAME, SPLITS, write_labels
-from ocr.data.pdf_words import page_words
-from ocr.data.photo import photograph
-from ocr.types import Word
+from ocrtop.ocr.data.canonical import IMAGES_NAME, LABELS_NAME, SPLITS, write_labels
+from ocrtop.ocr.data.pdf_words import page_words
+from ocrtop.ocr.data.photo import photograph
+from ocrtop.ocr.types import Word
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ def write_pdf_dataset(
         long_side: rendered size of each page's longest side, pixels.
         max_pages: first pages per document to keep; None keeps all.
         fractions: train/val/test shares of documents (not pages).
-        photo: probability that a page is made to look photographed (:mod:`ocr.data.photo`).
+        photo: probability that a page is made to look photographed (:mod:`ocrtop.ocr.data.photo`).
         seed: seed of the photo effects; page ``i`` of document ``d`` is reproducible.
     """
     import pypdfium2 as pdfium

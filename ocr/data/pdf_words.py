@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ocr.types import Word
+from ocrtop.ocr.types import Word
 
 LEVELS = ("word", "line")
 

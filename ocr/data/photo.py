@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ocr.data.canvas import map_words
-from ocr.data.synthetic import _texture
-from ocr.types import Word
+from ocrtop.ocr.data.canvas import map_words
+from ocrtop.ocr.data.synthetic import _texture
+from ocrtop.ocr.types import Word
 
 
 @dataclass(frozen=True)

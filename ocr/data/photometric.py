@@ -1,7 +1,7 @@
 """Photometric augmentation (pixels only, geometry untouched).
 
 Input normalisation is not done here: the worker ships uint8 pixels and the model's input
-step normalises them on the device (``ocr.data.sample.normalize_images``).
+step normalises them on the device (``ocrtop.ocr.data.sample.normalize_images``).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ocr.data.canvas import TransformState
+from ocrtop.ocr.data.canvas import TransformState
 
 GREY_WEIGHTS = np.array([0.299, 0.587, 0.114])
 """RGB -> luma weights, as ``cv2.COLOR_RGB2GRAY`` uses."""

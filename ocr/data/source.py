@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ocr.types import Word
+from ocrtop.ocr.types import Word
 
 
 @dataclass

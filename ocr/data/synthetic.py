@@ -22,10 +22,10 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from ocr.data.canonical import IMAGES_NAME, LABELS_NAME, write_labels
-from ocr.data.canvas import map_words
-from ocr.data.source import PageRecord
-from ocr.types import Word
+from ocrtop.ocr.data.canonical import IMAGES_NAME, LABELS_NAME, write_labels
+from ocrtop.ocr.data.canvas import map_words
+from ocrtop.ocr.data.source import PageRecord
+from ocrtop.ocr.types import Word
 
 SPLIT_FRACTIONS = {"train": 0.8, "val": 0.1, "test": 0.1}
 
@@ -71,7 +71,7 @@ def _texture(
 
 
 class SyntheticPages:
-    """Deterministic page generator; also a :class:`~ocr.data.source.PageSource`.
+    """Deterministic page generator; also a :class:`~ocrtop.ocr.data.source.PageSource`.
 
     Args:
         num: number of pages (the Dataset length).

@@ -1,6 +1,6 @@
 """Augmentations that move the image and its polygons together.
 
-Every op reads and returns a :class:`~ocr.data.canvas.TransformState`. Geometric ops
+Every op reads and returns a :class:`~ocrtop.ocr.data.canvas.TransformState`. Geometric ops
 compose a matrix ``M`` (old -> new pixel coordinates) that maps every word and character
 quad and right-multiplies ``to_original`` by ``M^-1``; the pixels are warped once, at the
 end (see ``canvas.py``). After the last op ``to_original`` maps network-input pixels
@@ -19,8 +19,8 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from ocr.data.canvas import TransformState, map_words
-from ocr.data.photometric import ColorJitter
+from ocrtop.ocr.data.canvas import TransformState, map_words
+from ocrtop.ocr.data.photometric import ColorJitter
 
 
 class Transform(Protocol):

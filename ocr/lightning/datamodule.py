@@ -19,7 +19,7 @@ from typing import Any
 import pytorch_lightning as pl
 from torch.utils.data import DataLoader, Dataset
 
-from ocr.data.collate import collate_batch
+from ocrtop.ocr.data.collate import collate_batch
 
 DatasetFactory = Callable[..., Dataset]
 """Called as ``factory(targets=builder)``; returns a Dataset of sample dicts."""
@@ -49,7 +49,7 @@ class DetectionDataModule(pl.LightningDataModule):
             :meth:`skipped_summaries` says what was left out. The sources read it through
             ``${data.on_error}``; it is a parameter here so the key is checked and documented.
         default_root: the project's default dataset folder (``data/canonical``);
-            :func:`ocr.lightning.train.train` builds it before the datamodule exists when it
+            :func:`ocrtop.ocr.lightning.train.train` builds it before the datamodule exists when it
             is missing (``ocr/data/embedded.py``). Unused here.
         rank_sleep_ms: debugging aid, ``{rank: ms}``: training samples of those DDP ranks
             take that much longer to load (``+data.rank_sleep_ms={1:50}`` rehearses a

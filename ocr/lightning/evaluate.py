@@ -10,14 +10,14 @@ from typing import Any
 import pytorch_lightning as pl
 from omegaconf import DictConfig
 
-from bridge import names
-from ocr.lightning.summary import (
+from ocrtop.bridge import names
+from ocrtop.ocr.lightning.summary import (
     print_metric,
     save_resolved_config,
     summarize_test,
     write_run_summary,
 )
-from ocr.lightning.train import build
+from ocrtop.ocr.lightning.train import build
 
 log = logging.getLogger(__name__)
 

@@ -17,12 +17,12 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
-from bridge import names
-from ocr.callbacks.timing.step_clock import StepClock
-from ocr.data.sample import normalize_images
-from ocr.lightning.predictions import write_predictions
-from ocr.metrics import CLEvalMetric, DetectionMetric
-from ocr.types import DetectionOutput, Prediction
+from ocrtop.bridge import names
+from ocrtop.ocr.callbacks.timing.step_clock import StepClock
+from ocrtop.ocr.data.sample import normalize_images
+from ocrtop.ocr.lightning.predictions import write_predictions
+from ocrtop.ocr.metrics import CLEvalMetric, DetectionMetric
+from ocrtop.ocr.types import DetectionOutput, Prediction
 
 PostProcess = Callable[[DetectionOutput, list[dict]], list[list[Prediction]]]
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
@@ -250,7 +250,7 @@ class DetectionModule(pl.LightningModule):
         """``{"total_steps": N}`` when the schedule declares a required ``total_steps``.
 
         Only the trainer knows the run's length (dataset size x epochs, or max_steps), so
-        schedules such as :func:`ocr.lightning.schedulers.poly_with_warmup` get it here.
+        schedules such as :func:`ocrtop.ocr.lightning.schedulers.poly_with_warmup` get it here.
         """
         param = inspect.signature(factory).parameters.get("total_steps")
         if param is None or param.default is not inspect.Parameter.empty:

@@ -21,8 +21,8 @@ from typing import Any
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
 
-from bridge import names
-from ocr.callbacks.link import publisher_of
+from ocrtop.bridge import names
+from ocrtop.ocr.callbacks.link import publisher_of
 
 ALERT_CODE = names.ALERT_DATA_SKIPPED
 EVENT_LOG_ALERT = names.ALERT_EVENT_LOG_FAILED

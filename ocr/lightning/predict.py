@@ -17,13 +17,13 @@ import torch
 from omegaconf import DictConfig
 from torch.utils.data import DataLoader
 
-from ocr.data.canonical import load_image
-from ocr.data.collate import collate_batch
-from ocr.data.dataset import TextDetectionDataset
-from ocr.data.source import PageRecord
-from ocr.lightning.evaluate import checkpoint_path
-from ocr.lightning.predictions import write_predictions, write_submission
-from ocr.types import Prediction
+from ocrtop.ocr.data.canonical import load_image
+from ocrtop.ocr.data.collate import collate_batch
+from ocrtop.ocr.data.dataset import TextDetectionDataset
+from ocrtop.ocr.data.source import PageRecord
+from ocrtop.ocr.lightning.evaluate import checkpoint_path
+from ocrtop.ocr.lightning.predictions import write_predictions, write_submission
+from ocrtop.ocr.types import Prediction
 
 log = logging.getLogger(__name__)
 

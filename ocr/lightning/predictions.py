@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ocr.types import Prediction
+from ocrtop.ocr.types import Prediction
 
 
 def predictions_to_canonical(predictions: Mapping[str, Sequence[Prediction]]) -> dict[str, Any]:

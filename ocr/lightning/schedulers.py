@@ -2,7 +2,7 @@
 
 A Hydra config cannot know how many optimiser steps a run has (it depends on the dataset
 size, batch size, ``max_epochs`` or ``max_steps``), so a schedule that needs it declares a
-required ``total_steps`` parameter and :class:`ocr.lightning.module.DetectionModule` passes
+required ``total_steps`` parameter and :class:`ocrtop.ocr.lightning.module.DetectionModule` passes
 ``trainer.estimated_stepping_batches``.
 """
 

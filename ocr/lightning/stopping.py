@@ -2,14 +2,14 @@
 
 Lightning's own ``trainer.should_stop`` is refused while ``min_epochs`` is not reached
 (a stop in the first epoch was ignored), so a stop here does not ask Lightning: the
-:class:`GracefulStop` callback raises :class:`~ocr.failures.StopRequested` at the next
+:class:`GracefulStop` callback raises :class:`~ocrtop.ocr.failures.StopRequested` at the next
 batch end. Lightning then calls every callback's ``on_exception`` (the model and the
 optimizer are still intact: the step is complete), where the callback saves a checkpoint
 that ``ckpt_path=`` resumes, and the bridge callback publishes the final status.
 
 Signals: the first SIGINT or SIGTERM requests the stop; a second one (or the stop not
 finishing within ``timeout_s``, measured with ``SIGALRM``) escalates: it raises
-:class:`~ocr.failures.StopEscalated` wherever the main thread is, and the run ends
+:class:`~ocrtop.ocr.failures.StopEscalated` wherever the main thread is, and the run ends
 without a checkpoint. Each step says so on stderr, which is the run's log.
 """
 
@@ -28,8 +28,8 @@ from typing import Any
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
 
-from bridge import exitcodes
-from ocr.failures import StopEscalated, StopRequested
+from ocrtop.bridge import exitcodes
+from ocrtop.ocr.failures import StopEscalated, StopRequested
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ class GracefulStop(Callback):
         self.checkpoint: str | None = None
 
     def request_stop(self, reason: str, exit_code: int = exitcodes.STOPPED) -> bool:
-        """The bridge's ``stop`` command lands here (see ``ocr.callbacks.link.commands``)."""
+        """The bridge's ``stop`` command lands here (see ``ocrtop.ocr.callbacks.link.commands``)."""
         return self.controller.request(reason, exit_code)
 
     def _check(self, trainer: pl.Trainer) -> None:

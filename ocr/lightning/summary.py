@@ -1,7 +1,7 @@
 """Per-run bookkeeping shared by the runners: resolved config, run summary, final lines.
 
 ``run_summary.json`` is the one machine-readable result of a run; the sweep summary
-(:mod:`ocr.lightning.sweep_summary`) and the README's benchmark table are built from it.
+(:mod:`ocrtop.ocr.lightning.sweep_summary`) and the README's benchmark table are built from it.
 
 Under DDP every rank runs the runner in the same run directory, so the writers and the
 final lines run on global rank 0 only (``rank_zero_only``; the rank comes from the
@@ -21,8 +21,8 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities import rank_zero_only
 
-from bridge import names
-from ocr.lightning.sweep_summary import RUN_SUMMARY
+from ocrtop.bridge import names
+from ocrtop.ocr.lightning.sweep_summary import RUN_SUMMARY
 
 
 @rank_zero_only

@@ -1,7 +1,7 @@
 """A Hydra callback that tabulates a multirun: one row per job, CSV and Markdown.
 
 Each training job writes ``run_summary.json`` into its own run directory
-(:func:`ocr.lightning.summary.write_run_summary`); at the end of the sweep this callback
+(:func:`ocrtop.ocr.lightning.summary.write_run_summary`); at the end of the sweep this callback
 reads them back. Reading files rather than in-process results keeps it correct for
 launchers that run jobs in other processes or on other machines (joblib, submitit).
 

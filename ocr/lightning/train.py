@@ -17,22 +17,22 @@ import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities import rank_zero_only
 
-from bridge import names
-from ocr.callbacks.bridge import find_bridge
-from ocr.data.embedded import DataRootError, prepare_root
-from ocr.failures import ConfigError, StopEscalated, final_status, summary_line
-from ocr.lightning.atomic import AtomicCheckpointIO
-from ocr.lightning.instantiate import instantiate_group
-from ocr.lightning.notices import DataReport, EventLogWatch
-from ocr.lightning.stopping import GracefulStop, StopController
-from ocr.lightning.summary import (
+from ocrtop.bridge import names
+from ocrtop.ocr.callbacks.bridge import find_bridge
+from ocrtop.ocr.data.embedded import DataRootError, prepare_root
+from ocrtop.ocr.failures import ConfigError, StopEscalated, final_status, summary_line
+from ocrtop.ocr.lightning.atomic import AtomicCheckpointIO
+from ocrtop.ocr.lightning.instantiate import instantiate_group
+from ocrtop.ocr.lightning.notices import DataReport, EventLogWatch
+from ocrtop.ocr.lightning.stopping import GracefulStop, StopController
+from ocrtop.ocr.lightning.summary import (
     print_line,
     print_metric,
     save_resolved_config,
     summarize_test,
     write_run_summary,
 )
-from ocr.models.weights import init_from_checkpoint
+from ocrtop.ocr.models.weights import init_from_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit, test the best checkpoint, print ``test/hmean: ...`` and write the run summary.
 
     However the run ends, ``run_summary.json`` gets its ``status`` and ``exit_code`` (from
-    :func:`ocr.failures.final_status`, as the final event) and the last line on stderr
+    :func:`ocrtop.ocr.failures.final_status`, as the final event) and the last line on stderr
     says how it ended. A stop (command, Ctrl-C, SIGTERM) returns the summary with
     ``status: stopped``; a failure is re-raised once the summary is written.
 

@@ -2,7 +2,7 @@
 
 Text covers a small fraction of an image, so a plain MSE is dominated by background and a
 model that predicts zeros everywhere scores well. As in CRAFT's training code, each image
-is mined separately (:func:`~ocr.losses.ohem.ohem_mean`, one row per image).
+is mined separately (:func:`~ocrtop.ocr.losses.ohem.ohem_mean`, one row per image).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from ocr.data.sample import target_map
-from ocr.losses.ohem import ohem_mean
-from ocr.types import DetectionOutput
+from ocrtop.ocr.data.sample import target_map
+from ocrtop.ocr.losses.ohem import ohem_mean
+from ocrtop.ocr.types import DetectionOutput
 
 
 def ohem_mse(

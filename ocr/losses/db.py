@@ -18,9 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ocr.data.sample import target_map
-from ocr.losses.ohem import ohem_mean
-from ocr.types import DetectionOutput
+from ocrtop.ocr.data.sample import target_map
+from ocrtop.ocr.losses.ohem import ohem_mean
+from ocrtop.ocr.types import DetectionOutput
 
 
 def _target(batch: dict[str, Any], key: str, like: torch.Tensor) -> torch.Tensor:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ocr.metrics.cleval import CLEvalConfig, CLEvalCounts, cleval_image
-from ocr.metrics.files import evaluate_files
-from ocr.metrics.matching import MATCH_RULES, MatchCounts, match_image, scores
+from ocrtop.ocr.metrics.cleval import CLEvalConfig, CLEvalCounts, cleval_image
+from ocrtop.ocr.metrics.files import evaluate_files
+from ocrtop.ocr.metrics.matching import MATCH_RULES, MatchCounts, match_image, scores
 
 if TYPE_CHECKING:
-    from ocr.metrics.detection import CLEvalMetric, DetectionMetric
+    from ocrtop.ocr.metrics.detection import CLEvalMetric, DetectionMetric
 
 __all__ = [
     "MATCH_RULES",
@@ -33,7 +33,7 @@ _LAZY = ("CLEvalMetric", "DetectionMetric")
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        from ocr.metrics import detection
+        from ocrtop.ocr.metrics import detection
 
         return getattr(detection, name)
-    raise AttributeError(f"module 'ocr.metrics' has no attribute {name!r}")
+    raise AttributeError(f"module 'ocrtop.ocr.metrics' has no attribute {name!r}")

@@ -35,7 +35,7 @@ package applies them with its defaults:
 Differences from the package, on purpose: coordinates stay floats (the package truncates a
 quad's corners to integers for its areas); a polygon of more or fewer than 4 points uses
 its minimum-area rectangle for PCCs and aspect ratio (the package reads only quads here);
-a self-intersecting outline keeps all its area (:func:`ocr.metrics.polygons.to_shapely`;
+a self-intersecting outline keeps all its area (:func:`ocrtop.ocr.metrics.polygons.to_shapely`;
 Polygon3 gives a bow tie zero area); and a cared-for word without text gets the estimated
 length of rule 1 when ``estimate_missing_text`` is on (the package gives it no characters,
 which makes CLEval 0 on box-only labels). ``benchmarks/bench_cleval.py`` checks agreement
@@ -49,8 +49,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from ocr.geometry import min_area_box
-from ocr.metrics.polygons import Area, intersection_areas, to_shapely
+from ocrtop.ocr.geometry import min_area_box
+from ocrtop.ocr.metrics.polygons import Area, intersection_areas, to_shapely
 
 
 @dataclass(frozen=True)

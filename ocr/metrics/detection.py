@@ -1,6 +1,6 @@
 """``DetectionMetric`` (ICDAR 2015) and ``CLEvalMetric``: scores of a whole split, DDP-safe.
 
-The matching follows the official ICDAR 2015 protocol (:mod:`ocr.metrics.matching`).
+The matching follows the official ICDAR 2015 protocol (:mod:`ocrtop.ocr.metrics.matching`).
 Scores are computed from *global* counts (matches, cared-for GT, kept predictions) summed
 over every image, as ICDAR does; a mean of per-image hmeans over-weights images with few
 words. The three counts are ``sum`` states, so torchmetrics' sync adds them across ranks
@@ -16,9 +16,9 @@ import numpy as np
 import torch
 from torchmetrics import Metric
 
-from ocr.metrics.cleval import CLEvalConfig, CLEvalCounts, cleval_image, cleval_scores
-from ocr.metrics.matching import check_rule, match_image, scores
-from ocr.types import Prediction
+from ocrtop.ocr.metrics.cleval import CLEvalConfig, CLEvalCounts, cleval_image, cleval_scores
+from ocrtop.ocr.metrics.matching import check_rule, match_image, scores
+from ocrtop.ocr.types import Prediction
 
 
 class DetectionMetric(Metric):
@@ -87,10 +87,10 @@ class DetectionMetric(Metric):
 
 
 class CLEvalMetric(Metric):
-    """CLEval (:mod:`ocr.metrics.cleval`) over a whole split, DDP-safe.
+    """CLEval (:mod:`ocrtop.ocr.metrics.cleval`) over a whole split, DDP-safe.
 
     ``update(preds, polygons, ignore, texts)`` per batch, ``compute()`` per split. Every
-    state is a sum of :class:`~ocr.metrics.cleval.CLEvalCounts` fields, so torchmetrics'
+    state is a sum of :class:`~ocrtop.ocr.metrics.cleval.CLEvalCounts` fields, so torchmetrics'
     sync adds them across ranks and the split's scores come from global character counts.
 
     Args:

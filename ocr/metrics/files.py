@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ocr.data.canonical import RawWord, parse_points, read_labels
-from ocr.metrics.cleval import CLEvalCounts, cleval_image
-from ocr.metrics.matching import check_rule, match_image, scores
+from ocrtop.ocr.data.canonical import RawWord, parse_points, read_labels
+from ocrtop.ocr.metrics.cleval import CLEvalCounts, cleval_image
+from ocrtop.ocr.metrics.matching import check_rule, match_image, scores
 
 
 def _read(path: Path, role: str) -> dict[str, list[RawWord]]:
@@ -54,8 +54,8 @@ def evaluate_files(
     """Scores over every image of ``gt_json``.
 
     ``metric="icdar2015"`` gives ``{"precision", "recall", "hmean"}`` by
-    :func:`ocr.metrics.matching.match_image`'s rules; ``"cleval"`` gives
-    ``{"cleval_precision", "cleval_recall", "cleval_hmean"}`` (:mod:`ocr.metrics.cleval`,
+    :func:`ocrtop.ocr.metrics.matching.match_image`'s rules; ``"cleval"`` gives
+    ``{"cleval_precision", "cleval_recall", "cleval_hmean"}`` (:mod:`ocrtop.ocr.metrics.cleval`,
     from the GT words' text lengths); ``"both"`` gives all six.
 
     Raises:

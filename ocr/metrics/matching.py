@@ -19,7 +19,7 @@ script (Challenge 4, task 1), so the figures can be set beside papers and leader
   (:func:`scores`), not from a mean of per-image figures.
 
 Self-intersecting polygons are repaired keeping all of their area
-(:func:`ocr.metrics.polygons.to_shapely`); the official script's Polygon library works on
+(:func:`ocrtop.ocr.metrics.polygons.to_shapely`); the official script's Polygon library works on
 the raw outline, so a bow tie may score differently there.
 """
 
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ocr.metrics.polygons import intersection_areas, to_shapely
+from ocrtop.ocr.metrics.polygons import intersection_areas, to_shapely
 
 MATCH_RULES = ("icdar2015", "max_iou")
 """Names of the matching rules: ``icdar2015`` (the official one, the default), ``max_iou``."""

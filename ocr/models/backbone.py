@@ -14,7 +14,7 @@ import timm
 import torch
 from torch import nn
 
-from ocr.models.weights import load_exactly, read_state_dict
+from ocrtop.ocr.models.weights import load_exactly, read_state_dict
 
 
 class TimmBackbone(nn.Module):

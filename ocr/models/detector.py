@@ -5,10 +5,11 @@ of the part before them, which a config cannot know for an arbitrary timm backbo
 may be given as factories (``_partial_: true``) that the detector calls with
 ``in_channels``::
 
-    _target_: ocr.models.Detector
-    backbone: {_target_: ocr.models.TimmBackbone, name: resnet18, out_strides: [4, 8, 16, 32]}
-    neck: {_target_: ocr.models.necks.FPN, _partial_: true, inner_channels: 256, fusion: asf}
-    head: {_target_: ocr.models.heads.DBHead, _partial_: true, k: 50}
+    _target_: ocrtop.ocr.models.Detector
+    backbone: {_target_: ocrtop.ocr.models.TimmBackbone, name: resnet18, out_strides: [4, 8, 16,
+    32]}
+    neck: {_target_: ocrtop.ocr.models.necks.FPN, _partial_: true, inner_channels: 256, fusion: asf}
+    head: {_target_: ocrtop.ocr.models.heads.DBHead, _partial_: true, k: 50}
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ocr.types import DetectionOutput
+from ocrtop.ocr.types import DetectionOutput
 
 PartFactory = Callable[..., nn.Module]
 """Builds a neck or head when called as ``factory(in_channels=...)``."""

@@ -1,6 +1,6 @@
 """Post-processing: ``postprocess(output, metas) -> list[list[Prediction]]`` (original coords)."""
 
-from ocr.postprocess.craft import CraftPostProcessor
-from ocr.postprocess.db import DBPostProcessor
+from ocrtop.ocr.postprocess.craft import CraftPostProcessor
+from ocrtop.ocr.postprocess.db import DBPostProcessor
 
 __all__ = ["CraftPostProcessor", "DBPostProcessor"]

@@ -11,7 +11,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ocr.geometry import apply_matrix
+from ocrtop.ocr.geometry import apply_matrix
 
 
 def maps_to_numpy(maps: Any, name: str) -> np.ndarray:

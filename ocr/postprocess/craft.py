@@ -13,9 +13,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ocr.geometry import min_area_box
-from ocr.postprocess.common import check_metas, maps_to_numpy, to_original
-from ocr.types import DetectionOutput, Prediction
+from ocrtop.ocr.geometry import min_area_box
+from ocrtop.ocr.postprocess.common import check_metas, maps_to_numpy, to_original
+from ocrtop.ocr.types import DetectionOutput, Prediction
 
 
 class CraftPostProcessor:

@@ -11,9 +11,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ocr.geometry import bounding_size, min_area_box, unclip_polygon
-from ocr.postprocess.common import check_metas, maps_to_numpy, mean_score, to_original
-from ocr.types import DetectionOutput, Prediction
+from ocrtop.ocr.geometry import bounding_size, min_area_box, unclip_polygon
+from ocrtop.ocr.postprocess.common import check_metas, maps_to_numpy, mean_score, to_original
+from ocrtop.ocr.types import DetectionOutput, Prediction
 
 
 class DBPostProcessor:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bridge.publisher import Publisher
+from ocrtop.bridge.publisher import Publisher
 
 
 @pytest.fixture

@@ -14,10 +14,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bridge.client import BridgeClient
-from bridge.config import ServerConfig
-from bridge.listeners import bind_unix
-from bridge.publisher import Publisher
+from ocrtop.bridge.client import BridgeClient
+from ocrtop.bridge.config import ServerConfig
+from ocrtop.bridge.listeners import bind_unix
+from ocrtop.bridge.publisher import Publisher
 from tests.helpers.bridge_client import RawClient, wait_for
 
 IDLE = 60

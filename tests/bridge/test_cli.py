@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge import cli
-from bridge.publisher import Publisher
+from ocrtop.bridge import cli
+from ocrtop.bridge.publisher import Publisher
 from tests.helpers.bridge_client import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -195,7 +195,7 @@ def test_relay_pipes_the_socket_to_stdio(make_publisher: Callable[..., Publisher
     pub.publish("status", {"status": "train"})
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bridge.relay", pub.job_id],
+        [sys.executable, "-m", "ocrtop.bridge.relay", pub.job_id],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         env=env,

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bridge.client import BridgeClient
-from bridge.protocol import PROTOCOL_VERSION, Message, ProtocolVersionError
-from bridge.registry import RegistryError
-from bridge.ssh import parse_ssh_target
+from ocrtop.bridge.client import BridgeClient
+from ocrtop.bridge.protocol import PROTOCOL_VERSION, Message, ProtocolVersionError
+from ocrtop.bridge.registry import RegistryError
+from ocrtop.bridge.ssh import parse_ssh_target
 
 
 @pytest.fixture
@@ -83,8 +83,8 @@ def test_ssh_target_parsing_and_argv() -> None:
     ]  # fmt: skip
     plain = parse_ssh_target("ssh://gpu-box/")
     assert plain.job is None and plain.argv(None, None)[-1] == "ocrtop relay"
-    remote = ["env", "PYTHONPATH=/a b", sys.executable, "-m", "bridge.relay"]
-    assert t.argv(remote, None)[-1].endswith("-m bridge.relay abc123")
+    remote = ["env", "PYTHONPATH=/a b", sys.executable, "-m", "ocrtop.bridge.relay"]
+    assert t.argv(remote, None)[-1].endswith("-m ocrtop.bridge.relay abc123")
     assert "'PYTHONPATH=/a b'" in t.argv(remote, None)[-1]  # quoted for the remote shell
     with pytest.raises(ValueError, match="ssh://"):
         parse_ssh_target("ssh:///job")

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from bridge import codec
-from bridge.framing import LineDecoder, Oversized
-from bridge.protocol import Message, ProtocolError, decode_joined, decode_messages
+from ocrtop.bridge import codec
+from ocrtop.bridge.framing import LineDecoder, Oversized
+from ocrtop.bridge.protocol import Message, ProtocolError, decode_joined, decode_messages
 
 fast = pytest.mark.skipif(codec.msgspec is None, reason="msgspec not installed")
 
@@ -105,8 +105,8 @@ def test_the_fast_decoder_checks_the_envelope_like_from_dict() -> None:
 
 SCRIPT = """
 import json, sys
-from bridge import codec
-from bridge.protocol import Message
+from ocrtop.bridge import codec
+from ocrtop.bridge.protocol import Message
 payloads = [{"values": {"loss": float("nan"), "lr": 1e-05}}, {"message": "naïve ×2", "n": 3}]
 lines = [codec.encode_event("metrics", 1.5, 1, None, 2, p).decode() for p in payloads]
 back = [Message.decode(line.encode()[:-1]).to_dict() for line in lines]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import socket
 
-from bridge.connection import Conn
-from bridge.framing import LineDecoder
-from bridge.protocol import MAX_FRAME_BYTES
+from ocrtop.bridge.connection import Conn
+from ocrtop.bridge.framing import LineDecoder
+from ocrtop.bridge.protocol import MAX_FRAME_BYTES
 
 
 def _frame(i: int, kind: str = "metrics") -> bytes:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge.eventlog import EventLogWriter, events_filename, read_events
-from bridge.protocol import Message
+from ocrtop.bridge.eventlog import EventLogWriter, events_filename, read_events
+from ocrtop.bridge.protocol import Message
 
 
 def _messages(n: int) -> list[Message]:

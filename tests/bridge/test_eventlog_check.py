@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bridge.cli import tail
-from bridge.eventlog import check_log
-from bridge.protocol import Message
+from ocrtop.bridge.cli import tail
+from ocrtop.bridge.eventlog import check_log
+from ocrtop.bridge.protocol import Message
 
 EVENT = Message("log", 1.0, 1, payload={"message": "x"}).encode()
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge.eventlog import read_events, skim_events
-from bridge.protocol import encode_event
+from ocrtop.bridge.eventlog import read_events, skim_events
+from ocrtop.bridge.protocol import encode_event
 
 STEPS = 6_000
 

@@ -6,7 +6,7 @@ import re
 import signal
 from pathlib import Path
 
-from bridge import exitcodes
+from ocrtop.bridge import exitcodes
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.framing import LineDecoder, Oversized
-from bridge.protocol import Message, ProtocolError, decode_obj
+from ocrtop.bridge.framing import LineDecoder, Oversized
+from ocrtop.bridge.protocol import Message, ProtocolError, decode_obj
 
 
 def test_split_reads_reassemble_byte_by_byte() -> None:

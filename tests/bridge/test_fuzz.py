@@ -14,9 +14,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from bridge.config import ServerConfig
-from bridge.eventlog import read_events
-from bridge.publisher import Publisher
+from ocrtop.bridge.config import ServerConfig
+from ocrtop.bridge.eventlog import read_events
+from ocrtop.bridge.publisher import Publisher
 from tests.helpers.bridge_client import RawClient
 
 FRAMES = 10_000

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.publisher import Publisher
+from ocrtop.bridge.publisher import Publisher
 from tests.helpers.bridge_client import count_fds
 
 

@@ -6,7 +6,7 @@ import socket
 import threading
 import time
 
-from bridge.loop import READ, SelectorLoop
+from ocrtop.bridge.loop import READ, SelectorLoop
 
 
 def test_listeners_accept_and_sockets_dispatch_to_their_handlers() -> None:

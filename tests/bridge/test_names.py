@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge import names
+from ocrtop.bridge import names
 
 ROOT = Path(__file__).resolve().parents[2]
 SCANNED = ("ocr", "tui", "bridge", "ocrtop", "runners")

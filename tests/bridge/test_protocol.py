@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bridge.protocol import (
+from ocrtop.bridge.protocol import (
     PROTOCOL_VERSION,
     Message,
     ProtocolError,

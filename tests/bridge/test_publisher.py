@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from bridge.client import BridgeClient
-from bridge.config import ServerConfig
-from bridge.eventlog import read_events
-from bridge.protocol import Message
-from bridge.publisher import Command, Publisher
-from bridge.registry import RegistryError, find_job
+from ocrtop.bridge.client import BridgeClient
+from ocrtop.bridge.config import ServerConfig
+from ocrtop.bridge.eventlog import read_events
+from ocrtop.bridge.protocol import Message
+from ocrtop.bridge.publisher import Command, Publisher
+from ocrtop.bridge.registry import RegistryError, find_job
 from tests.helpers.bridge_client import RawClient, wait_for
 
 

@@ -8,10 +8,10 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from bridge.config import ServerConfig
-from bridge.eventlog import EventLogWriter
-from bridge.pump import EventPump
-from bridge.server import BridgeServer
+from ocrtop.bridge.config import ServerConfig
+from ocrtop.bridge.eventlog import EventLogWriter
+from ocrtop.bridge.pump import EventPump
+from ocrtop.bridge.server import BridgeServer
 
 
 class _Sink:

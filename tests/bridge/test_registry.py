@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge.publisher import Publisher
-from bridge.registry import (
+from ocrtop.bridge.publisher import Publisher
+from ocrtop.bridge.registry import (
     JobEntry,
     RegistryError,
     find_job,

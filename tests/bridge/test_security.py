@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge.client import BridgeClient
-from bridge.publisher import Publisher
+from ocrtop.bridge.client import BridgeClient
+from ocrtop.bridge.publisher import Publisher
 from tests.helpers.bridge_client import RawClient
 
 FOREIGN_USER = "ocrtop-test"

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from bridge import server as server_module
-from bridge.publisher import Publisher
+from ocrtop.bridge import server as server_module
+from ocrtop.bridge.publisher import Publisher
 from tests.helpers.bridge_client import RawClient, wait_for
 
 

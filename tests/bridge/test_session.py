@@ -7,12 +7,12 @@ import socket
 from collections import deque
 from typing import Any
 
-from bridge.config import ServerConfig
-from bridge.framing import LineDecoder
-from bridge.loop import SelectorLoop
-from bridge.protocol import MAX_FRAME_BYTES
-from bridge.pump import EventPump
-from bridge.session import Command, Sessions
+from ocrtop.bridge.config import ServerConfig
+from ocrtop.bridge.framing import LineDecoder
+from ocrtop.bridge.loop import SelectorLoop
+from ocrtop.bridge.protocol import MAX_FRAME_BYTES
+from ocrtop.bridge.pump import EventPump
+from ocrtop.bridge.session import Command, Sessions
 
 
 def _table(config: ServerConfig) -> tuple[Sessions, EventPump, deque[tuple[Any, ...]]]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from bridge.protocol import encode_obj
-from bridge.snapshot import Series, SnapshotState
+from ocrtop.bridge.protocol import encode_obj
+from ocrtop.bridge.snapshot import Series, SnapshotState
 
 
 def _msg(seq: int, mtype: str, payload: dict[str, Any], step: int | None = None) -> dict[str, Any]:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge.client import BridgeClient
-from bridge.publisher import Publisher
+from ocrtop.bridge.client import BridgeClient
+from ocrtop.bridge.publisher import Publisher
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -102,7 +102,7 @@ async def test_attach_over_ssh(
         f"OCRTOP_RUNTIME_DIR={registry_dir}",
         sys.executable,
         "-m",
-        "bridge.relay",
+        "ocrtop.bridge.relay",
     ]
     opts = ["-i", str(key), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
     opts += ["-o", "BatchMode=yes", "-o", "LogLevel=ERROR"]

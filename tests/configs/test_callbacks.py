@@ -10,15 +10,15 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 from pytorch_lightning.callbacks import ModelCheckpoint
 
-from ocr.callbacks import (
+from ocrtop.ocr.callbacks import (
     AlertsCallback,
     BridgeCallback,
     ProfilerCallback,
     ResourceMonitorCallback,
     ThroughputMonitorCallback,
 )
-from ocr.callbacks.rank_stats import RankStatsCallback
-from ocr.lightning.instantiate import instantiate_group
+from ocrtop.ocr.callbacks.rank_stats import RankStatsCallback
+from ocrtop.ocr.lightning.instantiate import instantiate_group
 from tests.helpers.toy_training import ToyModule, loader, make_trainer
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -141,7 +141,7 @@ def shares(built: list) -> dict[str, float]:
 
 
 def test_the_data_bound_share_is_one_key_the_alerts_interpolate(tmp_path: Path) -> None:
-    from bridge import names
+    from ocrtop.bridge import names
 
     cfg = compose_callbacks(tmp_path)
     assert shares(instantiate_group(cfg.callbacks, "callbacks")) == {

@@ -111,7 +111,7 @@ def test_train_yaml_top_level_keys_and_defaults() -> None:
 
 
 def test_wandb_flag_turns_on_the_wandb_logger_with_csv() -> None:
-    from ocr.lightning.instantiate import enabled_nodes
+    from ocrtop.ocr.lightning.instantiate import enabled_nodes
 
     cfg = compose_cfg(["wandb=true"])
     OmegaConf.set_struct(cfg, False)

@@ -9,7 +9,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from ocr.data.transforms import RandomCrop
+from ocrtop.ocr.data.transforms import RandomCrop
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 

@@ -95,5 +95,5 @@ def test_ddp_is_nccl_on_gpus() -> None:
 
 def test_rank_stats_is_in_the_default_callbacks() -> None:
     callbacks = compose_with_hydra([]).callbacks
-    assert callbacks.rank_stats._target_ == "ocr.callbacks.rank_stats.RankStatsCallback"
+    assert callbacks.rank_stats._target_ == "ocrtop.ocr.callbacks.rank_stats.RankStatsCallback"
     assert 0 < callbacks.rank_stats.straggler_margin < 1

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge import names
-from bridge.eventlog import read_events
+from ocrtop.bridge import names
+from ocrtop.bridge.eventlog import read_events
 from tests.helpers.entry_points import entry_points_dir, env_with
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]

@@ -1,6 +1,6 @@
 """Each architecture learns: it overfits two synthetic pages to a high hmean.
 
-The project's own train path (:func:`ocr.lightning.train.train` on the composed Hydra
+The project's own train path (:func:`ocrtop.ocr.lightning.train.train` on the composed Hydra
 config) fits two 160 px pages of ``ocr/data/synthetic.py`` (7 words) with no augmentation,
 validating every 25 steps on the same two pages; the best validation must clear the bar,
 in ICDAR 2015 hmean and in CLEval hmean. An untrained detector finds nothing there, and
@@ -38,8 +38,8 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf, open_dict
 
-from bridge import names
-from ocr.lightning.train import train
+from ocrtop.bridge import names
+from ocrtop.ocr.lightning.train import train
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 

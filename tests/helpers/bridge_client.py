@@ -8,7 +8,7 @@ import socket
 import time
 from typing import Any
 
-from bridge.framing import LineDecoder, Oversized
+from ocrtop.bridge.framing import LineDecoder, Oversized
 
 
 class RawClient:

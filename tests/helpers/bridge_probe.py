@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from ocr.callbacks.bridge import BridgeCallback
+from ocrtop.ocr.callbacks.bridge import BridgeCallback
 
 END_STATES = ("done", "failed", "stopped")
 

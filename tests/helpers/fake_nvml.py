@@ -1,4 +1,4 @@
-"""A fake ``pynvml`` module with the calls ``ocr.callbacks.sampling.nvml.NvmlGpus`` makes."""
+"""A fake ``pynvml`` module with the calls ``ocrtop.ocr.callbacks.sampling.nvml.NvmlGpus`` makes."""
 
 from __future__ import annotations
 

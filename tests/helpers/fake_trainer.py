@@ -15,8 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from bridge import names
-from bridge.publisher import Publisher
+from ocrtop.bridge import names
+from ocrtop.bridge.publisher import Publisher
 from tests.helpers.streams import EPOCHS, STEPS_PER_EPOCH, StreamBuilder, step_metrics
 
 

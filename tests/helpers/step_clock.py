@@ -13,9 +13,9 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 
-from ocr.data.collate import collate_batch
-from ocr.data.source import PageRecord
-from ocr.data.synthetic import SyntheticPages
+from ocrtop.ocr.data.collate import collate_batch
+from ocrtop.ocr.data.source import PageRecord
+from ocrtop.ocr.data.synthetic import SyntheticPages
 
 
 class SlowCallback(pl.Callback):

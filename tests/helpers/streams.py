@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from bridge import names
+from ocrtop.bridge import names
 
 T0 = 1_700_000_000.0
 JOB_ID = "synthetic_debug-20231114-221320-4242"
@@ -244,7 +244,7 @@ def make_stream(
                     t + 0.3,
                     {
                         "level": "INFO",
-                        "logger": "ocr.lightning",
+                        "logger": "ocrtop.ocr.lightning",
                         "message": f"epoch {epoch}: val/hmean={hmean:.3f}",
                     },
                 )

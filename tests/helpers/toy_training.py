@@ -17,7 +17,7 @@ from pytorch_lightning.loggers import CSVLogger
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from ocr.data.sample import normalize_images
+from ocrtop.ocr.data.sample import normalize_images
 
 
 class SleepyDataset(Dataset):
@@ -45,7 +45,8 @@ class SleepyDataset(Dataset):
 
 
 def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
-    """Like ``ocr.data.collate.collate_batch``: stacked images plus counts and timing sums."""
+    """Like ``ocrtop.ocr.data.collate.collate_batch``: stacked images plus counts and timing
+    sums."""
     timing = {k: sum(it["timing"][k] for it in items) for k in items[0]["timing"]}
     return {
         "image": torch.stack([it["image"] for it in items]),

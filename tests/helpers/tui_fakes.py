@@ -8,9 +8,9 @@ from typing import Any
 
 from rich.console import Console
 
+from ocrtop.tui.core.feeds.base import Capabilities, FeedBase
+from ocrtop.tui.core.state import AppState
 from tests.helpers.streams import T0
-from tui.core.feeds.base import Capabilities, FeedBase
-from tui.core.state import AppState
 
 
 def panel_text(app: Any, panel_id: str) -> str:
@@ -23,7 +23,7 @@ def panel_text(app: Any, panel_id: str) -> str:
 
 
 class FakeClient:
-    """Stands in for ``bridge.client.BridgeClient``: a queue of messages and a command log.
+    """Stands in for ``ocrtop.bridge.client.BridgeClient``: a queue of messages and a command log.
 
     ``push(None)`` ends the stream (a disconnect); commands are recorded and acknowledged
     the way the trainer would, and ``on_command`` lets a test answer with more messages.

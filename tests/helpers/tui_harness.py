@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ocrtop.tui.app import OcrtopApp
+from ocrtop.tui.core.feeds.live import LiveFeed
+from ocrtop.tui.core.state import AppState
 from tests.helpers.streams import T0, StreamBuilder, make_stream
 from tests.helpers.tui_fakes import FakeClient, panel_text
-from tui.app import OcrtopApp
-from tui.core.feeds.live import LiveFeed
-from tui.core.state import AppState
 
 
 def text_of(app: OcrtopApp, panel_id: str) -> str:

@@ -1,4 +1,4 @@
-"""``ocrtop data ...`` and ``ocrtop eval`` through :func:`ocr.cli.main`."""
+"""``ocrtop data ...`` and ``ocrtop eval`` through :func:`ocrtop.ocr.cli.main`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ocr.cli import main
+from ocrtop.ocr.cli import main
 
 SQUARE = [[0, 0], [10, 0], [10, 10], [0, 10]]
 
@@ -176,7 +176,17 @@ def test_convert_icdar(tmp_path: Path, capsys) -> None:
 def test_runs_as_python_module(gt_pred) -> None:
     gt, pred = gt_pred
     proc = subprocess.run(
-        [sys.executable, "-m", "ocr.cli", "eval", "--gt", str(gt), "--pred", str(pred), "--json"],
+        [
+            sys.executable,
+            "-m",
+            "ocrtop.ocr.cli",
+            "eval",
+            "--gt",
+            str(gt),
+            "--pred",
+            str(pred),
+            "--json",
+        ],
         capture_output=True,
         text=True,
         timeout=60,
@@ -190,7 +200,7 @@ def test_eval_does_not_import_torch(gt_pred) -> None:
     """`ocrtop eval` must start fast: importing torch alone takes seconds here."""
     gt, pred = gt_pred
     code = (
-        "import sys; from ocr.cli import main; "
+        "import sys; from ocrtop.ocr.cli import main; "
         f"main(['eval', '--gt', {str(gt)!r}, '--pred', {str(pred)!r}, '--json']); "
         "print('torch' in sys.modules)"
     )

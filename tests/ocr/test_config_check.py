@@ -12,8 +12,8 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
-from ocr.config_check import PRECISIONS, check_config, config_problems
-from ocr.failures import ConfigError
+from ocrtop.ocr.config_check import PRECISIONS, check_config, config_problems
+from ocrtop.ocr.failures import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "configs"

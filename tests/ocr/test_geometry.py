@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from shapely.geometry import Polygon as ShapelyPolygon
 
-from ocr.geometry import (
+from ocrtop.ocr.geometry import (
     PolygonProblem,
     apply_matrix,
     offset_polygon,

@@ -87,7 +87,7 @@ def shares(callbacks: list) -> tuple[float | None, float | None]:
 
 
 def test_one_data_bound_share_sets_the_verdict_and_the_alert() -> None:
-    from bridge import names
+    from ocrtop.bridge import names
 
     assert shares(ocrtop.callbacks(bridge=False)) == (names.DATA_BOUND_SHARE,) * 2
     assert shares(ocrtop.callbacks(throughput_monitor={"data_bound_share": 0.4})) == (0.4, 0.4)

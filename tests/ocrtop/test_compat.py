@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import pytest
 import pytorch_lightning as pl
 
-from ocr.callbacks.throughput_monitor import ThroughputMonitorCallback
 from ocrtop.compat import adapt
+from ocrtop.ocr.callbacks.throughput_monitor import ThroughputMonitorCallback
 
 L = pytest.importorskip("lightning.pytorch", reason="the lightning package is not installed")
 
@@ -49,7 +49,7 @@ def test_a_second_auto_copy_of_the_same_monitor_stands_aside() -> None:
 
 
 def test_the_step_clock_a_first_auto_copy_creates_does_not_make_the_others_stand_aside() -> None:
-    from ocr.callbacks.alerts import AlertsCallback
+    from ocrtop.ocr.callbacks.alerts import AlertsCallback
 
     monitor = adapt(ThroughputMonitorCallback, auto=True)()
     alerts = adapt(AlertsCallback, auto=True)()

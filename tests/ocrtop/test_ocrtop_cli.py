@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-import bridge.cli
-import tui.cli
+import ocrtop.bridge.cli
+import ocrtop.tui.cli
 from ocrtop import cli
 
 
@@ -32,7 +32,7 @@ def test_usage_and_unknown_commands(capsys: pytest.CaptureFixture[str]) -> None:
 def test_tui_commands_get_their_arguments_verbatim(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[str, Any]] = []
     for name in ("train", "attach", "replay"):
-        monkeypatch.setattr(tui.cli, name, recorder(calls, name, 7))
+        monkeypatch.setattr(ocrtop.tui.cli, name, recorder(calls, name, 7))
     assert cli.main(["train", "-m", "model/architectures=dbnet,craft", "--headless"]) == 7
     assert cli.main(["attach", "ssh://gpu1/abc"]) == 7
     assert cli.main(["replay", "outputs/x"]) == 7
@@ -45,7 +45,7 @@ def test_tui_commands_get_their_arguments_verbatim(monkeypatch: pytest.MonkeyPat
 
 def test_data_and_eval_go_to_ocr_cli_with_the_subcommand(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[str, Any]] = []
-    monkeypatch.setattr("ocr.cli.main", recorder(calls, "ocr", 1))
+    monkeypatch.setattr("ocrtop.ocr.cli.main", recorder(calls, "ocr", 1))
     assert cli.main(["data", "check", "ds"]) == 1
     assert cli.main(["eval", "--gt", "g.json", "--pred", "p.json"]) == 1
     assert calls == [("ocr", (["data", "check", "ds"],)),
@@ -55,7 +55,7 @@ def test_data_and_eval_go_to_ocr_cli_with_the_subcommand(monkeypatch: pytest.Mon
 def test_job_commands_go_to_the_bridge(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[str, Any]] = []
     for name in ("ps", "tail", "profile", "relay"):
-        monkeypatch.setattr(bridge.cli, name, recorder(calls, name))
+        monkeypatch.setattr(ocrtop.bridge.cli, name, recorder(calls, name))
     cli.main(["ps", "--json"])
     cli.main(["tail", "abc", "-f"])
     cli.main(["profile", "abc", "--steps", "5"])
@@ -69,7 +69,7 @@ def test_python_dash_m_ocrtop_runs_without_torch() -> None:
     code = ("import runpy, sys; sys.argv = ['ocrtop', '--help']\n"
             "try:\n    runpy.run_module('ocrtop', run_name='__main__')\n"
             "except SystemExit as e:\n    assert e.code == 0, e.code\n"
-            "import tui.app, tui.cli\n"
+            "import ocrtop.tui.app, ocrtop.tui.cli\n"
             "assert 'torch' not in sys.modules, 'ocrtop pulled in torch'\n")  # fmt: skip
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ocr.cli import main as ocr_cli
+from ocrtop.ocr.cli import main as ocr_cli
 from tests.runners.test_runners import TINY as RUNNER_TINY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,7 +67,7 @@ def test_a_bad_dataset_is_refused_with_exit_2_and_a_pointer_to_data_check(
     assert "bad config or input (exit code 2)" in proc.stdout
     # and data check finds the same two
     check = subprocess.run(
-        [sys.executable, "-m", "ocr.cli", "data", "check", str(bad_dataset)],
+        [sys.executable, "-m", "ocrtop.ocr.cli", "data", "check", str(bad_dataset)],
         capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     assert check.returncode == 1 and "2 problems" in check.stdout

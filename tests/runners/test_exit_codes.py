@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from bridge.client import BridgeClient
-from bridge.registry import list_jobs
+from ocrtop.bridge.client import BridgeClient
+from ocrtop.bridge.registry import list_jobs
 
 ROOT = Path(__file__).resolve().parents[2]
 SLOW_RUN = [

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ocr.cli import main as ocr_cli
+from ocrtop.ocr.cli import main as ocr_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = [

@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
+from ocrtop.tui.app import OcrtopApp
+from ocrtop.tui.core.feeds.base import Capabilities
+from ocrtop.tui.core.state import AppState
+from ocrtop.tui.screens.choice import ChoiceScreen
+from ocrtop.tui.screens.finished import JobFinishedScreen
+from ocrtop.tui.widgets.header import HeaderBar
 from tests.helpers.streams import T0, StreamBuilder, make_stream
 from tests.helpers.tui_fakes import RecordedFeed
 from tests.helpers.tui_harness import Harness, settle, text_of
-from tui.app import OcrtopApp
-from tui.core.feeds.base import Capabilities
-from tui.core.state import AppState
-from tui.screens.choice import ChoiceScreen
-from tui.screens.finished import JobFinishedScreen
-from tui.widgets.header import HeaderBar
 
 
 async def test_panels_fill_from_the_stream() -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from ocrtop.tui import cli
+from ocrtop.tui.core.child import ENV_TRAIN_SCRIPT, train_script
 from tests.helpers.streams import make_stream
-from tui import cli
-from tui.core.child import ENV_TRAIN_SCRIPT, train_script
 
 
 def test_own_flags_are_taken_and_hydra_overrides_pass_verbatim() -> None:
@@ -42,7 +42,7 @@ def test_a_missing_script_is_a_one_line_error(
 
 
 def test_a_script_child_runs_the_script_with_the_monitor_switched_on(tmp_path: Path) -> None:
-    from tui.core.child import make_child
+    from ocrtop.tui.core.child import make_child
 
     script = tmp_path / "my_train.py"
     script.write_text("")

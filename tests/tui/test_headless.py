@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import io
 
+from ocrtop.tui.core.feeds.replay import ReplayFeed
+from ocrtop.tui.core.state import AppState
+from ocrtop.tui.headless import HeadlessPrinter, run_headless, status_line
 from tests.helpers.streams import T0, StreamBuilder, make_stream
-from tui.core.feeds.replay import ReplayFeed
-from tui.core.state import AppState
-from tui.headless import HeadlessPrinter, run_headless, status_line
 
 
 def feed(state: AppState, msgs: list[dict]) -> None:

@@ -6,17 +6,17 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from ocrtop.tui.app import OcrtopApp
+from ocrtop.tui.core.state import AppState
+from ocrtop.tui.screens.choice import ChoiceScreen
+from ocrtop.tui.screens.help import HelpScreen
+from ocrtop.tui.screens.picker import JobPickerScreen
 from tests.helpers.streams import T0, StreamBuilder, make_stream
 from tests.helpers.tui_fakes import RecordedFeed, panel_text
-from tui.app import OcrtopApp
-from tui.core.state import AppState
-from tui.screens.choice import ChoiceScreen
-from tui.screens.help import HelpScreen
-from tui.screens.picker import JobPickerScreen
 
 
 class FakeChild:
-    """The parts of ``tui.core.child.Child`` the app uses, without a process."""
+    """The parts of ``ocrtop.tui.core.child.Child`` the app uses, without a process."""
 
     def __init__(self) -> None:
         self.code: int | None = None

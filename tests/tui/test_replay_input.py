@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bridge.publisher import Publisher
+from ocrtop.bridge.publisher import Publisher
+from ocrtop.tui import cli
+from ocrtop.tui.core.feeds.live import check_attach_target
 from tests.helpers.streams import make_stream
-from tui import cli
-from tui.core.feeds.live import check_attach_target
 
 
 def _good_log(path: Path, finish: bool = True) -> bytes:

@@ -9,15 +9,15 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import tui.core.feeds.live
-from bridge import names
+import ocrtop.tui.core.feeds.live
+from ocrtop.bridge import names
+from ocrtop.tui.app import OcrtopApp
+from ocrtop.tui.core import derive
+from ocrtop.tui.core.state import AppState
+from ocrtop.tui.headless import HeadlessPrinter, is_sweep, ranks_line
+from ocrtop.tui.screens.sweep import SweepScreen
+from ocrtop.tui.widgets.header import HeaderBar
 from tests.helpers.tui_fakes import FakeClient, RecordedFeed, panel_text
-from tui.app import OcrtopApp
-from tui.core import derive
-from tui.core.state import AppState
-from tui.headless import HeadlessPrinter, is_sweep, ranks_line
-from tui.screens.sweep import SweepScreen
-from tui.widgets.header import HeaderBar
 
 T0 = 1_700_000_000.0
 
@@ -155,7 +155,7 @@ def test_sweep_rows_show_what_varies_best_hmean_and_status() -> None:
 
 
 def test_headless_sweep_table_after_a_job_finishes() -> None:
-    from tui.core.events import JobFinished
+    from ocrtop.tui.core.events import JobFinished
 
     state, out = sweep_state(), io.StringIO()
     assert is_sweep(state)
@@ -189,8 +189,8 @@ async def test_sweep_screen_follows_and_enter_shows_a_finished_job() -> None:
 async def test_sweep_jobs_that_ended_between_polls_are_read_from_their_logs(
     tmp_path: Path,
 ) -> None:
-    from tui.core.events import JobFinished
-    from tui.core.feeds.live import LiveFeed
+    from ocrtop.tui.core.events import JobFinished
+    from ocrtop.tui.core.feeds.live import LiveFeed
 
     sweep = tmp_path / "sweep"
     early, running = sweep / "0_dbnet", sweep / "1_craft"
@@ -224,7 +224,7 @@ async def test_sweep_jobs_that_ended_between_polls_are_read_from_their_logs(
 async def test_a_registered_job_that_ended_before_we_connected_is_read_back(
     tmp_path: Path,
 ) -> None:
-    from tui.core.feeds.live import LiveFeed
+    from ocrtop.tui.core.feeds.live import LiveFeed
 
     run = tmp_path / "sweep" / "0_dbnet"
     run.mkdir(parents=True)
@@ -244,7 +244,7 @@ async def test_a_registered_job_that_ended_before_we_connected_is_read_back(
 async def test_a_job_whose_publisher_re_registered_is_followed_again(monkeypatch: Any) -> None:
     """A later stage that reopened the publisher (no linger) is followed; a stale entry not."""
     entry = SimpleNamespace(job_id="j", run_dir="/runs/j", start_time=T0, meta={})
-    monkeypatch.setattr(tui.core.feeds.live, "_list_group", lambda group: [entry])
+    monkeypatch.setattr(ocrtop.tui.core.feeds.live, "_list_group", lambda group: [entry])
     clients: list[FakeClient] = []
 
     async def connect(target: str) -> FakeClient:
@@ -262,7 +262,9 @@ async def test_a_job_whose_publisher_re_registered_is_followed_again(monkeypatch
         raise AssertionError("timed out")
 
     state = AppState(clock=lambda: T0 + 10)
-    source = tui.core.feeds.live.LiveFeed(state, list[Any]().append, group="g", connect=connect)
+    source = ocrtop.tui.core.feeds.live.LiveFeed(
+        state, list[Any]().append, group="g", connect=connect
+    )
     source.poll_s = 0.01
     task = asyncio.create_task(source.run())
     try:

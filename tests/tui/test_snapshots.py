@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from ocrtop.tui.app import OcrtopApp
+from ocrtop.tui.core.state import AppState
 from tests.helpers.streams import T0, StreamBuilder, make_stream
 from tests.helpers.tui_fakes import RecordedFeed
-from tui.app import OcrtopApp
-from tui.core.state import AppState
 
 
 @pytest.fixture(autouse=True)

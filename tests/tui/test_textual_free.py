@@ -1,7 +1,7 @@
 """Headless mode, ``ocrtop ps`` and ``ocrtop tail`` run without importing Textual.
 
-The import-linter contract in ``pyproject.toml`` checks the import graph of ``tui.core``
-and ``tui.headless``; this checks what actually loads: each path runs for real in a
+The import-linter contract in ``pyproject.toml`` checks the import graph of ``ocrtop.tui.core``
+and ``ocrtop.tui.headless``; this checks what actually loads: each path runs for real in a
 fresh interpreter, which then reports whether any ``textual`` module is in
 ``sys.modules`` (a lazy import inside a function, executed on the way, counts too).
 """
@@ -42,9 +42,9 @@ PATHS = {
         "import asyncio\n"
         "from tests.helpers.streams import make_stream\n"
         "from tests.helpers.tui_fakes import FakeClient\n"
-        "from tui.core.feeds.live import LiveFeed\n"
-        "from tui.core.state import AppState\n"
-        "from tui.headless import HeadlessPrinter, run_headless\n"
+        "from ocrtop.tui.core.feeds.live import LiveFeed\n"
+        "from ocrtop.tui.core.state import AppState\n"
+        "from ocrtop.tui.headless import HeadlessPrinter, run_headless\n"
         "stream = make_stream(steps=6, finish=True)\n"
         "async def connect(target):\n"
         "    client = FakeClient(stream[0])\n"

@@ -30,7 +30,7 @@ def train_script() -> Path:
     override = os.environ.get(ENV_TRAIN_SCRIPT)
     if override:
         return Path(override)
-    spec = importlib.util.find_spec("runners")
+    spec = importlib.util.find_spec("ocrtop.runners")
     locations = list(spec.submodule_search_locations or []) if spec else []
     # a source checkout (or an editable install made before runners/ existed)
     locations.append(str(Path(__file__).resolve().parents[1] / "runners"))

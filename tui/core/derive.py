@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bridge import names
-from tui.core.records import AlertRecord
-from tui.core.state import JobState, RankState
+from ocrtop.bridge import names
+from ocrtop.tui.core.records import AlertRecord
+from ocrtop.tui.core.state import JobState, RankState
 
 STRAGGLER = names.ALERT_STRAGGLER
-"""Alert code of a DDP rank the others wait for (``ocr.callbacks.rank_stats``)."""
+"""Alert code of a DDP rank the others wait for (``ocrtop.ocr.callbacks.rank_stats``)."""
 
 
 def step_rate(rank: RankState) -> float | None:

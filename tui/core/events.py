@@ -1,9 +1,9 @@
 """Plain events a feed announces (and that the headless printer and the app receive).
 
-Feeds update :class:`tui.core.state.AppState` directly (same event loop, no locks); these
+Feeds update :class:`ocrtop.tui.core.state.AppState` directly (same event loop, no locks); these
 events only announce the rare discrete happenings a screen or printer reacts to. They
 are dataclasses, not Textual messages, so headless mode and the feeds never import
-Textual: the app wraps them (``tui.adapter``). ``replaces`` says which older, not yet
+Textual: the app wraps them (``ocrtop.tui.adapter``). ``replaces`` says which older, not yet
 handled event a new one makes redundant, so a flapping connection cannot flood a queue.
 """
 

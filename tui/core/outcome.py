@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bridge import exitcodes
-from tui.core.state import AppState, JobState
+from ocrtop.bridge import exitcodes
+from ocrtop.tui.core.state import AppState, JobState
 
 LOG_REASON_PREFIXES = ("error: ", "ocrtop: ")
 """Lines the runner prints last (``runners/_exit.py``): the reason, when nothing was published."""

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from typing import Any
 
-from bridge import names
-from tui.core.records import AckRecord, AlertRecord, LogRecord, ProfileState
-from tui.core.ring import History
+from ocrtop.bridge import names
+from ocrtop.tui.core.records import AckRecord, AlertRecord, LogRecord, ProfileState
+from ocrtop.tui.core.ring import History
 
 MAX_SERIES = 256
 """Metric names with a history graph per rank; further names keep only their latest value."""

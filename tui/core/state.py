@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bridge.protocol import EVENT_TYPES
-from tui.core.rank import FINISHED, RankState, fields
-from tui.core.view import WINDOWS, ViewState
+from ocrtop.bridge.protocol import EVENT_TYPES
+from ocrtop.tui.core.rank import FINISHED, RankState, fields
+from ocrtop.tui.core.view import WINDOWS, ViewState
 
 __all__ = ["FINISHED", "WINDOWS", "AppState", "JobState", "RankState", "ViewState", "fields"]
 """Types that carry a publisher-wide ``seq``; session types (ack, dropped...) do not."""

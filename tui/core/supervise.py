@@ -11,9 +11,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bridge import exitcodes
-from tui.core.outcome import reason_from_log
-from tui.core.state import AppState
+from ocrtop.bridge import exitcodes
+from ocrtop.tui.core.outcome import reason_from_log
+from ocrtop.tui.core.state import AppState
 
 STOP_TERM_AFTER = 30.0
 """Seconds after a graceful stop request before the child's group gets SIGTERM."""

@@ -6,8 +6,8 @@ same columns: job index, overrides, status, best val/hmean, samples/s, duration.
 
 from __future__ import annotations
 
-from tui.core.derive import SweepRow
-from tui.core.fmt import duration, num
+from ocrtop.tui.core.derive import SweepRow
+from ocrtop.tui.core.fmt import duration, num
 
 HEADER = "  job  status    best hmean  samples/s  duration  overrides"
 

@@ -2,7 +2,7 @@
 window, the log filter.
 
 Kept apart from the jobs' data so a feed writes only data and a key writes only the
-view; :class:`tui.core.state.AppState` owns one and bumps its version on every change,
+view; :class:`ocrtop.tui.core.state.AppState` owns one and bumps its version on every change,
 which is what makes the panels redraw.
 """
 

@@ -7,17 +7,17 @@ from textual.containers import Grid
 from textual.events import Resize
 from textual.screen import Screen
 
-from tui.core.state import AppState
-from tui.widgets.alerts import AlertsPanel
-from tui.widgets.header import HeaderBar
-from tui.widgets.keys import KeysBar
-from tui.widgets.log import LogPanel
-from tui.widgets.log_filter import LogFilter
-from tui.widgets.panel import Panel
-from tui.widgets.profiler import ProfilerPanel
-from tui.widgets.resources import ResourcesPanel
-from tui.widgets.throughput import ThroughputPanel
-from tui.widgets.training import TrainingPanel
+from ocrtop.tui.core.state import AppState
+from ocrtop.tui.widgets.alerts import AlertsPanel
+from ocrtop.tui.widgets.header import HeaderBar
+from ocrtop.tui.widgets.keys import KeysBar
+from ocrtop.tui.widgets.log import LogPanel
+from ocrtop.tui.widgets.log_filter import LogFilter
+from ocrtop.tui.widgets.panel import Panel
+from ocrtop.tui.widgets.profiler import ProfilerPanel
+from ocrtop.tui.widgets.resources import ResourcesPanel
+from ocrtop.tui.widgets.throughput import ThroughputPanel
+from ocrtop.tui.widgets.training import TrainingPanel
 
 PANELS = (ThroughputPanel, ResourcesPanel, TrainingPanel, ProfilerPanel, AlertsPanel, LogPanel)
 WIDE = 150

@@ -18,10 +18,10 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from bridge import names
-from tui.core import derive, outcome
-from tui.core.fmt import duration
-from tui.core.state import AppState, JobState
+from ocrtop.bridge import names
+from ocrtop.tui.core import derive, outcome
+from ocrtop.tui.core.fmt import duration
+from ocrtop.tui.core.state import AppState, JobState
 
 
 def summary(job: JobState, state: AppState) -> str:

@@ -15,9 +15,9 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.core import derive
-from tui.core.state import AppState
-from tui.core.sweep import HEADER, format_row
+from ocrtop.tui.core import derive
+from ocrtop.tui.core.state import AppState
+from ocrtop.tui.core.sweep import HEADER, format_row
 
 
 class SweepScreen(ModalScreen[str | None]):

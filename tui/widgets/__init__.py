@@ -1,1 +1,2 @@
-"""Dashboard widgets: one panel per module, each redrawn from ``tui.core.state`` by a timer."""
+"""Dashboard widgets: one panel per module, each redrawn from ``ocrtop.tui.core.state`` by a
+timer."""

@@ -8,8 +8,8 @@ from collections.abc import Hashable
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from tui.core.state import AppState
-from tui.widgets.panel import Panel
+from ocrtop.tui.core.state import AppState
+from ocrtop.tui.widgets.panel import Panel
 
 SEVERITY = {"critical": "bold white on red", "warning": "bold yellow", "info": "cyan"}
 

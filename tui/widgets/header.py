@@ -9,9 +9,9 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from tui.core import derive
-from tui.core.fmt import duration
-from tui.core.state import AppState
+from ocrtop.tui.core import derive
+from ocrtop.tui.core.fmt import duration
+from ocrtop.tui.core.state import AppState
 
 STATUS_STYLE = {
     "train": "bold green",

@@ -8,9 +8,9 @@ from collections.abc import Hashable
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from tui.core.records import LogRecord
-from tui.core.state import AppState
-from tui.widgets.panel import Panel
+from ocrtop.tui.core.records import LogRecord
+from ocrtop.tui.core.state import AppState
+from ocrtop.tui.widgets.panel import Panel
 
 LEVEL_STYLE = {"ERROR": "bold red", "CRITICAL": "bold red", "WARNING": "yellow", "DEBUG": "dim"}
 

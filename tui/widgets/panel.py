@@ -14,7 +14,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from textual.widgets import Static
 
-from tui.core.state import AppState
+from ocrtop.tui.core.state import AppState
 
 
 class Panel(Static, can_focus=True):

@@ -13,9 +13,9 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from tui.core.fmt import num
-from tui.core.state import AppState
-from tui.widgets.panel import Panel
+from ocrtop.tui.core.fmt import num
+from ocrtop.tui.core.state import AppState
+from ocrtop.tui.widgets.panel import Panel
 
 MARKERS = {"requested": "◌ requested", "armed": "◎ armed", "started": "● recording"}
 

@@ -10,12 +10,12 @@ from collections.abc import Hashable
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from bridge import names
-from tui.core import derive
-from tui.core.charts import bar
-from tui.core.fmt import human_bytes, num
-from tui.core.state import AppState, RankState
-from tui.widgets.panel import Panel
+from ocrtop.bridge import names
+from ocrtop.tui.core import derive
+from ocrtop.tui.core.charts import bar
+from ocrtop.tui.core.fmt import human_bytes, num
+from ocrtop.tui.core.state import AppState, RankState
+from ocrtop.tui.widgets.panel import Panel
 
 
 def _load_style(percent: float | None) -> str:

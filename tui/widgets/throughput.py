@@ -12,12 +12,12 @@ from __future__ import annotations
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from bridge import names
-from tui.core import derive
-from tui.core.charts import chart
-from tui.core.fmt import human_bytes, num
-from tui.core.state import AppState
-from tui.widgets.panel import Panel
+from ocrtop.bridge import names
+from ocrtop.tui.core import derive
+from ocrtop.tui.core.charts import chart
+from ocrtop.tui.core.fmt import human_bytes, num
+from ocrtop.tui.core.state import AppState
+from ocrtop.tui.widgets.panel import Panel
 
 
 def window_label(seconds: float | None) -> str:

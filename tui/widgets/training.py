@@ -2,7 +2,7 @@
 
 Generic first: the loss is whatever the job's step returned (or logged), the other rows
 are whatever it logs under ``train/``/``val/``; the detector's loss parts and
-``val/hmean`` appear when they are there (choices in :mod:`tui.core.derive`).
+``val/hmean`` appear when they are there (choices in :mod:`ocrtop.tui.core.derive`).
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from __future__ import annotations
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from bridge import names
-from tui.core import derive
-from tui.core.charts import chart, spark
-from tui.core.fmt import short
-from tui.core.state import AppState, RankState
-from tui.widgets.panel import Panel
+from ocrtop.bridge import names
+from ocrtop.tui.core import derive
+from ocrtop.tui.core.charts import chart, spark
+from ocrtop.tui.core.fmt import short
+from ocrtop.tui.core.state import AppState, RankState
+from ocrtop.tui.widgets.panel import Panel
 
 
 def _leaf(name: str) -> str:

@@ -3,5 +3,6 @@
 ``engine`` fires a rule after its condition holds for ``sustain_s`` and clears it with
 hysteresis; ``checks`` are the conditions over one snapshot of monitor values; ``rules``
 are the default rules with their thresholds and hints. The Lightning side is
-:mod:`ocr.callbacks.alerts` (and the straggler rule of :mod:`ocr.callbacks.rank_stats`).
+:mod:`ocrtop.ocr.callbacks.alerts` (and the straggler rule of
+:mod:`ocrtop.ocr.callbacks.rank_stats`).
 """

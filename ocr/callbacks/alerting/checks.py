@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 import re
 
-from bridge import names
-from ocr.callbacks.alerting.engine import Check, Values
-from ocr.callbacks.sampling.nvml import THROTTLE_HARMFUL_MASK
+from ocrtop.bridge import names
+from ocrtop.ocr.callbacks.alerting.engine import Check, Values
+from ocrtop.ocr.callbacks.sampling.nvml import THROTTLE_HARMFUL_MASK
 
 LOSS_KEY = names.TRAIN_LOSS
 BASELINE_KEY = "alerts/samples_per_second_baseline"

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ocr.callbacks.sampling.stats import median
+from ocrtop.ocr.callbacks.sampling.stats import median
 
 Values = Mapping[str, float]
 Check = Callable[[Values], "tuple[bool, dict[str, float]] | None"]

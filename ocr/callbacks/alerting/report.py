@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ocr.callbacks.alerting.engine import Alert
-from ocr.callbacks.link import publisher_of
-from ocr.callbacks.link.emit import Emitter
+from ocrtop.ocr.callbacks.alerting.engine import Alert
+from ocrtop.ocr.callbacks.link import publisher_of
+from ocrtop.ocr.callbacks.link.emit import Emitter
 
-log = logging.getLogger("ocr.callbacks.alerts")  # the name users filter on (console, tests)
+log = logging.getLogger("ocrtop.ocr.callbacks.alerts")  # the name users filter on (console, tests)
 
 
 def report_alert(trainer: Any, emit: Emitter, alert: Alert) -> None:

@@ -1,6 +1,6 @@
 """The default alert rules and their thresholds.
 
-Each rule reads metric names from :mod:`bridge.names` (plus the few derived keys below),
+Each rule reads metric names from :mod:`ocrtop.bridge.names` (plus the few derived keys below),
 so any monitor that publishes those names can feed it. Clear thresholds sit a
 ``hysteresis`` fraction inside the fire thresholds so a value hovering at the limit
 does not flap.
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bridge import names
-from ocr.callbacks.alerting.checks import (
+from ocrtop.bridge import names
+from ocrtop.ocr.callbacks.alerting.checks import (
     BASELINE_KEY,
     LOSS_KEY,
     SINCE_STEP_KEY,
@@ -26,7 +26,7 @@ from ocr.callbacks.alerting.checks import (
     proc_fraction,
     throttled,
 )
-from ocr.callbacks.alerting.engine import AlertRule, Values
+from ocrtop.ocr.callbacks.alerting.engine import AlertRule, Values
 
 __all__ = [
     "BASELINE_KEY",

@@ -7,6 +7,6 @@ the stderr fallback for scripts without logging, ``linger`` the deferred close b
 stages, ``outcome`` how a run ended (the final ``status`` payload and exit code).
 """
 
-from ocr.callbacks.link.bridge_link import BridgeLink, publisher_of
+from ocrtop.ocr.callbacks.link.bridge_link import BridgeLink, publisher_of
 
 __all__ = ["BridgeLink", "publisher_of"]

@@ -1,6 +1,6 @@
 """The one handle every monitor uses to reach the bridge: :class:`BridgeLink`.
 
-The :class:`~ocr.callbacks.bridge.BridgeCallback` owns the link and puts the running
+The :class:`~ocrtop.ocr.callbacks.bridge.BridgeCallback` owns the link and puts the running
 publisher in it; the throughput, resource, alert, profiler and DDP monitors (and the
 runner's notices) find the link on the trainer and publish through it. They depend on
 the link, not on the callback that keeps it, so none of them imports the bridge
@@ -12,17 +12,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ocr.callbacks.link.commands import CommandHandler, CommandRouter
+from ocrtop.ocr.callbacks.link.commands import CommandHandler, CommandRouter
 
 if TYPE_CHECKING:
-    from bridge.publisher import Publisher
+    from ocrtop.bridge.publisher import Publisher
 
 
 class BridgeLink:
     """This process's connection to the bridge: the publisher (or None) and the commands.
 
     Attributes:
-        publisher: The running :class:`bridge.publisher.Publisher`; None before the
+        publisher: The running :class:`ocrtop.bridge.publisher.Publisher`; None before the
             bridge starts, after it closes, or when it could not start (log-only mode).
         router: Which callback answers which dashboard command (``stop``, ``profile``).
     """

@@ -12,8 +12,8 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
-from bridge import exitcodes
-from ocr.callbacks.link.emit import Trainer
+from ocrtop.bridge import exitcodes
+from ocrtop.ocr.callbacks.link.emit import Trainer
 
 CommandHandler = Callable[[Trainer, Any], "dict[str, Any] | None"]
 """``handler(trainer, command) -> result``; raise :class:`CommandError` to refuse."""

@@ -4,7 +4,7 @@ A script that never calls ``logging.basicConfig`` has no handler on the root log
 Python then drops INFO records and prints WARNING ones bare, and ocrtop's alerts,
 profile summaries and warnings vanish or lose their context. Our runner configures
 logging through Hydra; a user's script usually does not. The fallback handler sits on
-the ``ocr.callbacks`` logger and prints only while the root logger has no handler of the
+the ``ocrtop.ocr.callbacks`` logger and prints only while the root logger has no handler of the
 user's (the bridge's forwarding handler does not count): as soon as the script sets up
 logging, records reach the console through it instead, never twice.
 """
@@ -14,9 +14,9 @@ from __future__ import annotations
 import logging
 import sys
 
-from ocr.callbacks.link.log_handler import BridgeLogHandler
+from ocrtop.ocr.callbacks.link.log_handler import BridgeLogHandler
 
-LOGGER = "ocr.callbacks"
+LOGGER = "ocrtop.ocr.callbacks"
 FORMAT = "[ocrtop] %(levelname)s %(name)s: %(message)s"
 
 
@@ -44,7 +44,7 @@ def install_console_fallback(level: int = logging.INFO) -> ConsoleFallbackHandle
     """Attach the fallback handler once and let INFO records through (idempotent).
 
     The logger's level is set only when the user has not set it, so ``logging.getLogger(
-    "ocr.callbacks").setLevel(logging.WARNING)`` before this call still quiets ocrtop.
+    "ocrtop.ocr.callbacks").setLevel(logging.WARNING)`` before this call still quiets ocrtop.
     """
     logger = logging.getLogger(LOGGER)
     for handler in logger.handlers:

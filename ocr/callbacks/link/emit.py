@@ -28,7 +28,7 @@ class Emitter:
 
     def __init__(self, owner: str) -> None:
         self.owner = owner
-        self.log = logging.getLogger(f"ocr.callbacks.{owner}")
+        self.log = logging.getLogger(f"ocrtop.ocr.callbacks.{owner}")
         self.failures = 0
         self._reported: set[str] = set()
 

@@ -33,7 +33,7 @@ class BridgeLogHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         """Publish one record as ``{level, logger, message}``."""
-        if record.name == "bridge" or record.name.startswith("bridge."):
+        if record.name == "ocrtop.bridge" or record.name.startswith("ocrtop.bridge."):
             return
         if getattr(self._local, "busy", False):
             return

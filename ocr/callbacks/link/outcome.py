@@ -3,7 +3,7 @@
 The bridge callback (final event) and the runner (summary, exit code, the last line of
 the log) both call :func:`final_status`, so a viewer, a script reading the summary and a
 scheduler reading the exit code are told the same thing. Stdlib only, and part of the
-monitor (any Lightning script's stop or failure ends its job this way); ``ocr.failures``
+monitor (any Lightning script's stop or failure ends its job this way); ``ocrtop.ocr.failures``
 re-exports it for the OCR code.
 
 The exceptions here are the controlled ways a run ends early:
@@ -22,7 +22,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
-from bridge import exitcodes
+from ocrtop.bridge import exitcodes
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """torch.profiler windows (``window``) and what they are read into (``analysis``).
 
 The Lightning side, which opens windows on a schedule or on a ``profile`` command, is
-:mod:`ocr.callbacks.profiler`.
+:mod:`ocrtop.ocr.callbacks.profiler`.
 """

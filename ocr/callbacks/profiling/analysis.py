@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ocr.callbacks.profiling.window import ProfileWindow
+    from ocrtop.ocr.callbacks.profiling.window import ProfileWindow
 
 _STEP_RE = re.compile(r"^ProfilerStep#\d+$")
 STEP_SCOPE = "ProfilerStep*"

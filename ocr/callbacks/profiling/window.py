@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from bridge.protocol import PROFILE_MAX_STEPS  # the protocol's limit, defined once there
+from ocrtop.bridge.protocol import PROFILE_MAX_STEPS  # the protocol's limit, defined once there
 
 ACTIVITIES = {
     "cpu": torch.profiler.ProfilerActivity.CPU,
@@ -72,7 +72,7 @@ class ProfileWindow:
         seen: ``prof.step()`` calls so far (warmup + recorded).
         first_index: Step clock index of the first recorded step (after the warmup).
         rows: ``(data wait, forward-backward, optimizer, after)`` ms of each recorded step,
-            from the step clock's records (:mod:`ocr.callbacks.timing.step_clock`).
+            from the step clock's records (:mod:`ocrtop.ocr.callbacks.timing.step_clock`).
         finishing: The profiler is stopped; the analysis starts once the clock has
             closed the last recorded step (at the next fetch or boundary).
         prof: The ``torch.profiler.profile`` while running.

@@ -13,7 +13,7 @@ import os
 from types import ModuleType
 from typing import Any
 
-from bridge import names
+from ocrtop.bridge import names
 
 log = logging.getLogger(__name__)
 

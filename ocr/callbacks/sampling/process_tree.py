@@ -2,7 +2,7 @@
 
 Every memory figure ocrtop shows (the resource monitor's PSS/USS/RSS, the throughput
 monitor's RSS, DDP ranks' PSS) comes from :func:`tree_memory`, so they cannot disagree
-on which processes belong to the tree. :mod:`ocr.callbacks.sampling.system` samples it
+on which processes belong to the tree. :mod:`ocrtop.ocr.callbacks.sampling.system` samples it
 on a thread.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 import psutil
 
-from bridge import names
+from ocrtop.bridge import names
 
 log = logging.getLogger(__name__)
 

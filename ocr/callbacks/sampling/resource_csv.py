@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-from bridge import names
+from ocrtop.bridge import names
 
 BASE_COLUMNS = (
     names.CPU_PERCENT,

@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 
 import psutil
 
-from bridge import names
-from ocr.callbacks.sampling.process_tree import (
+from ocrtop.bridge import names
+from ocrtop.ocr.callbacks.sampling.process_tree import (
     Sample,
     TreeMemory,
     memory_metrics,

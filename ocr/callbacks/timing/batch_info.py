@@ -1,6 +1,6 @@
 """Read batch size, text instances, worker timings and worker cache from any batch shape.
 
-The real pipeline's batches are dicts built by ``ocr.data.collate.collate_batch``
+The real pipeline's batches are dicts built by ``ocrtop.ocr.data.collate.collate_batch``
 carrying ``batch_size``, ``num_instances``, ``timing`` (sums over the batch, ms) and,
 when built in a DataLoader worker, ``worker`` (that worker's id and dataset cache bytes).
 The monitors must also work with anybody's batches: plain tensors, ``(x, y)`` tuples,

@@ -12,14 +12,14 @@ compute (``after_ms``: the part after the batch-end hooks began), never as data 
 
 Each finished step becomes one :class:`StepRecord` with the fetch wait, the compute span
 and its parts, and the batch's own figures (size, instances, the workers' load/transform/
-target ms, carried by the batch; see :mod:`ocr.callbacks.timing.batch_info`). Every consumer (the
-throughput monitor, the profiler's step split, rank stats, the alerts' stall watchdog,
+target ms, carried by the batch; see :mod:`ocrtop.ocr.callbacks.timing.batch_info`). Every consumer
+(the throughput monitor, the profiler's step split, rank stats, the alerts' stall watchdog,
 the LightningModule's samples/s) reads these records instead of keeping a timer of its
 own: :meth:`StepClock.subscribe` hands it a deque the clock appends to.
 
 On a GPU nothing here synchronises: the batch's tensors are never read, and the GPU time
 of each step comes from a pair of CUDA events read back only once the GPU has passed them
-(:class:`~ocr.callbacks.timing.cuda_timing.LazyCudaStepTimer`).
+(:class:`~ocrtop.ocr.callbacks.timing.cuda_timing.LazyCudaStepTimer`).
 
 The clock is a callback placed first in ``trainer.callbacks`` by :meth:`StepClock.of`, so
 that it closes a step at validation or epoch end before any other callback runs.
@@ -37,9 +37,9 @@ from typing import Any, NamedTuple, cast
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
 
-from ocr.callbacks.timing.batch_info import BatchInfo, BatchSizeFn, inspect_batch
-from ocr.callbacks.timing.cuda_timing import LazyCudaStepTimer
-from ocr.callbacks.timing.overhead import OverheadMeter
+from ocrtop.ocr.callbacks.timing.batch_info import BatchInfo, BatchSizeFn, inspect_batch
+from ocrtop.ocr.callbacks.timing.cuda_timing import LazyCudaStepTimer
+from ocrtop.ocr.callbacks.timing.overhead import OverheadMeter
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +169,7 @@ class StepClock(Callback):
         device = getattr(pl_module, "device", None)
         self._gpu = LazyCudaStepTimer() if getattr(device, "type", None) == "cuda" else None
         for cb in cast(Any, trainer).callbacks:
-            if cb is not self and type(cb).__module__.startswith("ocr.callbacks."):
+            if cb is not self and type(cb).__module__.startswith("ocrtop.ocr.callbacks."):
                 self.meter.wrap(cb)
         self._attach(trainer)
 

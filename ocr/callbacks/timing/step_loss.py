@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bridge import names
+from ocrtop.bridge import names
 
 
 def returned_loss(outputs: Any) -> Any:

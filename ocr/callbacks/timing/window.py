@@ -3,7 +3,7 @@
 Rates and percentiles over the last ``window_steps`` closed steps, with running sums so a
 step costs O(1) to add; the data-bound verdict compares the window's data wait share of
 step time with ``data_bound_share``. No Lightning and no clock of its own: the callback
-feeds it :class:`~ocr.callbacks.timing.step_clock.StepRecord` objects.
+feeds it :class:`~ocrtop.ocr.callbacks.timing.step_clock.StepRecord` objects.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING, NamedTuple
 
-from bridge import names
-from ocr.callbacks.sampling.stats import percentile
+from ocrtop.bridge import names
+from ocrtop.ocr.callbacks.sampling.stats import percentile
 
 if TYPE_CHECKING:
-    from ocr.callbacks.timing.step_clock import StepRecord
+    from ocrtop.ocr.callbacks.timing.step_clock import StepRecord
 
 
 class _Step(NamedTuple):

@@ -4,7 +4,7 @@ A builder is called as ``builder(words, height, width) -> dict[str, np.ndarray]`
 words in network-input pixel coordinates.
 """
 
-from ocr.data.targets.craft import CraftTargets
-from ocr.data.targets.db import DBTargets
+from ocrtop.ocr.data.targets.craft import CraftTargets
+from ocrtop.ocr.data.targets.db import DBTargets
 
 __all__ = ["CraftTargets", "DBTargets"]

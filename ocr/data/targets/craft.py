@@ -25,9 +25,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ocr.data.targets.raster import fill_polygon
-from ocr.geometry import min_area_box, polygon_area
-from ocr.types import Word
+from ocrtop.ocr.data.targets.raster import fill_polygon
+from ocrtop.ocr.geometry import min_area_box, polygon_area
+from ocrtop.ocr.types import Word
 
 
 def gaussian_patch(size: int, sigma: float) -> np.ndarray:

@@ -40,9 +40,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ocr.data.targets.raster import fill_polygon
-from ocr.geometry import offset_polygon, polygon_area
-from ocr.types import Word
+from ocrtop.ocr.data.targets.raster import fill_polygon
+from ocrtop.ocr.geometry import offset_polygon, polygon_area
+from ocrtop.ocr.types import Word
 
 
 def _box(points: np.ndarray, distance: float, height: int, width: int) -> tuple[int, int, int, int]:
@@ -266,7 +266,7 @@ def border_map_loop(
 
 def polygon_metrics(polygons: list[np.ndarray], ratio: float) -> tuple[np.ndarray, np.ndarray]:
     """Each polygon's thinner bounding-box side and its shrink offset D (as
-    :func:`~ocr.geometry.shrink_distance`), computed per group of equal vertex count in a
+    :func:`~ocrtop.ocr.geometry.shrink_distance`), computed per group of equal vertex count in a
     few array operations instead of ~15 small numpy calls per word."""
     sizes, shrinks = np.zeros(len(polygons)), np.zeros(len(polygons))
     groups: dict[int, list[int]] = {}

@@ -1,6 +1,6 @@
-"""Heads turn the neck output into a :class:`ocr.types.DetectionOutput`."""
+"""Heads turn the neck output into a :class:`ocrtop.ocr.types.DetectionOutput`."""
 
-from ocr.models.heads.craft import CraftHead
-from ocr.models.heads.db import DBHead
+from ocrtop.ocr.models.heads.craft import CraftHead
+from ocrtop.ocr.models.heads.db import DBHead
 
 __all__ = ["CraftHead", "DBHead"]

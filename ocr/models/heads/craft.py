@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ocr.types import DetectionOutput
+from ocrtop.ocr.types import DetectionOutput
 
 
 class CraftHead(nn.Module):

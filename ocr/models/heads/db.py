@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ocr.types import DetectionOutput
+from ocrtop.ocr.types import DetectionOutput
 
 
 def _branch(channels: int) -> nn.Sequential:

@@ -4,7 +4,7 @@ DBNet fuses its FPN levels by plain concatenation, so every scale contributes eq
 everywhere. ASF (Liao et al., TPAMI 2022) learns, per pixel, how much each scale should
 contribute: scale-channel-spatial attention over the concatenated levels yields one weight
 map per level, and each level is multiplied by its map before concatenation. It is used by
-:class:`ocr.models.necks.fpn.FPN` when ``fusion="asf"``, which is all DBNet++ changes.
+:class:`ocrtop.ocr.models.necks.fpn.FPN` when ``fusion="asf"``, which is all DBNet++ changes.
 """
 
 from __future__ import annotations

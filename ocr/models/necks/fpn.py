@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ocr.models.necks.asf import AdaptiveScaleFusion, Normalisation
+from ocrtop.ocr.models.necks.asf import AdaptiveScaleFusion, Normalisation
 
 
 def _conv_bn_relu(cin: int, cout: int, k: int) -> nn.Sequential:

@@ -8,9 +8,9 @@ from typing import Any
 
 import torch
 
-from bridge import names
-from ocr.callbacks.alerts import AlertsCallback
-from ocr.callbacks.timing.step_clock import StepClock
+from ocrtop.bridge import names
+from ocrtop.ocr.callbacks.alerts import AlertsCallback
+from ocrtop.ocr.callbacks.timing.step_clock import StepClock
 
 
 class Monitor:
@@ -99,7 +99,7 @@ def test_the_step_clocks_fetches_are_progress() -> None:
 
 
 def test_the_callback_tells_our_detector_from_a_users_module() -> None:
-    from ocr.lightning.module import DetectionModule
+    from ocrtop.ocr.lightning.module import DetectionModule
 
     cb = AlertsCallback()
     trainer = SimpleNamespace()

@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 import pytorch_lightning as pl
 
-from bridge import names
-from bridge.client import BridgeClient
-from bridge.eventlog import read_events
-from ocr.callbacks.bridge import BridgeCallback
-from ocr.callbacks.link import publisher_of
-from ocr.callbacks.link.commands import CommandError, CommandRouter
-from ocr.callbacks.link.log_handler import BridgeLogHandler
-from ocr.callbacks.throughput_monitor import ThroughputMonitorCallback
+from ocrtop.bridge import names
+from ocrtop.bridge.client import BridgeClient
+from ocrtop.bridge.eventlog import read_events
+from ocrtop.ocr.callbacks.bridge import BridgeCallback
+from ocrtop.ocr.callbacks.link import publisher_of
+from ocrtop.ocr.callbacks.link.commands import CommandError, CommandRouter
+from ocrtop.ocr.callbacks.link.log_handler import BridgeLogHandler
+from ocrtop.ocr.callbacks.throughput_monitor import ThroughputMonitorCallback
 from tests.helpers.bridge_probe import END_STATES, ClientThread
 from tests.helpers.toy_training import ToyModule, loader, make_trainer
 
@@ -176,11 +176,11 @@ def test_log_handler_skips_bridge_records_and_never_recurses() -> None:
     logger.setLevel(logging.INFO)
     try:
         logger.info("first")
-        logging.getLogger("bridge.server").addHandler(handler)
-        logging.getLogger("bridge.server").warning("client dropped")
+        logging.getLogger("ocrtop.bridge.server").addHandler(handler)
+        logging.getLogger("ocrtop.bridge.server").warning("client dropped")
     finally:
         logger.removeHandler(handler)
-        logging.getLogger("bridge.server").removeHandler(handler)
+        logging.getLogger("ocrtop.bridge.server").removeHandler(handler)
     assert [p["message"] for _, p in pub.published] == ["first"]
 
 
@@ -214,7 +214,7 @@ def test_fit_then_test_is_one_stream_without_a_gap_and_sequential_jobs_close(
     the test stage continues the same stream; after the last stage the stream closes
     once the linger period has passed.
     """
-    from bridge.registry import list_jobs
+    from ocrtop.bridge.registry import list_jobs
 
     cb = BridgeCallback(run_dir=str(tmp_path / "job1"), linger_s=0.5)
     trainer = make_trainer(tmp_path / "job1", [cb])

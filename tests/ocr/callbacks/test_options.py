@@ -7,12 +7,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from bridge import names
-from ocr.callbacks import options
-from ocr.callbacks.bridge import BridgeCallback
-from ocr.callbacks.options import step_cadence
-from ocr.callbacks.resource_monitor import ResourceMonitorCallback
-from ocr.callbacks.throughput_monitor import ThroughputMonitorCallback
+from ocrtop.bridge import names
+from ocrtop.ocr.callbacks import options
+from ocrtop.ocr.callbacks.bridge import BridgeCallback
+from ocrtop.ocr.callbacks.options import step_cadence
+from ocrtop.ocr.callbacks.resource_monitor import ResourceMonitorCallback
+from ocrtop.ocr.callbacks.throughput_monitor import ThroughputMonitorCallback
 
 
 def test_the_cadence_falls_back_to_the_trainer() -> None:
@@ -48,7 +48,7 @@ def test_an_old_name_next_to_its_new_one_or_an_unknown_name_is_refused() -> None
 
 
 def test_every_monitor_defaults_to_the_one_data_bound_share() -> None:
-    from ocr.callbacks.alerts import AlertsCallback
+    from ocrtop.ocr.callbacks.alerts import AlertsCallback
 
     assert ThroughputMonitorCallback().data_bound_share == names.DATA_BOUND_SHARE
     alerts = AlertsCallback()

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from torch.utils.data import DataLoader
 
-from bridge.client import BridgeClient
-from ocr.callbacks.bridge import BridgeCallback
-from ocr.callbacks.profiler import ProfilerCallback
-from ocr.callbacks.profiling.analysis import (
+from ocrtop.bridge.client import BridgeClient
+from ocrtop.ocr.callbacks.bridge import BridgeCallback
+from ocrtop.ocr.callbacks.profiler import ProfilerCallback
+from ocrtop.ocr.callbacks.profiling.analysis import (
     STEP_SCOPE,
     bottleneck_summary,
     cap_trace,

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 import torch
 
-from bridge import names
-from ocr.callbacks import rank_stats as rs
-from ocr.callbacks.alerting.engine import AlertEngine
-from ocr.callbacks.bridge import BridgeCallback
-from ocr.callbacks.rank_stats import (
+from ocrtop.bridge import names
+from ocrtop.ocr.callbacks import rank_stats as rs
+from ocrtop.ocr.callbacks.alerting.engine import AlertEngine
+from ocrtop.ocr.callbacks.bridge import BridgeCallback
+from ocrtop.ocr.callbacks.rank_stats import (
     RankStatsCallback,
     job_metrics,
     rank_figures,
@@ -25,8 +25,8 @@ from ocr.callbacks.rank_stats import (
     straggler_rule,
     straggler_values,
 )
-from ocr.callbacks.timing import step_clock as sc
-from ocr.callbacks.timing.step_clock import StepClock
+from ocrtop.ocr.callbacks.timing import step_clock as sc
+from ocrtop.ocr.callbacks.timing.step_clock import StepClock
 
 T0 = 1_800_000_000.0
 
@@ -249,7 +249,7 @@ def test_rank_memory_leaves_out_other_ranks_but_counts_workers() -> None:
 def test_rank_stats_takes_the_samplers_pss_instead_of_walking_proc(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from ocr.callbacks.resource_monitor import ResourceMonitorCallback
+    from ocrtop.ocr.callbacks.resource_monitor import ResourceMonitorCallback
 
     monitor = ResourceMonitorCallback(write_csv=False, gpu=False)
     monkeypatch.setattr(monitor, "latest_values", lambda: {names.PROC_PSS_BYTES: 123.0})

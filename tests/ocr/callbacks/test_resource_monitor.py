@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from bridge import names
-from ocr.callbacks.resource_monitor import ResourceMonitorCallback
-from ocr.callbacks.sampling.process_tree import process_tree_memory
-from ocr.callbacks.sampling.resource_csv import ResourceCsv, resource_columns
-from ocr.callbacks.sampling.system import BackgroundSampler, SystemSampler
+from ocrtop.bridge import names
+from ocrtop.ocr.callbacks.resource_monitor import ResourceMonitorCallback
+from ocrtop.ocr.callbacks.sampling.process_tree import process_tree_memory
+from ocrtop.ocr.callbacks.sampling.resource_csv import ResourceCsv, resource_columns
+from ocrtop.ocr.callbacks.sampling.system import BackgroundSampler, SystemSampler
 from tests.helpers.fake_nvml import fake_pynvml
 from tests.helpers.toy_training import ToyModule, loader, make_trainer
 

@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 import torch
 
-from bridge import names
-from ocr.callbacks import throughput_monitor as tm
-from ocr.callbacks.bridge import BridgeCallback
-from ocr.callbacks.throughput_monitor import ThroughputMonitorCallback
-from ocr.callbacks.timing.step_clock import StepClock
+from ocrtop.bridge import names
+from ocrtop.ocr.callbacks import throughput_monitor as tm
+from ocrtop.ocr.callbacks.bridge import BridgeCallback
+from ocrtop.ocr.callbacks.throughput_monitor import ThroughputMonitorCallback
+from ocrtop.ocr.callbacks.timing.step_clock import StepClock
+from ocrtop.tui.core import derive
+from ocrtop.tui.core.state import AppState
 from tests.helpers.toy_training import ToyModule, loader, make_trainer
-from tui.core import derive
-from tui.core.state import AppState
 
 
 class Clock:

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ocr.data.canonical import CanonicalSource, fallback_split, read_labels
-from ocr.geometry import apply_matrix
+from ocrtop.ocr.data.canonical import CanonicalSource, fallback_split, read_labels
+from ocrtop.ocr.geometry import apply_matrix
 
 GOOD = [[4, 4], [30, 4], [30, 14], [4, 14]]
 
@@ -80,7 +80,7 @@ def test_invalid_words_skipped_with_one_warning(
         "junk": {"points": "abc"},
     }
     make_split(tmp_path, {"a.png": {"words": words}})
-    with caplog.at_level(logging.WARNING, logger="ocr.data.canonical"):
+    with caplog.at_level(logging.WARNING, logger="ocrtop.ocr.data.canonical"):
         source = CanonicalSource(str(tmp_path), None, on_error="skip")
     assert len(source.load(0).words) == 1
     warnings = [r.getMessage() for r in caplog.records]

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from ocr.data.canvas import warp_rgb
+from ocrtop.ocr.data.canvas import warp_rgb
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from ocr.data.check import check_dataset
+from ocrtop.ocr.data.check import check_dataset
 
 GOOD = [[4, 4], [30, 4], [30, 14], [4, 14]]
 
@@ -119,7 +119,7 @@ def test_numeric_strings_triangles_string_booleans_and_truncated_pngs_are_caught
 
 def test_training_rejects_exactly_what_data_check_reports(tmp_path: Path) -> None:
     """One rule set: the loader (skip mode) drops what the check lists, nothing else."""
-    from ocr.data.canonical import CanonicalSource
+    from ocrtop.ocr.data.canonical import CanonicalSource
 
     bad = hostile_dataset(tmp_path)
     source = CanonicalSource(str(tmp_path), "train", on_error="skip")
@@ -132,8 +132,8 @@ def test_training_rejects_exactly_what_data_check_reports(tmp_path: Path) -> Non
 
 
 def test_by_default_training_refuses_a_dataset_with_problems(tmp_path: Path) -> None:
-    from ocr.data.canonical import CanonicalSource
-    from ocr.failures import ConfigError, final_status
+    from ocrtop.ocr.data.canonical import CanonicalSource
+    from ocrtop.ocr.failures import ConfigError, final_status
 
     hostile_dataset(tmp_path)
     with pytest.raises(ConfigError) as info:

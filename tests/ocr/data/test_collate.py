@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from ocr.data.collate import collate_batch
+from ocrtop.ocr.data.collate import collate_batch
 
 
 def sample(n_words: int, ignored: int, load_ms: float) -> dict[str, Any]:

@@ -9,14 +9,14 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from ocr.data.canvas import TransformState
-from ocr.data.collate import collate_batch
-from ocr.data.dataset import TextDetectionDataset
-from ocr.data.source import PageRecord
-from ocr.data.synthetic import SyntheticPages
-from ocr.data.targets import CraftTargets, DBTargets
-from ocr.data.transforms import Compose, RandomRotate, eval_transforms, train_transforms
-from ocr.geometry import apply_matrix
+from ocrtop.ocr.data.canvas import TransformState
+from ocrtop.ocr.data.collate import collate_batch
+from ocrtop.ocr.data.dataset import TextDetectionDataset
+from ocrtop.ocr.data.source import PageRecord
+from ocrtop.ocr.data.synthetic import SyntheticPages
+from ocrtop.ocr.data.targets import CraftTargets, DBTargets
+from ocrtop.ocr.data.transforms import Compose, RandomRotate, eval_transforms, train_transforms
+from ocrtop.ocr.geometry import apply_matrix
 
 
 class CountingPages(SyntheticPages):

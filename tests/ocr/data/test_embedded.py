@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from ocr.data import embedded
-from ocr.data.canonical import CanonicalSource
-from ocr.data.check import check_dataset
-from ocr.data.embedded import DataRootError, prepare_root
+from ocrtop.ocr.data import embedded
+from ocrtop.ocr.data.canonical import CanonicalSource
+from ocrtop.ocr.data.check import check_dataset
+from ocrtop.ocr.data.embedded import DataRootError, prepare_root
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from ocr.data.icdar import convert_icdar, convert_icdar_dataset
+from ocrtop.ocr.data.icdar import convert_icdar, convert_icdar_dataset
 
 
 def write_icdar(tmp_path: Path) -> tuple[Path, Path]:

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ocr.data import imageio
-from ocr.data.imageio import exif_matrix, load_image, load_image_pillow
-from ocr.geometry import apply_matrix
+from ocrtop.ocr.data import imageio
+from ocrtop.ocr.data.imageio import exif_matrix, load_image, load_image_pillow
+from ocrtop.ocr.geometry import apply_matrix
 
 RNG = np.random.default_rng(0)
 STORED = RNG.integers(0, 256, (40, 60, 3), dtype=np.uint8)

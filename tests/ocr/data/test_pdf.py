@@ -13,10 +13,10 @@ import cv2
 import numpy as np
 import pytest
 
-from ocr.cli import main
-from ocr.data.canonical import CanonicalSource
-from ocr.data.check import check_dataset
-from ocr.data.pdf import document_split, write_pdf_dataset
+from ocrtop.ocr.cli import main
+from ocrtop.ocr.data.canonical import CanonicalSource
+from ocrtop.ocr.data.check import check_dataset
+from ocrtop.ocr.data.pdf import document_split, write_pdf_dataset
 
 fpdf = pytest.importorskip("fpdf")
 
@@ -152,7 +152,7 @@ def test_cli_page_limit_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def test_ligature_letters_sharing_one_box_stay_one_word() -> None:
-    from ocr.data.pdf_words import _Char, _words
+    from ocrtop.ocr.data.pdf_words import _Char, _words
 
     def char(text: str, x0: float, x1: float) -> _Char:
         return _Char(text, np.array([x0, 100.0, x1, 115.0]))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from ocr.data.sample import MAP_LEVELS, normalize_images, pack_map, target_map
+from ocrtop.ocr.data.sample import MAP_LEVELS, normalize_images, pack_map, target_map
 
 MEAN = np.array([0.485, 0.456, 0.406]) * 255
 STD = np.array([0.229, 0.224, 0.225]) * 255

@@ -8,10 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
-from ocr.data.canonical import CanonicalSource
-from ocr.data.check import check_dataset
-from ocr.data.synthetic import SyntheticPages, write_dataset
-from ocr.geometry import polygon_problem
+from ocrtop.ocr.data.canonical import CanonicalSource
+from ocrtop.ocr.data.check import check_dataset
+from ocrtop.ocr.data.synthetic import SyntheticPages, write_dataset
+from ocrtop.ocr.geometry import polygon_problem
 
 
 def test_pages_are_a_pure_function_of_seed_and_index() -> None:

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from ocr.data.photometric import ColorJitter
-from ocr.data.transforms import (
+from ocrtop.ocr.data.photometric import ColorJitter
+from ocrtop.ocr.data.transforms import (
     RandomCrop,
     RandomFlip,
     RandomRotate,
@@ -18,8 +18,8 @@ from ocr.data.transforms import (
     eval_transforms,
     train_transforms,
 )
-from ocr.geometry import apply_matrix
-from ocr.types import Word
+from ocrtop.ocr.geometry import apply_matrix
+from ocrtop.ocr.types import Word
 
 BLOCK = np.array([[40.0, 30.0], [100.0, 30.0], [100.0, 50.0], [40.0, 50.0]])
 

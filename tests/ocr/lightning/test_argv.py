@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ocr.lightning.argv import list_to_sweep, multirun_flag_first, prepare_argv
+from ocrtop.ocr.lightning.argv import list_to_sweep, multirun_flag_first, prepare_argv
 
 
 def test_seed_sweep_line() -> None:

@@ -11,9 +11,9 @@ import pytest
 import torch
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 
-from ocr.lightning import atomic
-from ocr.lightning.atomic import AtomicCheckpointIO
-from ocr.lightning.summary import write_run_summary
+from ocrtop.ocr.lightning import atomic
+from ocrtop.ocr.lightning.atomic import AtomicCheckpointIO
+from ocrtop.ocr.lightning.summary import write_run_summary
 
 
 def _full_disk_move(src: str, dst: str, *args: Any, **kwargs: Any) -> None:

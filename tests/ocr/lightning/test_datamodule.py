@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch.utils.data import Dataset
 
-from ocr.lightning.datamodule import DetectionDataModule
+from ocrtop.ocr.lightning.datamodule import DetectionDataModule
 
 
 class _Tiny(Dataset):

@@ -31,8 +31,8 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-from ocr.lightning.train import build
-from ocr.losses import ohem
+from ocrtop.ocr.lightning.train import build
+from ocrtop.ocr.losses import ohem
 
 ROOT = Path(__file__).resolve().parents[3]
 OURS = tuple(str(ROOT / d) for d in ("ocr", "bridge", "ocrtop", "runners"))

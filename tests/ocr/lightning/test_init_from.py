@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from ocr.lightning import train as train_module
-from ocr.lightning.train import train
+from ocrtop.ocr.lightning import train as train_module
+from ocrtop.ocr.lightning.train import train
 
 
 @pytest.mark.slow

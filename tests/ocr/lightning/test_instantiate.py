@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from omegaconf import OmegaConf
 
-from ocr.lightning.instantiate import enabled_nodes, instantiate_group
+from ocrtop.ocr.lightning.instantiate import enabled_nodes, instantiate_group
 
 
 def test_disabled_null_and_targetless_entries_are_skipped() -> None:

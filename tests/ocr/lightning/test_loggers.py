@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ocr.lightning import loggers
+from ocrtop.ocr.lightning import loggers
 
 
 def test_wandb_offline_without_key(tmp_path: Path) -> None:

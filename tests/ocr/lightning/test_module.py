@@ -8,10 +8,10 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from bridge import names
-from ocr.callbacks.timing.step_clock import StepClock
-from ocr.lightning.module import DetectionModule
-from ocr.lightning.schedulers import constant, poly_with_warmup
+from ocrtop.bridge import names
+from ocrtop.ocr.callbacks.timing.step_clock import StepClock
+from ocrtop.ocr.lightning.module import DetectionModule
+from ocrtop.ocr.lightning.schedulers import constant, poly_with_warmup
 
 
 def _module(scheduler=None, interval: str = "step") -> DetectionModule:

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from ocr.lightning.module import DetectionModule
+from ocrtop.ocr.lightning.module import DetectionModule
 
 
 def module(net: nn.Module, **kwargs) -> DetectionModule:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from ocr.callbacks.bridge import BridgeCallback
-from ocr.lightning.notices import DataReport, EventLogWatch
+from ocrtop.ocr.callbacks.bridge import BridgeCallback
+from ocrtop.ocr.lightning.notices import DataReport, EventLogWatch
 
 
 class FakePublisher:

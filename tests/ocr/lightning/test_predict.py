@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ocr.lightning.predict import ImageFolderSource, resolve_device
+from ocrtop.ocr.lightning.predict import ImageFolderSource, resolve_device
 
 
 def test_lists_images_sorted_and_maps_back_to_the_stored_frame(tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ocr.lightning.predictions import predictions_to_canonical, write_predictions
-from ocr.types import Prediction
+from ocrtop.ocr.lightning.predictions import predictions_to_canonical, write_predictions
+from ocrtop.ocr.types import Prediction
 
 
 def test_canonical_layout_with_scores(tmp_path: Path) -> None:

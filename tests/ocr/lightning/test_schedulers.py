@@ -7,7 +7,7 @@ import itertools
 import pytest
 import torch
 
-from ocr.lightning.schedulers import constant, cosine_with_warmup, poly_with_warmup
+from ocrtop.ocr.lightning.schedulers import constant, cosine_with_warmup, poly_with_warmup
 
 
 def _lrs(scheduler: torch.optim.lr_scheduler.LRScheduler, steps: int) -> list[float]:

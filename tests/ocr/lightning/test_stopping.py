@@ -16,11 +16,11 @@ import torch
 from pytorch_lightning.demos.boring_classes import BoringModel, RandomDataset
 from torch.utils.data import DataLoader
 
-from bridge import exitcodes
-from ocr.callbacks.link.commands import stop_handler
-from ocr.failures import StopEscalated, StopRequested, final_status
-from ocr.lightning.datamodule import worker_init
-from ocr.lightning.stopping import GracefulStop, StopController
+from ocrtop.bridge import exitcodes
+from ocrtop.ocr.callbacks.link.commands import stop_handler
+from ocrtop.ocr.failures import StopEscalated, StopRequested, final_status
+from ocrtop.ocr.lightning.datamodule import worker_init
+from ocrtop.ocr.lightning.stopping import GracefulStop, StopController
 
 
 class StopAt(pl.Callback):

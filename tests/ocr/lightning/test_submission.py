@@ -14,16 +14,16 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
 from PIL import Image
 
-from ocr.cli import main
-from ocr.data.canonical import write_labels
-from ocr.lightning.predictions import (
+from ocrtop.ocr.cli import main
+from ocrtop.ocr.data.canonical import write_labels
+from ocrtop.ocr.lightning.predictions import (
     predictions_to_canonical,
     read_submission,
     write_predictions,
     write_submission,
 )
-from ocr.metrics import evaluate_files
-from ocr.types import Prediction, Word
+from ocrtop.ocr.metrics import evaluate_files
+from ocrtop.ocr.types import Prediction, Word
 
 CONFIGS = Path(__file__).resolve().parents[3] / "configs"
 
@@ -75,7 +75,7 @@ def test_malformed_rows_name_the_line(tmp_path: Path, line: str, error: str) -> 
 
 @pytest.mark.slow
 def test_predict_writes_every_image_in_the_stored_frame(tmp_path: Path) -> None:
-    from ocr.lightning.predict import predict_folder
+    from ocrtop.ocr.lightning.predict import predict_folder
 
     images = tmp_path / "imgs"
     images.mkdir()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from ocr.lightning.sweep_summary import RUN_SUMMARY, SweepSummary, collect_rows
+from ocrtop.ocr.lightning.sweep_summary import RUN_SUMMARY, SweepSummary, collect_rows
 
 
 def _job(sweep: Path, name: str, summary: dict | None) -> None:

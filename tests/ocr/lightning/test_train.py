@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge import names
-from ocr.lightning.train import train
+from ocrtop.bridge import names
+from ocrtop.ocr.lightning.train import train
 
 DB_KEYS = {names.TRAIN_LOSS_PROB, names.TRAIN_LOSS_THRESH, names.TRAIN_LOSS_BINARY}
 CRAFT_KEYS = {names.TRAIN_LOSS_REGION, names.TRAIN_LOSS_AFFINITY}
@@ -80,7 +80,7 @@ def test_wandb_true_without_the_extra_says_how_to_install(
 ) -> None:
     real = importlib.util.find_spec
     monkeypatch.setattr(
-        "ocr.lightning.loggers.importlib.util.find_spec",
+        "ocrtop.ocr.lightning.loggers.importlib.util.find_spec",
         lambda name: None if name == "wandb" else real(name),
     )
     with pytest.raises(RuntimeError, match=r"(?s)logger\.wandb.*pip install 'ocrtop\[wandb\]'"):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ocr.losses import CraftLoss, ohem_mse
-from ocr.types import DetectionOutput
+from ocrtop.ocr.losses import CraftLoss, ohem_mse
+from ocrtop.ocr.types import DetectionOutput
 
 
 def _one_image() -> tuple[torch.Tensor, torch.Tensor]:

@@ -8,9 +8,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ocr.losses import DBLoss, balanced_bce, dice_loss
-from ocr.models import FPN, DBHead, Detector, TimmBackbone
-from ocr.types import DetectionOutput
+from ocrtop.ocr.losses import DBLoss, balanced_bce, dice_loss
+from ocrtop.ocr.models import FPN, DBHead, Detector, TimmBackbone
+from ocrtop.ocr.types import DetectionOutput
 
 
 def _output(prob: torch.Tensor, thresh: torch.Tensor | None = None) -> DetectionOutput:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ocr.losses import ohem
+from ocrtop.ocr.losses import ohem
 
 
 def brute_force(loss, positive, negative, ratio, empty_negatives):

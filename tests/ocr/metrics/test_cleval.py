@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ocr.metrics import CLEvalConfig, CLEvalCounts, CLEvalMetric, cleval_image
-from ocr.metrics.cleval import char_centers, points_inside
-from ocr.types import Prediction
+from ocrtop.ocr.metrics import CLEvalConfig, CLEvalCounts, CLEvalMetric, cleval_image
+from ocrtop.ocr.metrics.cleval import char_centers, points_inside
+from ocrtop.ocr.types import Prediction
 
 
 def box(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ocr.metrics import DetectionMetric, match_image
-from ocr.types import Prediction
+from ocrtop.ocr.metrics import DetectionMetric, match_image
+from ocrtop.ocr.types import Prediction
 
 
 def box(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:

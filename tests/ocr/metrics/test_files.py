@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ocr.metrics.files import evaluate_files
+from ocrtop.ocr.metrics.files import evaluate_files
 
 
 def word(x0: float, y0: float, x1: float, y1: float, **extra: Any) -> dict[str, Any]:
@@ -77,6 +77,6 @@ def test_importing_evaluate_files_does_not_import_torch(tmp_path: Path) -> None:
     """``ocrtop eval`` should start fast; the torchmetrics class is imported lazily."""
     import subprocess
 
-    code = "import sys, ocr.metrics.files; print('torch' in sys.modules)"
+    code = "import sys, ocrtop.ocr.metrics.files; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ocr.metrics import match_image
-from ocr.metrics.polygons import to_shapely
+from ocrtop.ocr.metrics import match_image
+from ocrtop.ocr.metrics.polygons import to_shapely
 
 
 def row(x0: float, x1: float, y0: float = 0, y1: float = 20) -> np.ndarray:

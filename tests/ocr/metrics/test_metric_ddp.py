@@ -13,8 +13,8 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from ocr.metrics import CLEvalMetric, DetectionMetric
-from ocr.types import Prediction
+from ocrtop.ocr.metrics import CLEvalMetric, DetectionMetric
+from ocrtop.ocr.types import Prediction
 
 
 def _box(y: float) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ocr.models.necks import FPN, AdaptiveScaleFusion, ScaleChannelSpatialAttention
+from ocrtop.ocr.models.necks import FPN, AdaptiveScaleFusion, ScaleChannelSpatialAttention
 
 CHANNELS = [8, 16, 24, 32]
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
-from ocr.losses import CraftLoss, DBLoss
-from ocr.models import FPN, CraftHead, DBHead, Detector, TimmBackbone, UNetDecoder
+from ocrtop.ocr.losses import CraftLoss, DBLoss
+from ocrtop.ocr.models import FPN, CraftHead, DBHead, Detector, TimmBackbone, UNetDecoder
 
 H, W = 64, 96
 
@@ -112,14 +112,14 @@ def test_each_architecture_runs_forward_and_backward(arch: str) -> None:
 
 def test_hydra_config_shape_builds_dbnetpp() -> None:
     cfg = {
-        "_target_": "ocr.models.Detector",
+        "_target_": "ocrtop.ocr.models.Detector",
         "backbone": {
-            "_target_": "ocr.models.TimmBackbone",
+            "_target_": "ocrtop.ocr.models.TimmBackbone",
             "name": "mobilenetv3_small_100",
             "out_strides": [4, 8, 16, 32],
         },
-        "neck": {"_target_": "ocr.models.necks.FPN", "_partial_": True, "fusion": "asf"},
-        "head": {"_target_": "ocr.models.heads.DBHead", "_partial_": True},
+        "neck": {"_target_": "ocrtop.ocr.models.necks.FPN", "_partial_": True, "fusion": "asf"},
+        "head": {"_target_": "ocrtop.ocr.models.heads.DBHead", "_partial_": True},
     }
     model = instantiate(cfg).eval()
     assert isinstance(model.neck, FPN) and model.neck.asf is not None

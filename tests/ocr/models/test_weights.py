@@ -9,8 +9,8 @@ import timm
 import torch
 from safetensors.torch import save_file
 
-from ocr.models import TimmBackbone
-from ocr.models.weights import init_from_checkpoint
+from ocrtop.ocr.models import TimmBackbone
+from ocrtop.ocr.models.weights import init_from_checkpoint
 
 NAME = "mobilenetv3_small_100"
 

@@ -9,9 +9,9 @@ import pytest
 import torch
 from shapely.geometry import Polygon
 
-from ocr.geometry import apply_matrix
-from ocr.postprocess import CraftPostProcessor
-from ocr.types import DetectionOutput
+from ocrtop.ocr.geometry import apply_matrix
+from ocrtop.ocr.postprocess import CraftPostProcessor
+from ocrtop.ocr.types import DetectionOutput
 
 H, W = 128, 256  # network input; the maps are (64, 128)
 TO_ORIGINAL = np.array([[1.5, 0.0, 3.0], [0.0, 1.5, -2.0], [0.0, 0.0, 1.0]])
@@ -28,7 +28,7 @@ WORDS = [_word(20, 20, 24, 32, 5), _word(40, 80, 32, 32, 5)]
 
 def _gaussian(shape: tuple[int, int], box: tuple, s: float = 0.5) -> np.ndarray:
     """An isotropic Gaussian warped onto an axis-aligned box, 2 sigma at the edge (sigma =
-    a quarter of the side, as ``ocr.data.targets.craft`` builds them)."""
+    a quarter of the side, as ``ocrtop.ocr.data.targets.craft`` builds them)."""
     x0, y0, x1, y1 = (v * s for v in box)
     ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]] + 0.5
     u = (xs - (x0 + x1) / 2) / ((x1 - x0) / 2) * 2.0

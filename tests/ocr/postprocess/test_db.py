@@ -8,9 +8,9 @@ import pytest
 import torch
 from shapely.geometry import Polygon
 
-from ocr.geometry import apply_matrix, shrink_polygon
-from ocr.postprocess import DBPostProcessor
-from ocr.types import DetectionOutput
+from ocrtop.ocr.geometry import apply_matrix, shrink_polygon
+from ocrtop.ocr.postprocess import DBPostProcessor
+from ocrtop.ocr.types import DetectionOutput
 
 H, W = 128, 192
 # Network input -> original: the image was shrunk by 2.5 and padded by (4, 6) before the net.

@@ -10,7 +10,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tui.core.child import ENV_GROUP, Child
+from ocrtop.tui.core.child import ENV_GROUP, Child
 
 pytestmark = pytest.mark.slow
 

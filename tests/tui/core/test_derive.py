@@ -9,14 +9,14 @@ from pathlib import Path
 
 from rich.console import Console, RenderableType
 
-from bridge import names
+from ocrtop.bridge import names
+from ocrtop.tui.core import derive
+from ocrtop.tui.core.feeds.replay import ReplayFeed
+from ocrtop.tui.core.state import AppState
+from ocrtop.tui.headless import HeadlessPrinter, run_headless, status_line
+from ocrtop.tui.widgets.resources import ResourcesPanel
+from ocrtop.tui.widgets.throughput import ThroughputPanel
 from tests.helpers.streams import T0, StreamBuilder, make_stream
-from tui.core import derive
-from tui.core.feeds.replay import ReplayFeed
-from tui.core.state import AppState
-from tui.headless import HeadlessPrinter, run_headless, status_line
-from tui.widgets.resources import ResourcesPanel
-from tui.widgets.throughput import ThroughputPanel
 
 
 def state_with(values: dict[str, float], steps: int = 10) -> AppState:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bridge import names
+from ocrtop.bridge import names
+from ocrtop.tui.core import derive
+from ocrtop.tui.core.state import AppState
+from ocrtop.tui.headless import status_line
+from ocrtop.tui.widgets.training import TrainingPanel
 from tests.helpers.streams import T0, StreamBuilder, make_stream
-from tui.core import derive
-from tui.core.state import AppState
-from tui.headless import status_line
-from tui.widgets.training import TrainingPanel
 
 
 def fed(stream: list[dict]) -> AppState:

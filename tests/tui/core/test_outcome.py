@@ -5,12 +5,12 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+from ocrtop.tui.core import outcome
+from ocrtop.tui.core.events import JobFinished
+from ocrtop.tui.core.state import AppState
+from ocrtop.tui.core.supervise import Supervisor
+from ocrtop.tui.headless import HeadlessPrinter
 from tests.helpers.streams import T0, StreamBuilder
-from tui.core import outcome
-from tui.core.events import JobFinished
-from tui.core.state import AppState
-from tui.core.supervise import Supervisor
-from tui.headless import HeadlessPrinter
 
 
 class DeadChild:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tui.core.ring import Decimator, History, Ring
+from ocrtop.tui.core.ring import Decimator, History, Ring
 
 
 def test_ring_keeps_only_the_newest_points_in_order() -> None:

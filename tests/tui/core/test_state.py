@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bridge import names
+from ocrtop.bridge import names
+from ocrtop.tui.core import derive
+from ocrtop.tui.core.state import AppState
 from tests.helpers.streams import JOB_ID, StreamBuilder, make_stream
-from tui.core import derive
-from tui.core.state import AppState
 
 
 def fed(stream: list[dict], stream_key: str = "s0") -> AppState:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tui.core.view import WINDOWS, ViewState
+from ocrtop.tui.core.view import WINDOWS, ViewState
 
 
 def test_window_cycles_through_every_span_and_wraps() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from textual.containers import VerticalScroll
 
+from ocrtop.tui.screens.finished import JobFinishedScreen
 from tests.helpers.streams import T0
 from tests.helpers.tui_harness import Harness, settle
-from tui.screens.finished import JobFinishedScreen
 
 LONG_PATH = "/data/" + "/".join(f"level{i}" for i in range(12)) + "/images/page_0042.png"
 

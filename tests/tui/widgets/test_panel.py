@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 
+from ocrtop.tui.adapter import FeedMessage
+from ocrtop.tui.app import OcrtopApp
+from ocrtop.tui.core.events import ValuesArrived
+from ocrtop.tui.core.state import AppState
 from tests.helpers.streams import T0, make_stream
 from tests.helpers.tui_fakes import RecordedFeed, panel_text
-from tui.adapter import FeedMessage
-from tui.app import OcrtopApp
-from tui.core.events import ValuesArrived
-from tui.core.state import AppState
 
 VALUE = re.compile(r"\d+\.\d samples/s")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from bridge import names
+from ocrtop.bridge import names
+from ocrtop.tui.core.state import AppState
+from ocrtop.tui.widgets.throughput import ThroughputPanel
 from tests.helpers.streams import T0, StreamBuilder, step_metrics
-from tui.core.state import AppState
-from tui.widgets.throughput import ThroughputPanel
 
 
 def rendered(values: dict[str, float]) -> str:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bridge.eventlog import EVENTS_FILE
-from tui.core.feeds.logs import rank_files
-from tui.core.state import AppState
+from ocrtop.bridge.eventlog import EVENTS_FILE
+from ocrtop.tui.core.feeds.logs import rank_files
+from ocrtop.tui.core.state import AppState
 
 
 def sweep_dirs(state: AppState) -> set[Path]:
@@ -63,7 +63,7 @@ def read_run(run_dir: Path) -> list[tuple[Any, str]]:
     every status, alert, log and validation/test metric, a downsampled history of the
     per-step ones and the exact latest values, so the sweep table fills at once.
     """
-    from bridge.eventlog import skim_events
+    from ocrtop.bridge.eventlog import skim_events
 
     out: list[tuple[Any, str]] = []
     for path in rank_files(run_dir):

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from tui.core.events import CommandFailed, FeedEvent, ValuesArrived
+from ocrtop.tui.core.events import CommandFailed, FeedEvent, ValuesArrived
 
 Post = Callable[[FeedEvent], Any]
 """Where a feed announces its events: the app's adapter, or the headless printer."""

@@ -15,17 +15,17 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from tui.core.events import (
+from ocrtop.tui.core.events import (
     CommandFailed,
     ConnectionChanged,
     JobFinished,
     SnapshotLoaded,
     SourceFailed,
 )
-from tui.core.feeds import backfill
-from tui.core.feeds.base import Capabilities, FeedBase, Post
-from tui.core.feeds.logs import explain, plan_replay
-from tui.core.state import AppState, fields
+from ocrtop.tui.core.feeds import backfill
+from ocrtop.tui.core.feeds.base import Capabilities, FeedBase, Post
+from ocrtop.tui.core.feeds.logs import explain, plan_replay
+from ocrtop.tui.core.state import AppState, fields
 
 log = logging.getLogger(__name__)
 
@@ -35,20 +35,20 @@ FINISHING = ("hello", "status", "snapshot")
 
 
 async def _bridge_connect(target: str) -> Any:
-    from bridge.client import BridgeClient
+    from ocrtop.bridge.client import BridgeClient
 
     return await BridgeClient.connect(target)
 
 
 def _list_group(group: str) -> list[Any]:
-    from bridge.registry import list_jobs
+    from ocrtop.bridge.registry import list_jobs
 
     return list_jobs(group=group)
 
 
 def _ranks_of(target: str) -> list[Any]:
     """Registry entries of every rank of the job ``target`` names (just the target otherwise)."""
-    from bridge.registry import find_job, list_jobs
+    from ocrtop.bridge.registry import find_job, list_jobs
 
     entry = find_job(target)
     return [j for j in list_jobs() if j.run_dir == entry.run_dir] or [entry]
@@ -65,7 +65,7 @@ def check_attach_target(target: str) -> tuple[str, str | None]:
     import os
     import stat
 
-    from bridge.registry import RegistryError, find_job, is_socket_target, list_jobs
+    from ocrtop.bridge.registry import RegistryError, find_job, is_socket_target, list_jobs
 
     if target.startswith(("ssh://", "tcp://")):
         return target, None
@@ -267,7 +267,7 @@ class LiveFeed(FeedBase):
         if stream.startswith("ssh://") or "/" in stream:
             return attempts > 20
         try:
-            from bridge.registry import list_jobs
+            from ocrtop.bridge.registry import list_jobs
 
             return all(j.job_id != stream for j in list_jobs()) and attempts > 2
         except Exception:

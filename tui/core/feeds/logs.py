@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bridge.eventlog import EVENTS_FILE, LogProblem, check_log
+from ocrtop.bridge.eventlog import EVENTS_FILE, LogProblem, check_log
 
 
 def rank_files(run_dir: Path) -> list[Path]:

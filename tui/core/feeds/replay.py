@@ -13,10 +13,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from tui.core.events import ConnectionChanged, JobFinished, SourceFailed
-from tui.core.feeds.base import Capabilities, FeedBase, Post
-from tui.core.feeds.logs import explain, plan_replay
-from tui.core.state import AppState, fields
+from ocrtop.tui.core.events import ConnectionChanged, JobFinished, SourceFailed
+from ocrtop.tui.core.feeds.base import Capabilities, FeedBase, Post
+from ocrtop.tui.core.feeds.logs import explain, plan_replay
+from ocrtop.tui.core.state import AppState, fields
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 64.0, 256.0)
 MAX_SLEEP = 2.0
@@ -32,7 +32,7 @@ SEEK_TAIL_BYTES = 256 << 10
 
 
 def _stream(path: Path, start: int = 0) -> Iterator[tuple[Any, str]]:
-    from bridge.eventlog import read_events
+    from ocrtop.bridge.eventlog import read_events
 
     name = path.name
     for msg in read_events(path, start=start):
@@ -40,7 +40,7 @@ def _stream(path: Path, start: int = 0) -> Iterator[tuple[Any, str]]:
 
 
 def _skim(path: Path, end: int) -> Iterator[tuple[Any, str]]:
-    from bridge.eventlog import skim_events
+    from ocrtop.bridge.eventlog import skim_events
 
     name = path.name
     for msg in skim_events(path, budget=SEEK_BUDGET, end=end, tail_bytes=SEEK_TAIL_BYTES):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ocr.callbacks.alerting.engine import AlertEngine, AlertRule, RollingBaseline
-from ocr.callbacks.alerting.rules import AlertThresholds, default_rules
+from ocrtop.ocr.callbacks.alerting.engine import AlertEngine, AlertRule, RollingBaseline
+from ocrtop.ocr.callbacks.alerting.rules import AlertThresholds, default_rules
 
 
 def test_rolling_baseline_needs_history_and_freezes() -> None:

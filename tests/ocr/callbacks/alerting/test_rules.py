@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from bridge import names
-from ocr.callbacks.alerting.engine import AlertEngine
-from ocr.callbacks.alerting.rules import (
+from ocrtop.bridge import names
+from ocrtop.ocr.callbacks.alerting.engine import AlertEngine
+from ocrtop.ocr.callbacks.alerting.rules import (
     BASELINE_KEY,
     SINCE_STEP_KEY,
     AlertThresholds,

@@ -5,14 +5,14 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from bridge import names
-from ocr.callbacks.alerting.engine import Alert
-from ocr.callbacks.alerting.report import report_alert
-from ocr.callbacks.bridge import BridgeCallback
-from ocr.callbacks.link import BridgeLink, publisher_of
-from ocr.callbacks.link.emit import Emitter
-from ocr.callbacks.profiler import ProfilerCallback
-from ocr.callbacks.throughput_monitor import ThroughputMonitorCallback
+from ocrtop.bridge import names
+from ocrtop.ocr.callbacks.alerting.engine import Alert
+from ocrtop.ocr.callbacks.alerting.report import report_alert
+from ocrtop.ocr.callbacks.bridge import BridgeCallback
+from ocrtop.ocr.callbacks.link import BridgeLink, publisher_of
+from ocrtop.ocr.callbacks.link.emit import Emitter
+from ocrtop.ocr.callbacks.profiler import ProfilerCallback
+from ocrtop.ocr.callbacks.throughput_monitor import ThroughputMonitorCallback
 
 
 def test_no_bridge_means_no_link_and_no_publisher() -> None:

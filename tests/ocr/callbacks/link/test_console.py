@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from ocr.callbacks.link.console import ConsoleFallbackHandler, install_console_fallback
-from ocr.callbacks.link.log_handler import BridgeLogHandler
+from ocrtop.ocr.callbacks.link.console import ConsoleFallbackHandler, install_console_fallback
+from ocrtop.ocr.callbacks.link.log_handler import BridgeLogHandler
 
 
 @pytest.fixture
@@ -15,7 +15,7 @@ def bare_logging(monkeypatch: pytest.MonkeyPatch):
     """A process without logging setup: call the returned function first in the test body
     (pytest attaches its capture handler to the root logger after fixtures ran)."""
     root = logging.getLogger()
-    logger = logging.getLogger("ocr.callbacks")
+    logger = logging.getLogger("ocrtop.ocr.callbacks")
     monkeypatch.setattr(logger, "handlers", [])
     monkeypatch.setattr(logger, "level", logging.NOTSET)
 
@@ -31,9 +31,9 @@ def test_info_records_reach_stderr_without_user_logging(bare_logging, capsys) ->
     handler = install_console_fallback()
     assert install_console_fallback() is handler  # once
     root.addHandler(BridgeLogHandler(publisher=None))  # ours: does not count
-    logging.getLogger("ocr.callbacks.alerts").info("data_bound firing: raise num_workers")
+    logging.getLogger("ocrtop.ocr.callbacks.alerts").info("data_bound firing: raise num_workers")
     err = capsys.readouterr().err
-    assert "[ocrtop] INFO ocr.callbacks.alerts: data_bound firing" in err
+    assert "[ocrtop] INFO ocrtop.ocr.callbacks.alerts: data_bound firing" in err
 
 
 def test_a_script_with_logging_gets_each_record_once(bare_logging, capsys) -> None:
@@ -41,17 +41,18 @@ def test_a_script_with_logging_gets_each_record_once(bare_logging, capsys) -> No
     install_console_fallback()
     user = logging.StreamHandler()  # basicConfig's handler, bound to stderr now
     root.addHandler(user)
-    logging.getLogger("ocr.callbacks.profiler").warning("profile window finished")
+    logging.getLogger("ocrtop.ocr.callbacks.profiler").warning("profile window finished")
     err = capsys.readouterr().err
     assert err.count("profile window finished") == 1 and "[ocrtop]" not in err
 
 
 def test_a_level_set_by_the_user_is_kept(bare_logging, capsys) -> None:
     bare_logging()
-    logging.getLogger("ocr.callbacks").setLevel(logging.WARNING)
+    logging.getLogger("ocrtop.ocr.callbacks").setLevel(logging.WARNING)
     install_console_fallback()
-    logging.getLogger("ocr.callbacks.alerts").info("quiet please")
+    logging.getLogger("ocrtop.ocr.callbacks.alerts").info("quiet please")
     assert "quiet please" not in capsys.readouterr().err
     assert any(
-        isinstance(h, ConsoleFallbackHandler) for h in logging.getLogger("ocr.callbacks").handlers
+        isinstance(h, ConsoleFallbackHandler)
+        for h in logging.getLogger("ocrtop.ocr.callbacks").handlers
     )

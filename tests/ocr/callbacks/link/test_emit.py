@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ocr.callbacks.link.emit import Emitter
+from ocrtop.ocr.callbacks.link.emit import Emitter
 
 
 class Broken:
@@ -25,7 +25,7 @@ class Broken:
 def test_failures_are_counted_and_logged_once(caplog: pytest.LogCaptureFixture) -> None:
     emit = Emitter("test")
     trainer = SimpleNamespace(loggers=[Broken()])
-    with caplog.at_level(logging.WARNING, logger="ocr.callbacks.test"):
+    with caplog.at_level(logging.WARNING, logger="ocrtop.ocr.callbacks.test"):
         for _ in range(5):
             emit.publish(Broken(), "status", {"status": "train"})
             emit.metrics(Broken(), {"perf/step_ms": 1.0})

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from ocr.callbacks.link.linger import DeferredClose, _close_pending
+from ocrtop.ocr.callbacks.link.linger import DeferredClose, _close_pending
 
 
 def test_closes_after_the_grace_period() -> None:

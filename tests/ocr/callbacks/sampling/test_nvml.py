@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bridge import names
-from ocr.callbacks.sampling.nvml import NvmlGpus
+from ocrtop.bridge import names
+from ocrtop.ocr.callbacks.sampling.nvml import NvmlGpus
 from tests.helpers.fake_nvml import fake_pynvml
 
 
@@ -44,7 +44,7 @@ def test_unsupported_gauge_is_left_out_and_said_once(inject, caplog) -> None:
     inject(fake_pynvml(count=2, power_broken=(1,)))
     gpus = NvmlGpus.open()
     assert gpus is not None
-    with caplog.at_level(logging.INFO, logger="ocr.callbacks.sampling.nvml"):
+    with caplog.at_level(logging.INFO, logger="ocrtop.ocr.callbacks.sampling.nvml"):
         first, second = gpus.read(), gpus.read()
     assert names.gpu(1, "power_w") not in first and names.gpu(1, "power_w") not in second
     assert names.gpu(0, "power_w") in second

@@ -13,9 +13,9 @@ import numpy as np
 import psutil
 import pytest
 
-from bridge import names
-from ocr.callbacks.sampling import process_tree
-from ocr.callbacks.sampling.process_tree import (
+from ocrtop.bridge import names
+from ocrtop.ocr.callbacks.sampling import process_tree
+from ocrtop.ocr.callbacks.sampling.process_tree import (
     TreeMemory,
     local_rank_env,
     memory_metrics,
@@ -23,7 +23,7 @@ from ocr.callbacks.sampling.process_tree import (
     tree_memory,
     tree_processes,
 )
-from ocr.callbacks.sampling.system import SystemSampler
+from ocrtop.ocr.callbacks.sampling.system import SystemSampler
 from tests.helpers.proc_memory import ARRAY_BYTES, linux_only, readers_of, smaps_rollup_kib
 
 

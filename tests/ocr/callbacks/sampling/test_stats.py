@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ocr.callbacks.sampling.stats import median, percentile
+from ocrtop.ocr.callbacks.sampling.stats import median, percentile
 
 
 def test_percentile_interpolates() -> None:

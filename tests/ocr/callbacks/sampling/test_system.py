@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bridge import names
-from ocr.callbacks.sampling import system
-from ocr.callbacks.sampling.system import SystemSampler
+from ocrtop.bridge import names
+from ocrtop.ocr.callbacks.sampling import system
+from ocrtop.ocr.callbacks.sampling.system import SystemSampler
 from tests.helpers.proc_memory import ARRAY_BYTES, linux_only, readers_of
 
 

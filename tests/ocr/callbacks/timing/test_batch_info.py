@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ocr.callbacks.timing.batch_info import inspect_batch
+from ocrtop.ocr.callbacks.timing.batch_info import inspect_batch
 
 
 def test_pipeline_dict_batch() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ocr.callbacks.timing.cuda_timing import LazyCudaStepTimer
+from ocrtop.ocr.callbacks.timing.cuda_timing import LazyCudaStepTimer
 
 
 class FakeEvent:

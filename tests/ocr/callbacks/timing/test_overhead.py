@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ocr.callbacks.timing.overhead import OverheadMeter
+from ocrtop.ocr.callbacks.timing.overhead import OverheadMeter
 
 
 def burn(seconds: float) -> None:

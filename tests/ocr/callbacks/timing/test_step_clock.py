@@ -12,11 +12,11 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
 
-from bridge import names
-from ocr.callbacks.alerts import AlertsCallback
-from ocr.callbacks.throughput_monitor import ThroughputMonitorCallback
-from ocr.callbacks.timing import step_clock as sc
-from ocr.callbacks.timing.step_clock import StepClock, StepRecord, find_clock
+from ocrtop.bridge import names
+from ocrtop.ocr.callbacks.alerts import AlertsCallback
+from ocrtop.ocr.callbacks.throughput_monitor import ThroughputMonitorCallback
+from ocrtop.ocr.callbacks.timing import step_clock as sc
+from ocrtop.ocr.callbacks.timing.step_clock import StepClock, StepRecord, find_clock
 from tests.helpers.step_clock import SlowCallback, collate_with_cache_reference
 from tests.helpers.toy_training import SleepyDataset, ToyModule, collate, loader, make_trainer
 
@@ -116,9 +116,9 @@ def test_validation_and_epoch_boundaries_are_neither_data_nor_compute(tmp_path: 
 
 
 def test_cache_bytes_are_summed_over_the_workers(tmp_path: Path) -> None:
-    from ocr.data.dataset import TextDetectionDataset
-    from ocr.data.synthetic import SyntheticPages
-    from ocr.data.transforms import eval_transforms
+    from ocrtop.ocr.data.dataset import TextDetectionDataset
+    from ocrtop.ocr.data.synthetic import SyntheticPages
+    from ocrtop.ocr.data.transforms import eval_transforms
 
     dataset = TextDetectionDataset(
         SyntheticPages(num=8, width=64, height=64), eval_transforms(64), cache_images=True
@@ -213,7 +213,7 @@ class FakeEvent:
 
 
 def test_gpu_time_is_read_back_later_without_synchronising() -> None:
-    from ocr.callbacks.timing.cuda_timing import LazyCudaStepTimer
+    from ocrtop.ocr.callbacks.timing.cuda_timing import LazyCudaStepTimer
 
     log: list[str] = []
     events: list[FakeEvent] = []

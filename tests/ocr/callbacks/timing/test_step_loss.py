@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from bridge import names
-from ocr.callbacks.timing.step_loss import StepLoss, returned_loss
+from ocrtop.bridge import names
+from ocrtop.ocr.callbacks.timing.step_loss import StepLoss, returned_loss
 
 
 def test_returned_loss_reads_tensors_dicts_and_numbers() -> None:

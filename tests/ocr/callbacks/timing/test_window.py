@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from bridge import names
-from ocr.callbacks.timing.window import StepWindow
+from ocrtop.bridge import names
+from ocrtop.ocr.callbacks.timing.window import StepWindow
 
 
 def rec(wait_ms: float, compute_ms: float, size: int = 4, **extra: object) -> SimpleNamespace:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ocr.data.targets.craft import CraftTargets, affinity_boxes, pseudo_char_boxes
-from ocr.types import Word
+from ocrtop.ocr.data.targets.craft import CraftTargets, affinity_boxes, pseudo_char_boxes
+from ocrtop.ocr.types import Word
 
 
 def box(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from shapely.geometry import LinearRing, Point
 
-from ocr.data.synthetic import SyntheticPages
-from ocr.data.targets import db
-from ocr.data.targets.db import DBTargets, border_map, border_map_exact, border_map_loop
-from ocr.geometry import shrink_distance
-from ocr.types import Word
+from ocrtop.ocr.data.synthetic import SyntheticPages
+from ocrtop.ocr.data.targets import db
+from ocrtop.ocr.data.targets.db import DBTargets, border_map, border_map_exact, border_map_loop
+from ocrtop.ocr.geometry import shrink_distance
+from ocrtop.ocr.types import Word
 
 RECT = np.array([[100.0, 100.0], [300.0, 100.0], [300.0, 140.0], [100.0, 140.0]])
 D = 200 * 40 * (1 - 0.4**2) / 480  # Vatti offset of RECT, 14 px

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from bridge import names
-from bridge.protocol import Message
-from tui.core import derive
-from tui.core.feeds import backfill
-from tui.core.feeds.live import LiveFeed
-from tui.core.state import AppState
+from ocrtop.bridge import names
+from ocrtop.bridge.protocol import Message
+from ocrtop.tui.core import derive
+from ocrtop.tui.core.feeds import backfill
+from ocrtop.tui.core.feeds.live import LiveFeed
+from ocrtop.tui.core.state import AppState
 
 T0 = 1_700_000_000.0
 

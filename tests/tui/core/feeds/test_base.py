@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from tui.core.events import CommandFailed, FeedEvent
-from tui.core.feeds.base import Capabilities, Feed, FeedBase
-from tui.core.feeds.live import LiveFeed
-from tui.core.feeds.replay import ReplayFeed
-from tui.core.state import AppState
+from ocrtop.tui.core.events import CommandFailed, FeedEvent
+from ocrtop.tui.core.feeds.base import Capabilities, Feed, FeedBase
+from ocrtop.tui.core.feeds.live import LiveFeed
+from ocrtop.tui.core.feeds.replay import ReplayFeed
+from ocrtop.tui.core.state import AppState
 
 
 def test_each_feed_declares_its_capabilities() -> None:
@@ -36,7 +36,7 @@ def test_choose_sets_what_the_feed_follows() -> None:
 
 
 def test_queued_events_collapse_by_their_own_rule() -> None:
-    from tui.core.events import ConnectionChanged, JobFinished, SnapshotLoaded
+    from ocrtop.tui.core.events import ConnectionChanged, JobFinished, SnapshotLoaded
 
     assert ConnectionChanged("s", "live").replaces(ConnectionChanged("s", "connecting"))
     assert not ConnectionChanged("s", "live").replaces(ConnectionChanged("t", "connecting"))

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from bridge import names
-from bridge.publisher import Publisher
+from ocrtop.bridge import names
+from ocrtop.bridge.publisher import Publisher
+from ocrtop.tui.app import OcrtopApp
+from ocrtop.tui.core.feeds.live import LiveFeed
+from ocrtop.tui.core.state import AppState
 from tests.helpers.streams import StreamBuilder, step_metrics
 from tests.helpers.tui_fakes import panel_text
-from tui.app import OcrtopApp
-from tui.core.feeds.live import LiveFeed
-from tui.core.state import AppState
 
 pytestmark = pytest.mark.slow
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from ocrtop.tui.core.feeds.logs import rank_files
+from ocrtop.tui.core.feeds.replay import SPEEDS, ReplayFeed
+from ocrtop.tui.core.state import AppState
 from tests.helpers.streams import StreamBuilder, make_stream
-from tui.core.feeds.logs import rank_files
-from tui.core.feeds.replay import SPEEDS, ReplayFeed
-from tui.core.state import AppState
 
 
 def write_run(tmp_path: Path, finish: bool = True) -> Path:
@@ -23,7 +23,7 @@ def write_run(tmp_path: Path, finish: bool = True) -> Path:
 
 
 async def test_each_streams_first_values_are_announced_once(tmp_path: Path) -> None:
-    from tui.core.events import ValuesArrived
+    from ocrtop.tui.core.events import ValuesArrived
 
     posted: list[object] = []
     await ReplayFeed(AppState(), posted.append, write_run(tmp_path), speed=1e6).run()
@@ -72,7 +72,7 @@ async def test_missing_run_dir_is_reported(tmp_path: Path) -> None:
 
 def _compact_run(tmp_path: Path, steps: int) -> Path:
     """A log in the exact wire format (compact, type first), as the bridge writes it."""
-    from bridge.protocol import Message
+    from ocrtop.bridge.protocol import Message
 
     msgs = make_stream(steps=steps, finish=True)
     (tmp_path / "events.jsonl").write_bytes(b"".join(Message.from_dict(m).encode() for m in msgs))
@@ -94,12 +94,14 @@ async def test_a_replay_started_at_the_end_shows_the_final_state_at_once(
 ) -> None:
     """start=1.0 at speed 1 skims the whole log: the run's end in well under its duration
     (30 s of recording), with every status and per-epoch score a full replay shows."""
-    import tui.core.feeds.replay
+    import ocrtop.tui.core.feeds.replay
 
     run = _compact_run(tmp_path, steps=60)
     full, _ = await _final(run, speed=1e6)
-    monkeypatch.setattr(tui.core.feeds.replay, "SEEK_BUDGET", 10)  # thin the per-step history hard
-    monkeypatch.setattr(tui.core.feeds.replay, "SEEK_TAIL_BYTES", 2048)
+    monkeypatch.setattr(
+        ocrtop.tui.core.feeds.replay, "SEEK_BUDGET", 10
+    )  # thin the per-step history hard
+    monkeypatch.setattr(ocrtop.tui.core.feeds.replay, "SEEK_TAIL_BYTES", 2048)
     seeked, elapsed = await _final(run, speed=1.0, start=1.0)
     assert elapsed < 5.0
     a, b = full.job, seeked.job
