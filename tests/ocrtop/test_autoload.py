@@ -18,7 +18,8 @@ import lightning.pytorch as L
 import ocrtop
 
 def names(trainer):
-    return sorted(type(c).__name__ for c in trainer.callbacks if c.__module__.startswith("ocrtop.ocr."))
+    ours = [c for c in trainer.callbacks if c.__module__.startswith("ocrtop.ocr.")]
+    return sorted(type(c).__name__ for c in ours)
 
 kw = dict(logger=False, enable_checkpointing=False, enable_progress_bar=False,
           enable_model_summary=False)

@@ -42,6 +42,10 @@ trainer = pl.Trainer(
     callbacks=ocrtop.callbacks(run_dir=run_dir, bridge={"linger_s": 0}),
 )
 trainer.fit(Tiny(), DataLoader(data, batch_size=8))
+
+import json, pathlib
+files = {n: getattr(m, "__file__", None) for n, m in list(sys.modules.items())}
+pathlib.Path(run_dir, "modules.json").write_text(json.dumps(files))
 """
 
 
@@ -53,6 +57,11 @@ def run_user_script(tmp_path: Path, pythonpath: str) -> Path:
     out = run_blocked(code, OCR_STACK_MODULES, cwd=tmp_path, env=env)
     assert out.returncode == 0, out.stderr[-3000:]
     return run_dir
+
+
+def loaded_modules(run_dir: Path) -> dict[str, str | None]:
+    """``{module name: its file}`` of every module the user's script had loaded at the end."""
+    return json.loads((run_dir / "modules.json").read_text())
 
 
 def assert_monitored(run_dir: Path) -> None:
@@ -70,4 +79,6 @@ def assert_monitored(run_dir: Path) -> None:
 
 
 def test_a_lightning_script_is_monitored_without_the_ocr_stack(tmp_path: Path) -> None:
-    assert_monitored(run_user_script(tmp_path, str(ROOT)))
+    run_dir = run_user_script(tmp_path, str(ROOT))
+    assert_monitored(run_dir)
+    assert not set(loaded_modules(run_dir)) & set(OCR_STACK_MODULES)
