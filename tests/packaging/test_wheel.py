@@ -21,7 +21,8 @@ from tests.packaging.test_monitor_only import assert_monitored, loaded_modules, 
 ROOT = Path(__file__).resolve().parents[2]
 FOLDERS = ("ocr", "bridge", "tui", "runners", "configs")
 STACK = {"torch", "torchvision", "pytorch-lightning", "hydra-core", "timm", "torchmetrics", "numpy",
-         "opencv-python-headless", "pyclipper", "shapely", "pillow", "simplejpeg", "pypdfium2"}  # fmt: skip
+         "opencv-python-headless", "pyclipper", "shapely", "pillow", "simplejpeg",
+         "pypdfium2"}  # fmt: skip
 PROBE = "import ocrtop, ocrtop.monitor as m; print(ocrtop.__file__, m.config_dir())"
 
 
