@@ -50,6 +50,18 @@ def find_bridge(trainer: pl.Trainer) -> BridgeCallback | None:
     return None
 
 
+def script_name(argv: list[str]) -> str | None:
+    """The stem of the running script (``my_train`` for ``python my_train.py``), if any.
+
+    ``python -c`` and an interactive session have no script; they keep the header's ``?``.
+    """
+    first = argv[0] if argv else ""
+    if first in ("", "-c", "-m"):
+        return None
+    stem = first.replace("\\", "/").rsplit("/", 1)[-1]
+    return stem[:-3] if stem.endswith(".py") else stem or None
+
+
 def hydra_job_meta() -> dict[str, Any]:
     """Job number and overrides of a Hydra multirun job, for the dashboard's sweep table.
 
@@ -80,8 +92,10 @@ class BridgeCallback(Callback):
         run_dir: Where ``events.jsonl`` goes; defaults to ``trainer.default_root_dir``
             (the Hydra config passes the run directory).
         job_id: Explicit job id; None lets the publisher derive one.
-        experiment_name: Shown in the dashboard header.
-        arch: Architecture name, shown in the dashboard header.
+        experiment_name: Shown in the dashboard header; None shows the script's name
+            (``my_train`` for ``python my_train.py``), so a user's own job is recognisable.
+        arch: Architecture name, shown in the dashboard header; None shows the
+            LightningModule's class name.
         meta: Extra key/values for the hello message.
         forward_logs: Publish Python log records as ``log`` messages.
         log_level: Lowest forwarded log level name (``INFO``, ``WARNING``, ...).
@@ -164,8 +178,16 @@ class BridgeCallback(Callback):
         self._linger.cancel()
         self._final = None  # another stage follows: the job goes on
         if self.publisher is None:
+            self._name_the_job(pl_module)
             self._start(trainer)
         self._set_status(trainer, "setup", stage=stage_name(stage), max_epochs=trainer.max_epochs)
+
+    def _name_the_job(self, pl_module: pl.LightningModule) -> None:
+        """Fill the header's name and architecture when the config gave none."""
+        if self.meta.get("experiment_name") is None:
+            self.meta["experiment_name"] = script_name(sys.argv)
+        if self.meta.get("arch") is None:
+            self.meta["arch"] = type(pl_module).__name__
 
     def _start(self, trainer: pl.Trainer) -> None:
         run_dir = self.run_dir or trainer.default_root_dir

@@ -16,7 +16,7 @@ import pytorch_lightning as pl
 from ocrtop.bridge import names
 from ocrtop.bridge.client import BridgeClient
 from ocrtop.bridge.eventlog import read_events
-from ocrtop.ocr.callbacks.bridge import BridgeCallback
+from ocrtop.ocr.callbacks.bridge import BridgeCallback, script_name
 from ocrtop.ocr.callbacks.link import publisher_of
 from ocrtop.ocr.callbacks.link.commands import CommandError, CommandRouter
 from ocrtop.ocr.callbacks.link.log_handler import BridgeLogHandler
@@ -193,6 +193,13 @@ def test_progress_rate_is_capped_but_epoch_ends_are_always_sent(tmp_path: Path) 
     assert 2 <= len(progress) <= 10  # 40 steps at <= 2 Hz, plus epoch ends
     assert [p["batch_idx"] for p in progress if p["batch_idx"] == 19] == [19, 19]
     assert progress[-1]["step"] == 40
+
+
+def test_a_users_job_is_named_after_its_script() -> None:
+    assert script_name(["/home/me/my_train.py", "--lr", "3"]) == "my_train"
+    assert script_name(["runners/train.py"]) == "train"
+    assert script_name(["/usr/bin/my-tool"]) == "my-tool"
+    assert script_name(["-c"]) is None and script_name([""]) is None and script_name([]) is None
 
 
 def test_bad_arguments_are_rejected() -> None:
