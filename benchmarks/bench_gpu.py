@@ -3,9 +3,11 @@
 Without a CUDA GPU it prints one line saying so and exits 0: nothing is measured, nothing
 is faked. With one it records, and prints as JSON lines (also into ``--out``):
 
-1. ``train_step``: samples/s of a full training step (forward, loss, backward, AdamW
-   step) for each architecture at 640 and 1280, in fp32, AMP (bf16 where supported, else
-   fp16 with a GradScaler), AMP + channels_last, and AMP + channels_last + torch.compile.
+1. ``train_step``: samples/s of a full training step (host-to-device copy, forward, loss,
+   backward, AdamW step) for each architecture at 640 and 1280, in fp32, AMP (bf16 where
+   supported, else fp16 with a GradScaler), AMP + channels_last, and AMP + channels_last +
+   torch.compile. The step is the LightningModule's: the configured ``DetectionModule``
+   normalises the batch on the device (``_images``), runs its net and its loss.
    Each row also holds the CUDA-event time of the step's GPU work against the wall
    time of the step (their ratio is the share of the step the GPU is busy) and the peak
    memory. The window is bracketed by ``torch.cuda.synchronize()``: the benchmark may
@@ -15,6 +17,13 @@ is faked. With one it records, and prints as JSON lines (also into ``--out``):
 3. ``monitor_overhead``: Lightning fits of the same detector on the GPU with no callbacks
    and with every ocrtop monitor (``ocrtop.callbacks()``), alternating, samples/s each;
    and the monitor's own ``perf/gpu_compute_ms`` against its ``perf/step_ms``.
+
+Batches follow the sample contract of real training (``docs/contracts.md``): the
+project's own Dataset (synthetic pages, the eval resize, the architecture's target
+builder) yields uint8 ``(H, W, 3)`` pages and uint8 maps, ``collate_batch`` stacks them,
+and the batch is pinned and copied with ``non_blocking=True`` as Lightning copies a
+pinned DataLoader batch. So the uint8 -> float normalisation on the device, channels_last
+on the normalised tensor and the losses' uint8 map reading are all in what is timed.
 
 A run stops starting new measurements after ``--budget-s`` seconds and still prints what
 it has, so it fits a lent machine's time.
@@ -75,6 +84,63 @@ def compose_model(arch: str) -> Any:
         return compose("train", overrides=[f"model/architectures={arch}"])
 
 
+def contract_samples(arch: str, n: int, size: int, seed: int = 0) -> list[dict[str, Any]]:
+    """``n`` Dataset items exactly as training gets them: the project's
+    ``TextDetectionDataset`` over synthetic pages (drawn at ``size``, at least 320 px so a
+    toy size still has words), the eval resize to ``size`` and the architecture's target
+    builder (``data.targets`` of its config): uint8 ``(size, size, 3)`` page, uint8 maps."""
+    import torch
+    from hydra.utils import instantiate
+
+    from ocrtop.ocr.data.dataset import TextDetectionDataset
+    from ocrtop.ocr.data.synthetic import SyntheticPages
+    from ocrtop.ocr.data.transforms import eval_transforms
+
+    targets = instantiate(compose_model(arch).data.targets)
+    page = max(size, 320)
+    source = SyntheticPages(num=n, seed=seed, width=page, height=page)
+    dataset = TextDetectionDataset(source, eval_transforms(size), targets)
+    torch.manual_seed(seed)  # the Dataset draws its augmentation seed from torch
+    return [dataset[i] for i in range(n)]
+
+
+def contract_batch(arch: str, n: int, size: int, seed: int = 0) -> dict[str, Any]:
+    """A batch of :func:`contract_samples` stacked by the DataModule's ``collate_batch``."""
+    from ocrtop.ocr.data.collate import collate_batch
+
+    return collate_batch(contract_samples(arch, n, size, seed))
+
+
+def pinned(batch: dict[str, Any], device: str) -> dict[str, Any]:
+    """The batch's tensors in page-locked memory when training on CUDA (what the
+    DataModule's ``pin_memory="auto"`` asks the DataLoader for), else unchanged."""
+    if device != "cuda":
+        return batch
+    return {k: v.pin_memory() if hasattr(v, "pin_memory") else v for k, v in batch.items()}
+
+
+def to_device(batch: dict[str, Any], device: str) -> dict[str, Any]:
+    """Lightning's own batch transfer (``move_data_to_device``: ``non_blocking=True`` on
+    CUDA, so a pinned batch is copied asynchronously)."""
+    import torch
+    from pytorch_lightning.utilities import move_data_to_device
+
+    return move_data_to_device(batch, torch.device(device))
+
+
+def detection_module(arch: str, channels_last: bool = False, compile: bool = False) -> Any:
+    """The configured ``DetectionModule`` of ``arch`` (net, loss, post-processing as
+    ``runners/train.py`` builds them), with the memory format and compilation applied."""
+    from hydra.utils import instantiate
+
+    cfg = compose_model(arch)
+    module = instantiate(
+        cfg.model, predictions_dir=None, channels_last=channels_last, compile=compile
+    )
+    module.configure_model()
+    return module
+
+
 def amp_dtype(torch: Any, device: str) -> Any:
     """bf16 where the GPU supports it (no loss scaling), else fp16."""
     if device == "cuda" and not torch.cuda.is_bf16_supported():
@@ -110,33 +176,25 @@ def train_step_row(
 ) -> dict[str, Any]:
     """samples/s, GPU-busy share and peak memory of one (arch, size, variant)."""
     import torch
-    from bench_models import fake_batch
-    from hydra.utils import instantiate
 
-    cfg = compose_model(arch)
-    torch.manual_seed(0)
-    net = instantiate(cfg.model.net).to(device).train()
-    loss_fn = instantiate(cfg.model.loss)
     amp = variant != "fp32"
-    nhwc = "channels_last" in variant
     dtype = amp_dtype(torch, device)
-    if nhwc:
-        net = net.to(memory_format=torch.channels_last)
-    if "compile" in variant:
-        net.compile()
-    opt = torch.optim.AdamW(net.parameters(), lr=1e-4)
+    torch.manual_seed(0)
+    module = detection_module(
+        arch, channels_last="channels_last" in variant, compile="compile" in variant
+    )
+    module = module.to(device).train()
+    opt = torch.optim.AdamW(module.parameters(), lr=1e-4)
     scaler = torch.amp.GradScaler(device, enabled=amp and dtype == torch.float16)
-    images = torch.randn(args.batch, 3, size, size, device=device)
-    if nhwc:
-        images = images.contiguous(memory_format=torch.channels_last)
-    batch = {k: v.to(device) for k, v in fake_batch(arch, args.batch, size).items()}
+    host = pinned(contract_batch(arch, args.batch, size), device)
     timer = Timer(torch, device)
 
     def step(timed: bool) -> None:
         with timer.step() if timed else contextlib.nullcontext():
+            batch = to_device(host, device)  # pinned uint8, non_blocking: as in training
             opt.zero_grad(set_to_none=True)
             with torch.autocast(device, dtype=dtype, enabled=amp):
-                loss = loss_fn(net(images), batch)["loss"]
+                loss = module.loss(module.net(module._images(batch)), batch)["loss"]
             scaler.scale(loss).backward()
             scaler.step(opt)
             scaler.update()
@@ -226,41 +284,50 @@ def nvml_vs_smi(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+class Pool:
+    """A Dataset serving a few prepared contract samples round-robin: the workers still
+    collate (and the loader pins) uint8 batches, without drawing a page per item, so the
+    fits measure the training side rather than page synthesis."""
+
+    def __init__(self, samples: list[dict[str, Any]], length: int) -> None:
+        self.samples, self.length = samples, length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return self.samples[i % len(self.samples)]
+
+
+def contract_loader(
+    samples: list[dict[str, Any]], length: int, batch: int, workers: int, device: str
+) -> Any:
+    """A DataLoader as ``DetectionDataModule`` builds one: ``collate_batch``, pinned
+    exactly when training on CUDA (its ``pin_memory="auto"``)."""
+    from torch.utils.data import DataLoader
+
+    from ocrtop.ocr.data.collate import collate_batch
+
+    return DataLoader(
+        Pool(samples, length),
+        batch_size=batch,
+        num_workers=workers,
+        pin_memory=device == "cuda",
+        collate_fn=collate_batch,
+    )
+
+
 def monitor_overhead(args: argparse.Namespace, device: str, budget: Budget) -> dict[str, Any]:
-    """Plain vs monitored Lightning fits of DBNet at 640 (AMP), alternating."""
+    """Plain vs monitored Lightning fits of DBNet's ``DetectionModule`` at 640 (bf16),
+    alternating, on contract batches."""
     import pytorch_lightning as pl
     import torch
-    from bench_models import fake_batch
-    from hydra.utils import instantiate
-    from torch.utils.data import DataLoader, Dataset
 
     import ocrtop
     from ocrtop.bridge import names
 
-    cfg = compose_model("dbnet")
     size, n = args.overhead_size, args.batch
-
-    class Fake(Dataset):
-        def __len__(self) -> int:
-            return n * args.overhead_steps
-
-        def __getitem__(self, i: int) -> dict[str, Any]:
-            item = {k: v[0] for k, v in fake_batch("dbnet", 1, size).items()}
-            item["image"] = torch.randn(3, size, size)
-            return item
-
-    class Step(pl.LightningModule):
-        def __init__(self) -> None:
-            super().__init__()
-            torch.manual_seed(0)
-            self.net = instantiate(cfg.model.net)
-            self.loss = instantiate(cfg.model.loss)
-
-        def training_step(self, batch: dict[str, Any], idx: int) -> Any:
-            return self.loss(self.net(batch["image"]), batch)["loss"]
-
-        def configure_optimizers(self) -> Any:
-            return torch.optim.AdamW(self.parameters(), lr=1e-4)
+    pool = contract_samples("dbnet", n, size)
 
     def fit(monitored: bool, run_dir: str) -> tuple[float, dict[str, float]]:
         callbacks = ocrtop.callbacks(run_dir=run_dir) if monitored else []
@@ -277,9 +344,10 @@ def monitor_overhead(args: argparse.Namespace, device: str, budget: Budget) -> d
             benchmark=True,
             default_root_dir=run_dir,
         )
-        loader = DataLoader(Fake(), batch_size=n, num_workers=args.workers, pin_memory=True)
+        loader = contract_loader(pool, n * args.overhead_steps, n, args.workers, device)
+        torch.manual_seed(0)
         start = time.perf_counter()
-        trainer.fit(Step(), loader)
+        trainer.fit(detection_module("dbnet"), loader)
         wall = time.perf_counter() - start
         latest: dict[str, float] = {}
         for cb in callbacks:
