@@ -92,9 +92,14 @@ class TextDetectionDataset(Dataset):
         # uint8 HWC as the transforms left it; the model normalises it on the device.
         image = torch.from_numpy(np.ascontiguousarray(state.image))
         transformed = perf_counter()
-        maps = self.targets(state.words, height, width) if self.targets is not None else {}
+        if isinstance(self.targets, DBTargets):  # builds the uint8 maps itself
+            maps = self.targets(state.words, height, width, packed=True)
+        elif self.targets is not None:
+            maps = {k: pack_map(v) for k, v in self.targets(state.words, height, width).items()}
+        else:
+            maps = {}
         sample: dict[str, Any] = {"image": image}
-        sample.update({key: torch.from_numpy(pack_map(value)) for key, value in maps.items()})
+        sample.update({key: torch.from_numpy(value) for key, value in maps.items()})
         done = perf_counter()
         sample["polygons"] = [apply_matrix(record.to_stored, w.points) for w in record.words]
         sample["ignore"] = [w.ignore for w in record.words]

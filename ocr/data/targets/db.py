@@ -1,7 +1,8 @@
 """DBNet training targets: shrink (probability) map and threshold map, with masks.
 
 Reads: words (points in network-input pixels, ``ignore``), the input height and width.
-Adds: ``shrink_map``, ``shrink_mask``, ``thresh_map``, ``thresh_mask`` (float32, H x W).
+Adds: ``shrink_map``, ``shrink_mask``, ``thresh_map``, ``thresh_mask`` (float32, H x W;
+uint8 ``round(255 v)`` with ``packed``, as the dataset asks for the sample contract).
 
 * Shrink map: each word polygon shrunk by the Vatti offset D = A (1 - r^2) / L. Ignored
   words, words smaller than ``min_text_size`` and words whose shrink vanishes are cut out
@@ -40,6 +41,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ocrtop.ocr.data.sample import MAP_LEVELS, pack_map
 from ocrtop.ocr.data.targets.raster import fill_polygon
 from ocrtop.ocr.geometry import offset_polygon, polygon_area
 from ocrtop.ocr.types import Word
@@ -319,13 +321,36 @@ class DBTargets:
             raise ValueError(f"border must be one of {sorted(BORDER_MAPS)}, got {border!r}")
         self.min_text_size, self.border = min_text_size, border
 
-    def __call__(self, words: list[Word], height: int, width: int) -> dict[str, np.ndarray]:
-        # One block for the four maps: a fresh 6.5 MB allocation gets transparent huge
-        # pages where the kernel offers them, so filling it costs a few page faults
-        # instead of ~1600 (measured: 0.3 vs 0.4-1.1 ms per sample at 640 px).
-        maps = np.zeros((4, height, width), dtype=np.float32)
-        shrink_map, shrink_mask, thresh_map, thresh_mask = maps
-        shrink_mask.fill(1.0)
+    def __call__(
+        self, words: list[Word], height: int, width: int, packed: bool = False
+    ) -> dict[str, np.ndarray]:
+        """The four maps: float32 in ``[0, 1]``, or with ``packed`` the sample contract's
+        uint8 ``round(255 v)`` (``ocr/data/sample.py``) built directly.
+
+        Packed, the three binary maps are filled as uint8 0/255 (what packing their
+        float values gives exactly), and only the threshold map goes through float32: in
+        a scratch canvas kept between calls, scaled and packed by the same operations as
+        :func:`~ocrtop.ocr.data.sample.pack_map` on the float map, so both routes give
+        the same bytes. That skips the 6.5 MB float block and three of the four packing
+        passes (measured in BENCHMARKS.md, DB targets section).
+        """
+        if packed:
+            # Three separate uint8 maps (each ships as its own tensor) and the float32
+            # border canvas reused from the previous call: zeroing warm memory costs no
+            # page faults, unlike a fresh 1.6 MB block.
+            shrink_map = np.zeros((height, width), dtype=np.uint8)
+            shrink_mask = np.full((height, width), MAP_LEVELS, dtype=np.uint8)
+            thresh_mask = np.zeros((height, width), dtype=np.uint8)
+            thresh_map = self._canvas(height, width)
+            on = float(MAP_LEVELS)
+        else:
+            # One block for the four maps: a fresh 6.5 MB allocation gets transparent huge
+            # pages where the kernel offers them, so filling it costs a few page faults
+            # instead of ~1600 (measured: 0.3 vs 0.4-1.1 ms per sample at 640 px).
+            maps = np.zeros((4, height, width), dtype=np.float32)
+            shrink_map, shrink_mask, thresh_map, thresh_mask = maps
+            shrink_mask.fill(1.0)
+            on = 1.0
         trained, distances = [], []
         sizes, shrinks = polygon_metrics([w.points for w in words], self.shrink_ratio)
         for word, size, distance in zip(words, sizes.tolist(), shrinks.tolist(), strict=True):
@@ -337,9 +362,9 @@ class DBTargets:
                 fill_polygon(shrink_mask, poly, 0.0)
                 continue
             for piece in shrunk:  # a dumbbell-shaped word may split in two
-                fill_polygon(shrink_map, piece, 1.0)
+                fill_polygon(shrink_map, piece, on)
             for piece in offset_polygon(poly, distance):
-                fill_polygon(thresh_mask, piece, 1.0)
+                fill_polygon(thresh_mask, piece, on)
             trained.append(poly)
             distances.append(distance)
         BORDER_MAPS[self.border](trained, distances, height, width, thresh_map)
@@ -348,6 +373,16 @@ class DBTargets:
         return {
             "shrink_map": shrink_map,
             "shrink_mask": shrink_mask,
-            "thresh_map": thresh_map,
+            "thresh_map": pack_map(thresh_map) if packed else thresh_map,
             "thresh_mask": thresh_mask,
         }
+
+    def _canvas(self, height: int, width: int) -> np.ndarray:
+        """The zeroed float32 scratch canvas for a packed call, reused between calls of
+        the same size (never returned: the packed threshold map is a new uint8 array)."""
+        canvas = getattr(self, "_scratch", None)
+        if canvas is None or canvas.shape != (height, width):
+            canvas = self._scratch = np.zeros((height, width), dtype=np.float32)
+        else:
+            canvas.fill(0.0)
+        return canvas

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from shapely.geometry import LinearRing, Point
 
+from ocrtop.ocr.data.sample import MAP_LEVELS, pack_map
 from ocrtop.ocr.data.synthetic import SyntheticPages
 from ocrtop.ocr.data.targets import db
 from ocrtop.ocr.data.targets.db import DBTargets, border_map, border_map_exact, border_map_loop
@@ -220,3 +221,41 @@ def test_targets_agree_across_border_implementations() -> None:
     assert fast["thresh_mask"].sum() > 0
     with pytest.raises(ValueError, match="border must be one of"):
         DBTargets(border="gpu")
+
+
+@pytest.mark.parametrize("border", ["fast", "exact", "loop"])
+def test_packed_maps_are_the_packed_float_maps(border: str) -> None:
+    """``packed=True`` gives exactly ``pack_map`` of the float maps (round(255 v)), with
+    ignored, tiny, overlapping and off-canvas words, and the float maps stay as they were."""
+    tiny = np.array([[20.0, 20.0], [60.0, 20.0], [60.0, 25.0], [20.0, 25.0]])
+    words = [Word(p) for p in _random_polygons(5)]
+    words += [Word(RECT, ignore=True), Word(tiny), Word(RECT + 150)]
+    targets = DBTargets(border=border)
+    floats = targets(words, 256, 288)
+    packed = targets(words, 256, 288, packed=True)
+    assert floats["thresh_map"].dtype == np.float32 and floats["thresh_mask"].sum() > 0
+    for key, value in floats.items():
+        assert packed[key].dtype == np.uint8 and packed[key].shape == (256, 288), key
+        assert np.array_equal(packed[key], pack_map(value)), key
+        assert np.abs(packed[key] / MAP_LEVELS - value).max() <= 1 / 510 + 1e-6, key
+
+
+def test_packed_calls_reuse_the_scratch_canvas_cleanly() -> None:
+    """The reused float canvas is zeroed per call and never returned: a call with no
+    words after a busy one gives background only, earlier results are not overwritten,
+    and a size change gets a canvas of the new size."""
+    targets = DBTargets()
+    words = [Word(p) for p in _random_polygons(9)]
+    first = targets(words, 256, 256, packed=True)
+    kept = {k: v.copy() for k, v in first.items()}
+    empty = targets([], 256, 256, packed=True)
+    assert np.array_equal(empty["thresh_map"], pack_map(np.full((256, 256), 0.3, np.float32)))
+    assert not empty["shrink_map"].any() and not empty["thresh_mask"].any()
+    assert (empty["shrink_mask"] == MAP_LEVELS).all()
+    for key, value in kept.items():
+        assert np.array_equal(first[key], value), key
+    again = targets(words, 256, 256, packed=True)
+    for key, value in kept.items():
+        assert np.array_equal(again[key], value), key
+    other = targets(words, 128, 192, packed=True)
+    assert np.array_equal(other["thresh_map"], pack_map(targets(words, 128, 192)["thresh_map"]))
