@@ -17,6 +17,11 @@ For the same polygons in one run, median process-CPU ms of:
   its error against the exact map (it is not used: the error is far above the bound);
 * the whole ``DBTargets`` call with the batched and the loop border map, and its ratio,
   for the rectangles and the general quads;
+* the same DB build as the dataset ships it (uint8, the sample contract): the float
+  build followed by ``pack_map`` of the four maps (the route before issue 13, item 2),
+  ``DBTargets(packed=True)`` (uint8 maps built directly, what the dataset uses) and the
+  loop border map's float build plus packing (the baseline), with packed/float+pack and
+  loop+pack/packed ratios;
 * ``CraftTargets`` (pseudo-characters from the word shape) next to
   ``CraftTargets.reference`` (one ``cv2.getPerspectiveTransform`` + warp per quad, the
   previous implementation), so CRAFT's cost is seen next to DB's.
@@ -38,6 +43,7 @@ from functools import partial
 import cv2
 import numpy as np
 
+from ocrtop.ocr.data.sample import pack_map
 from ocrtop.ocr.data.targets import CraftTargets
 from ocrtop.ocr.data.targets.db import DBTargets, border_map, border_map_exact, border_map_loop
 from ocrtop.ocr.geometry import shrink_distance
@@ -140,6 +146,11 @@ def transform_row(label: str, words: list[Word], repeats: int) -> dict[str, obje
     }  # fmt: skip
 
 
+def _packed_after(targets: DBTargets, words: list[Word]) -> dict[str, np.ndarray]:
+    """The float build, then each map packed to uint8 as the dataset did before."""
+    return {k: pack_map(v) for k, v in targets(words, SIZE, SIZE).items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=15)
@@ -186,6 +197,23 @@ def main() -> None:
         rows.append({
             "case": f"{label}, whole build", "db_ms": t_fast, "db_loop_ms": t_loop,
             "craft_ms": t_craft, "craft_reference_ms": t_ref,
+        })  # fmt: skip
+    print("\nDB shipped as uint8: float build + pack_map / packed=True / loop build + pack_map")
+    print(
+        f"{'words':>18} | {'f.+pack':>7} | {'packed':>6} | {'saved':>5} | {'loop+pack':>9} | "
+        f"{'ratio':>5}"
+    )
+    for label, words in [*cases, ("50 gen. quads", quads)]:
+        t_float = median_ms(partial(_packed_after, fast_db, words), args.repeats)
+        t_packed = median_ms(partial(fast_db, words, SIZE, SIZE, packed=True), args.repeats)
+        t_loop = median_ms(partial(_packed_after, loop_db, words), args.repeats)
+        print(
+            f"{label:>18} | {t_float:>7.2f} | {t_packed:>6.2f} | {t_float - t_packed:>5.2f} | "
+            f"{t_loop:>9.2f} | {t_loop / t_packed:>5.1f}"
+        )
+        rows.append({
+            "case": f"{label}, shipped uint8", "db_float_pack_ms": t_float,
+            "db_packed_ms": t_packed, "db_loop_pack_ms": t_loop,
         })  # fmt: skip
     load_after = loadavg()
     print(f"\n/proc/loadavg after: {' '.join(load_after)}")
