@@ -43,7 +43,7 @@ import numpy as np
 
 from ocrtop.ocr.data.sample import MAP_LEVELS, pack_map
 from ocrtop.ocr.data.targets.raster import fill_polygon
-from ocrtop.ocr.geometry import offset_polygon, polygon_area
+from ocrtop.ocr.geometry import offset_polygon_both, polygon_area
 from ocrtop.ocr.types import Word
 
 
@@ -356,14 +356,15 @@ class DBTargets:
         for word, size, distance in zip(words, sizes.tolist(), shrinks.tolist(), strict=True):
             poly = word.points
             shrunk: list[np.ndarray] = []
+            grown: list[np.ndarray] = []
             if not word.ignore and size >= self.min_text_size:
-                shrunk = offset_polygon(poly, -distance)
+                shrunk, grown = offset_polygon_both(poly, distance)
             if not shrunk or max(polygon_area(s) for s in shrunk) < 1.0:
                 fill_polygon(shrink_mask, poly, 0.0)
                 continue
             for piece in shrunk:  # a dumbbell-shaped word may split in two
                 fill_polygon(shrink_map, piece, on)
-            for piece in offset_polygon(poly, distance):
+            for piece in grown:
                 fill_polygon(thresh_mask, piece, on)
             trained.append(poly)
             distances.append(distance)

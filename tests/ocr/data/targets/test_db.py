@@ -12,7 +12,7 @@ from ocrtop.ocr.data.sample import MAP_LEVELS, pack_map
 from ocrtop.ocr.data.synthetic import SyntheticPages
 from ocrtop.ocr.data.targets import db
 from ocrtop.ocr.data.targets.db import DBTargets, border_map, border_map_exact, border_map_loop
-from ocrtop.ocr.geometry import shrink_distance
+from ocrtop.ocr.geometry import offset_polygon, offset_polygon_both, shrink_distance
 from ocrtop.ocr.types import Word
 
 RECT = np.array([[100.0, 100.0], [300.0, 100.0], [300.0, 140.0], [100.0, 140.0]])
@@ -259,3 +259,17 @@ def test_packed_calls_reuse_the_scratch_canvas_cleanly() -> None:
         assert np.array_equal(again[key], value), key
     other = targets(words, 128, 192, packed=True)
     assert np.array_equal(other["thresh_map"], pack_map(targets(words, 128, 192)["thresh_map"]))
+
+
+def test_offset_polygon_both_equals_two_offsets() -> None:
+    """One offsetter executed twice gives exactly the two separate Vatti offsets."""
+    polys = [*_random_polygons(4), RECT, RECT[::-1]]
+    for poly in polys:
+        distance = shrink_distance(poly)
+        shrunk, grown = offset_polygon_both(poly, distance)
+        for got, want in (
+            (shrunk, offset_polygon(poly, -distance)),
+            (grown, offset_polygon(poly, distance)),
+        ):
+            assert len(got) == len(want)
+            assert all(np.array_equal(a, b) for a, b in zip(got, want, strict=True))
