@@ -223,10 +223,16 @@ class CpuTimed:
     def __init__(self, fn: Callable[..., Any], name: str, totals: dict[str, float]) -> None:
         self.fn, self.name, self.totals = fn, name, totals
 
-    def __call__(self, *args: Any) -> Any:
+    def __getattr__(self, name: str) -> Any:
+        # The wrapped builder's attributes (the dataset asks DBTargets for ``packed_maps``).
+        if name == "fn":
+            raise AttributeError(name)
+        return getattr(self.fn, name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         began = time.process_time()
         try:
-            return self.fn(*args)
+            return self.fn(*args, **kwargs)
         finally:
             spent = (time.process_time() - began) * 1e3
             self.totals[self.name] = self.totals.get(self.name, 0.0) + spent

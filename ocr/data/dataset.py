@@ -92,7 +92,7 @@ class TextDetectionDataset(Dataset):
         # uint8 HWC as the transforms left it; the model normalises it on the device.
         image = torch.from_numpy(np.ascontiguousarray(state.image))
         transformed = perf_counter()
-        if isinstance(self.targets, DBTargets):  # builds the uint8 maps itself
+        if getattr(self.targets, "packed_maps", False):  # DBTargets builds uint8 maps itself
             maps = self.targets(state.words, height, width, packed=True)
         elif self.targets is not None:
             maps = {k: pack_map(v) for k, v in self.targets(state.words, height, width).items()}

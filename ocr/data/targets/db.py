@@ -303,6 +303,9 @@ class DBTargets:
             ``"loop"`` (:func:`border_map_loop`, MhLiao/DB's); see the module notes.
     """
 
+    packed_maps = True
+    """``__call__`` takes ``packed``: the dataset asks for the uint8 maps directly."""
+
     def __init__(
         self,
         shrink_ratio: float = 0.4,

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+import torch
 from shapely.geometry import LinearRing, Point
 
 from ocrtop.ocr.data.sample import MAP_LEVELS, pack_map
@@ -273,3 +274,30 @@ def test_offset_polygon_both_equals_two_offsets() -> None:
         ):
             assert len(got) == len(want)
             assert all(np.array_equal(a, b) for a, b in zip(got, want, strict=True))
+
+
+def test_dataset_takes_the_packed_route_for_db(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dataset asks DBTargets for uint8 maps (no float maps packed afterwards) and gets
+    the bytes that packing the float maps gives; other builders are still packed after."""
+    from ocrtop.ocr.data import dataset as dataset_module
+    from ocrtop.ocr.data.dataset import TextDetectionDataset
+    from ocrtop.ocr.data.transforms import eval_transforms
+
+    source = SyntheticPages(num=2, seed=11, width=256, height=256)
+    ds = TextDetectionDataset(source, eval_transforms(256), DBTargets())
+    floats = DBTargets()(ds.transform(*_state_and_rng(ds, source)).words, 256, 256)
+    calls: list[tuple[int, ...]] = []
+    monkeypatch.setattr(dataset_module, "pack_map", lambda v: calls.append(v.shape) or pack_map(v))
+    sample = ds[1]
+    assert not calls
+    for key, value in floats.items():
+        assert sample[key].dtype == torch.uint8, key
+        assert np.array_equal(sample[key].numpy(), pack_map(value)), key
+
+
+def _state_and_rng(ds: object, source: SyntheticPages) -> tuple[object, object]:
+    from ocrtop.ocr.data.canvas import TransformState
+
+    record = source.load(1)
+    state = TransformState(record.image, list(record.words), record.to_stored.copy())
+    return state, ds.rng()  # type: ignore[attr-defined]
