@@ -38,6 +38,8 @@ compute it; the benchmark and tests compare them:
 
 from __future__ import annotations
 
+import threading
+
 import cv2
 import numpy as np
 
@@ -383,10 +385,20 @@ class DBTargets:
 
     def _canvas(self, height: int, width: int) -> np.ndarray:
         """The zeroed float32 scratch canvas for a packed call, reused between calls of
-        the same size (never returned: the packed threshold map is a new uint8 array)."""
-        canvas = getattr(self, "_scratch", None)
+        the same size (never returned: the packed threshold map is a new uint8 array).
+
+        One canvas per thread, so a dataset read from several threads (a user's threaded
+        loader) never shares one; DataLoader workers are processes and get their own.
+        """
+        scratch: dict[int, np.ndarray] = self.__dict__.setdefault("_scratch", {})
+        key = threading.get_ident()
+        canvas = scratch.get(key)
         if canvas is None or canvas.shape != (height, width):
-            canvas = self._scratch = np.zeros((height, width), dtype=np.float32)
+            canvas = scratch[key] = np.zeros((height, width), dtype=np.float32)
         else:
             canvas.fill(0.0)
         return canvas
+
+    def __getstate__(self) -> dict:
+        """Pickled into DataLoader workers without the scratch canvases (rebuilt there)."""
+        return {k: v for k, v in self.__dict__.items() if k != "_scratch"}

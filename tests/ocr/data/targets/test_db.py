@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -301,3 +303,16 @@ def _state_and_rng(ds: object, source: SyntheticPages) -> tuple[object, object]:
     record = source.load(1)
     state = TransformState(record.image, list(record.words), record.to_stored.copy())
     return state, ds.rng()  # type: ignore[attr-defined]
+
+
+def test_packed_calls_from_threads_use_their_own_canvas() -> None:
+    """A dataset read from threads: each thread's packed maps equal a lone call's, and the
+    scratch canvases stay out of the pickle a DataLoader worker receives."""
+    targets = DBTargets()
+    pages = [[Word(p) for p in _random_polygons(seed)] for seed in range(12)]
+    alone = [targets(words, 256, 256, packed=True)["thresh_map"] for words in pages]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        threaded = list(pool.map(lambda w: targets(w, 256, 256, packed=True)["thresh_map"], pages))
+    for a, b in zip(alone, threaded, strict=True):
+        assert np.array_equal(a, b)
+    assert "_scratch" not in pickle.loads(pickle.dumps(targets)).__dict__
