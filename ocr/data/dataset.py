@@ -13,7 +13,7 @@ stay reproducible.
 from __future__ import annotations
 
 from time import perf_counter
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -92,8 +92,8 @@ class TextDetectionDataset(Dataset):
         # uint8 HWC as the transforms left it; the model normalises it on the device.
         image = torch.from_numpy(np.ascontiguousarray(state.image))
         transformed = perf_counter()
-        if getattr(self.targets, "packed_maps", False):  # DBTargets builds uint8 maps itself
-            maps = self.targets(state.words, height, width, packed=True)
+        if getattr(self.targets, "packed_maps", False):  # DBTargets (or a timing wrapper)
+            maps = cast(DBTargets, self.targets)(state.words, height, width, packed=True)
         elif self.targets is not None:
             maps = {k: pack_map(v) for k, v in self.targets(state.words, height, width).items()}
         else:

@@ -339,6 +339,10 @@ class DBTargets:
         the same bytes. That skips the 6.5 MB float block and three of the four packing
         passes (measured in BENCHMARKS.md, DB targets section).
         """
+        shrink_map: np.ndarray
+        shrink_mask: np.ndarray
+        thresh_map: np.ndarray
+        thresh_mask: np.ndarray
         if packed:
             # Three separate uint8 maps (each ships as its own tensor) and the float32
             # border canvas reused from the previous call: zeroing warm memory costs no
