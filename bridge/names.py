@@ -205,10 +205,14 @@ through :func:`canonical`, so a recording made before a rename shows under today
 V = TypeVar("V")
 
 
-def canonical(values: Mapping[str, V]) -> dict[str, V]:
-    """``values`` under today's names: an old name is renamed unless the new one is there."""
-    if not any(name in ALIASES for name in values):
-        return dict(values)  # the common case: a stream of this version
+def canonical(values: Mapping[str, V]) -> Mapping[str, V]:
+    """``values`` under today's names: an old name is renamed unless the new one is there.
+
+    A stream of this version (the common case, once per metrics message on the viewer's
+    ingest path) comes back as the same mapping, not a copy.
+    """
+    if ALIASES.keys().isdisjoint(values):
+        return values
     out = {name: v for name, v in values.items() if name not in ALIASES}
     for old, new in ALIASES.items():
         if old in values:

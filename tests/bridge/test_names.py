@@ -88,6 +88,8 @@ def test_an_old_stream_reads_under_todays_names() -> None:
     }
     both = {"lr": 1.0, names.LR: 2.0}  # the new name wins when a stream has both
     assert names.canonical(both) == {names.LR: 2.0}
+    current = {names.LR: 1.0, names.SAMPLES_PER_SECOND: 3.0}
+    assert names.canonical(current) is current  # no copy on the ingest path
     assert names.LR == "train/lr" and names.ALIASES["lr"] == names.LR
 
 
