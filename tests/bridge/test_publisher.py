@@ -72,6 +72,18 @@ async def test_fan_out_to_three_clients(make_publisher: Callable[..., Publisher]
             await c.close()
 
 
+async def polled_commands(pub: Publisher, count: int) -> list[Command]:
+    """The next ``count`` commands the trainer side polls (waited for off the event loop)."""
+    cmds: list[Command] = []
+
+    def arrived() -> bool:
+        cmds.extend(pub.poll_commands())
+        return len(cmds) >= count
+
+    await asyncio.to_thread(wait_for, arrived)
+    return cmds
+
+
 async def test_commands_answered_with_ack_or_error(
     make_publisher: Callable[..., Publisher],
 ) -> None:
@@ -86,13 +98,7 @@ async def test_commands_answered_with_ack_or_error(
 
         prof = await client.send_command("profile", steps=20)
         stop = await client.send_command("stop", mode="graceful")
-        cmds: list[Command] = []
-
-        def both_polled() -> bool:
-            cmds.extend(pub.poll_commands())
-            return len(cmds) == 2
-
-        await asyncio.to_thread(wait_for, both_polled)
+        cmds = await polled_commands(pub, 2)
         assert [(c.id, c.command, c.args) for c in cmds] == [
             (prof, "profile", {"steps": 20}),
             (stop, "stop", {"mode": "graceful"}),
@@ -122,13 +128,7 @@ async def test_ack_precedes_events_published_after_the_reply(
         await client.recv(5)  # snapshot
         for round_ in range(20):
             stop = await client.send_command("stop", mode="graceful")
-            cmds: list[Command] = []
-
-            def polled(cmds: list[Command] = cmds) -> bool:
-                cmds.extend(pub.poll_commands())
-                return bool(cmds)
-
-            await asyncio.to_thread(wait_for, polled)
+            cmds = await polled_commands(pub, 1)
             pub.reply(cmds[0], ok=True)
             pub.publish("status", {"status": "stopped", "round": round_})
             first = await client.recv(5)
