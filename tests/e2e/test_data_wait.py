@@ -17,9 +17,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-HELPERS = ROOT / "tests" / "helpers"
-"""On the child's path as a directory: cleval installs a top-level ``tests`` package that
-shadows this repository's in a plain ``python`` process."""
 TINY = [
     "experiment=synthetic_debug",
     "data.train.source.num=8",
@@ -50,7 +47,7 @@ def train(run_dir: Path, *overrides: str) -> dict[str, float]:
         **os.environ,
         "OMP_NUM_THREADS": "1",
         "HYDRA_FULL_ERROR": "1",
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(HELPERS)]),
+        "PYTHONPATH": str(ROOT),  # tests/ is a regular package: tests.helpers resolves here
     }
     cmd = [sys.executable, "runners/train.py", *TINY, *overrides, f"hydra.run.dir={run_dir}"]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
@@ -65,7 +62,7 @@ def test_a_slow_callback_is_not_data_wait(tmp_path: Path) -> None:
     v = train(
         tmp_path / "run",
         "data.num_workers=2",  # pages are prepared while the step computes
-        "+callbacks.slow._target_=step_clock.SlowCallback",
+        "+callbacks.slow._target_=tests.helpers.step_clock.SlowCallback",
         f"+callbacks.slow.sleep_ms={SLEEP_MS}",
     )
     assert v["perf/data_wait_ms_p50"] < 0.15 * SLEEP_MS, v
@@ -78,7 +75,7 @@ def test_a_slow_loader_is_data_wait(tmp_path: Path) -> None:
         tmp_path / "run",
         "data.num_workers=0",
         "data.persistent_workers=false",
-        "data.train.source._target_=step_clock.SleepyPages",
+        "data.train.source._target_=tests.helpers.step_clock.SleepyPages",
         f"+data.train.source.sleep_ms={SLEEP_MS / 2}",  # two pages per batch
     )
     assert v["perf/data_wait_ms_p50"] >= SLEEP_MS, v
