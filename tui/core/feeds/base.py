@@ -28,8 +28,6 @@ class Capabilities:
     """``send`` reaches a trainer (``profile``, ``stop``)."""
     playback: bool = False
     """``toggle_pause``, ``step`` and ``faster`` control the pace (a recording)."""
-    seek: bool = False
-    """It can start part-way through (``start`` fraction), skimming what it skips."""
 
 
 class Feed(Protocol):

@@ -77,7 +77,7 @@ class ReplayFeed(FeedBase):
     A recording takes no commands (``send`` is refused: the job is not there to ask).
     """
 
-    capabilities = Capabilities(playback=True, seek=True)
+    capabilities = Capabilities(playback=True)
 
     def __init__(
         self,

@@ -15,7 +15,7 @@ def test_each_feed_declares_its_capabilities() -> None:
     replay = ReplayFeed(AppState(readonly=True), lambda e: None, run_dir=".")
     assert live.capabilities == Capabilities(live=True, commands=True)
     assert readonly.capabilities == Capabilities(live=True, commands=False)
-    assert replay.capabilities == Capabilities(playback=True, seek=True)
+    assert replay.capabilities == Capabilities(playback=True)
     feeds: list[Feed] = [live, readonly, replay]  # all three satisfy the protocol (mypy)
     assert not any(f.done for f in feeds)  # nothing delivered before run()
 
