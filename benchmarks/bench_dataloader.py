@@ -280,7 +280,9 @@ def profile_full(dataset: TextDetectionDataset, batch_size: int, top: int = 12) 
         collate_batch([dataset[i] for i in range(start, start + batch_size)])
     profiler.disable()
     out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
+    pstats.Stats(profiler, stream=out).sort_stats(
+        os.environ.get("BENCH_PROFILE_SORT", "tottime")
+    ).print_stats(top)
     lines = [ln for ln in out.getvalue().splitlines() if ln.strip()][-top - 1 :]
     print("\n".join("      " + ln for ln in lines))
 
@@ -291,7 +293,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--sizes", type=int, nargs="+", default=[640, 1280])
     parser.add_argument("--formats", nargs="+", default=["jpg", "png"])
-    parser.add_argument("--archs", nargs="+", default=["db", "craft"])
+    parser.add_argument("--archs", nargs="+", choices=["db", "craft"], default=["db", "craft"])
     parser.add_argument("--data", default="/tmp/ocrtop-bench-data", help="dataset cache dir")
     parser.add_argument("--profile", action="store_true", help="cProfile the full sample")
     args = parser.parse_args()
