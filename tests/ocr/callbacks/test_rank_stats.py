@@ -3,10 +3,10 @@ by hook with fake clocks and a fake all-gather (the real collective runs in test
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
-import time
 from types import SimpleNamespace
 from typing import Any
 
@@ -230,13 +230,19 @@ def test_a_single_process_never_gathers(clocks: Any) -> None:
 @pytest.mark.slow
 @pytest.mark.e2e
 def test_rank_memory_leaves_out_other_ranks_but_counts_workers() -> None:
-    hog = "b = b'x' * 150_000_000; import time; time.sleep(30)"
+    # Each child says when its 150 MB are written, so the reading waits for the memory to
+    # exist rather than for a sleep long enough on a quiet machine (flaky under load).
+    hog = "b = b'x' * 150_000_000; print('ready', flush=True); import time; time.sleep(30)"
     env = {k: v for k, v in os.environ.items() if k != "LOCAL_RANK"}
     baseline = rank_memory()
-    other_rank = subprocess.Popen([sys.executable, "-c", hog], env={**env, "LOCAL_RANK": "7"})
-    worker = subprocess.Popen([sys.executable, "-c", hog], env=env)
+    spawn = functools.partial(
+        subprocess.Popen, [sys.executable, "-c", hog], stdout=subprocess.PIPE, text=True
+    )
+    other_rank = spawn(env={**env, "LOCAL_RANK": "7"})
+    worker = spawn(env=env)
     try:
-        time.sleep(1.5)
+        for child in (other_rank, worker):
+            assert child.stdout is not None and child.stdout.readline() == "ready\n"
         grown = rank_memory() - baseline
     finally:
         other_rank.kill()
