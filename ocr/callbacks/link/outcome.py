@@ -8,7 +8,8 @@ re-exports it for the OCR code.
 
 The exceptions here are the controlled ways a run ends early:
 
-- :class:`ConfigError`: bad config or input, found before training (exit 2);
+- :class:`ConfigError`: bad config or input, found before training (exit 2), like a
+  config node whose keys its ``_target_`` does not take (:func:`is_config_mismatch`);
 - :class:`StopRequested`: a stop (command or signal) honoured at a step boundary, after
   a checkpoint (exit 3, or ``128 + N`` for signal N);
 - :class:`StopEscalated`: a second Ctrl-C/SIGTERM or the stop timeout; no checkpoint.
@@ -16,8 +17,10 @@ The exceptions here are the controlled ways a run ends early:
 
 from __future__ import annotations
 
+import os
 import re
 import signal
+import sys
 import traceback
 from dataclasses import dataclass
 from typing import Any
@@ -109,6 +112,28 @@ def root_cause(exc: BaseException) -> tuple[BaseException, str | None]:
     return exc, key
 
 
+_HYDRA_INSTANTIATE = "hydra._internal.instantiate._instantiate2"
+
+
+def is_config_mismatch(cause: BaseException, key: str | None) -> bool:
+    """A ``TypeError`` from calling a config node's ``_target_`` with the node's keys.
+
+    Hydra wraps it, and an error raised inside the target, in the same
+    ``InstantiationException``; only the first is the config's fault (an unknown key, a
+    missing required one: bad config, exit 2). Python raises such a binding error at the
+    call, before the target's frame exists, so the innermost frame of its traceback is
+    Hydra's caller; an error inside the target ends in the target's own code (exit 1).
+    """
+    if key is None or not isinstance(cause, TypeError) or cause.__traceback__ is None:
+        return False
+    hydra = sys.modules.get(_HYDRA_INSTANTIATE)
+    origin = getattr(hydra, "__file__", None)
+    if origin is None:
+        return False
+    innermost = traceback.extract_tb(cause.__traceback__)[-1].filename
+    return os.path.realpath(innermost) == os.path.realpath(origin)
+
+
 def _first_line(text: str) -> str:
     lines = [line for line in text.splitlines() if line.strip()]
     return lines[0] if lines else ""
@@ -163,8 +188,9 @@ def final_status(exc: BaseException | None) -> dict[str, Any]:
     if isinstance(exc, KeyboardInterrupt):
         code = exitcodes.from_signal(signal.SIGINT)
         return {"status": "stopped", "exit_code": code, "reason": "KeyboardInterrupt"}
-    cause, _ = root_cause(exc)
-    code = exitcodes.BAD_INPUT if isinstance(cause, ConfigError) else exitcodes.FAILED
+    cause, key = root_cause(exc)
+    bad_input = isinstance(cause, ConfigError) or is_config_mismatch(cause, key)
+    code = exitcodes.BAD_INPUT if bad_input else exitcodes.FAILED
     return {"status": "failed", "exit_code": code, **describe(exc)}
 
 
