@@ -17,6 +17,8 @@ import json
 import sys
 from collections.abc import Sequence
 
+from ocrtop.bridge import exitcodes
+
 
 def _synth(args: argparse.Namespace) -> int:
     from ocrtop.ocr.data.synthetic import write_dataset
@@ -165,15 +167,18 @@ def build_parser(prog: str = "ocrtop") -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; return its exit code.
 
-    Bad input (missing paths, malformed JSON) is reported as ``error: <message>`` on
-    stderr with exit code 1, without a traceback: the messages name the file at fault.
+    Input that cannot be read (a missing path, malformed JSON) is reported as
+    ``error: <message>`` on stderr with exit code 2, ``BAD_INPUT``, as every other ocrtop
+    command does, without a traceback: the messages name the file at fault. Exit 1 is
+    kept for a result that is a finding: ``data check`` read the dataset and found
+    problems in it.
     """
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     try:
         return int(args.func(args))
     except (FileNotFoundError, FileExistsError, NotADirectoryError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return exitcodes.BAD_INPUT
 
 
 if __name__ == "__main__":

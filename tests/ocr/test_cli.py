@@ -108,7 +108,7 @@ def test_eval_perfect_and_iou_option(tmp_path: Path, capsys) -> None:
 def test_eval_missing_file_is_a_clear_error(tmp_path: Path, capsys) -> None:
     gt = _labels(tmp_path / "gt.json", {"a.png": [SQUARE]})
     missing = tmp_path / "nope.json"
-    assert main(["eval", "--gt", str(gt), "--pred", str(missing)]) == 1
+    assert main(["eval", "--gt", str(gt), "--pred", str(missing)]) == 2  # BAD_INPUT
     err = capsys.readouterr().err
     assert err.startswith("error: ") and str(missing) in err
     assert "Traceback" not in err
@@ -135,7 +135,7 @@ def test_check_reports_problems_with_exit_1(tmp_path: Path, capsys) -> None:
 
 def test_check_missing_dataset_names_the_path(tmp_path: Path, capsys) -> None:
     missing = tmp_path / "no_such_dataset"
-    assert main(["data", "check", str(missing)]) == 1
+    assert main(["data", "check", str(missing)]) == 2  # unreadable: BAD_INPUT, not a finding
     assert str(missing) in capsys.readouterr().err
 
 

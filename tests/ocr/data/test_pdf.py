@@ -142,12 +142,12 @@ def test_cli_page_limit_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main([*args, "--long-side", "300", "--level", "line"]) == 0
     assert "wrote 1 pages" in capsys.readouterr().out
     assert main(["data", "check", str(out)]) == 0
-    assert main(args) == 1  # refuses to write over a dataset
+    assert main(args) == 2  # refuses to write over a dataset (BAD_INPUT)
     assert "already holds a dataset" in capsys.readouterr().err
-    assert main(["data", "from-pdf", str(tmp_path / "nope.pdf"), "--out", str(tmp_path / "x")]) == 1
+    assert main(["data", "from-pdf", str(tmp_path / "nope.pdf"), "--out", str(tmp_path / "x")]) == 2
     assert "nope.pdf" in capsys.readouterr().err
     (tmp_path / "bad.pdf").write_text("not a pdf")
-    assert main(["data", "from-pdf", str(tmp_path / "bad.pdf"), "--out", str(tmp_path / "y")]) == 1
+    assert main(["data", "from-pdf", str(tmp_path / "bad.pdf"), "--out", str(tmp_path / "y")]) == 2
     assert "no page with a text layer" in capsys.readouterr().err
 
 
