@@ -23,7 +23,10 @@ of each step comes from a pair of CUDA events read back only once the GPU has pa
 
 The clock is a callback placed first in ``trainer.callbacks`` by :meth:`StepClock.of`, so
 that it closes a step at validation or epoch end before any other callback runs.
-Lightning's ``dataloader_iter`` training steps fetch inside the step; they are not timed.
+A ``training_step(self, dataloader_iter)`` fetches inside the step, as often as it likes.
+There the step runs from the loop handing the iterator out to the next hand-out (or a
+boundary), the data wait is the time spent in ``next(dataloader_iter)`` during it, the
+batch figures add up over its fetches, and compute is the rest of the span.
 """
 
 from __future__ import annotations
@@ -79,12 +82,32 @@ class StepRecord(NamedTuple):
 class _Open:
     """The step in progress: fetched, not yet closed."""
 
-    __slots__ = ("end_t", "fetch_t", "info", "opt_t", "ready_t", "ready_wall")
+    __slots__ = (
+        "end_t",
+        "fetch_t",
+        "info",
+        "inner",
+        "inner_at_end",
+        "inner_at_opt",
+        "opt_t",
+        "ready_t",
+        "ready_wall",
+    )
 
     def __init__(self, fetch_t: float, ready_t: float, ready_wall: float, info: BatchInfo):
         self.fetch_t, self.ready_t, self.ready_wall, self.info = fetch_t, ready_t, ready_wall, info
         self.opt_t: float | None = None
         self.end_t: float | None = None
+        self.inner = 0.0
+        """Seconds in ``next(dataloader_iter)`` inside the step (0 for ordinary steps)."""
+        self.inner_at_opt: float | None = None
+        self.inner_at_end: float | None = None
+        """``inner`` when the optimizer step and the batch end began, to split it."""
+
+
+ITER_FETCHER = "_DataLoaderIterDataFetcher"
+"""Lightning's fetcher when ``training_step`` takes ``dataloader_iter`` (matched by name:
+the class is private)."""
 
 
 _TIMED_CLASSES: dict[type, type] = {}
@@ -101,11 +124,36 @@ def _timed_class(cls: Any) -> type:
                 return cls.__next__(self)
             t0 = clock._before_fetch()
             out = cls.__next__(self)
-            clock._after_fetch(t0, out)
+            if cls.__name__ == ITER_FETCHER:  # out is the iterator the step will pull from
+                clock._open_iter_step(t0, out)
+            else:
+                clock._after_fetch(t0, out)
             return out
 
         sub = type(f"Timed{cls.__name__}", (cls,), {"__next__": __next__, "_ocrtop_timed": cls})
         _TIMED_CLASSES[cls] = sub
+    return sub
+
+
+_TIMED_ITERATORS: dict[type, type] = {}
+
+
+def _timed_iterator_class(cls: Any) -> type:
+    """A subclass of the ``dataloader_iter`` a step receives, timing each ``next()``."""
+    sub = _TIMED_ITERATORS.get(cls)
+    if sub is None:
+
+        def __next__(self: Any) -> Any:
+            clock: StepClock | None = self.__dict__.get("_ocrtop_clock")
+            if clock is None:
+                return cls.__next__(self)
+            t0 = _now()
+            out = cls.__next__(self)
+            clock._inner_fetch(t0, _now(), out)
+            return out
+
+        sub = type(f"Timed{cls.__name__}", (cls,), {"__next__": __next__, "_ocrtop_timed": cls})
+        _TIMED_ITERATORS[cls] = sub
     return sub
 
 
@@ -182,10 +230,12 @@ class StepClock(Callback):
     ) -> None:
         if self._open is not None and self._open.opt_t is None:
             self._open.opt_t = _now()
+            self._open.inner_at_opt = self._open.inner
 
     def on_train_batch_end(self, trainer: pl.Trainer, *args: Any, **kwargs: Any) -> None:
         if self._open is not None:
             self._open.end_t = _now()
+            self._open.inner_at_end = self._open.inner
 
     def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.close()  # validation between two training steps is neither data nor compute
@@ -211,9 +261,6 @@ class StepClock(Callback):
             return
         self._detach()
         cls = type(fetcher)
-        if cls.__name__ == "_DataLoaderIterDataFetcher":
-            log.debug("step clock: training_step takes dataloader_iter; the fetch is not timed")
-            return
         if not getattr(cls, "_ocrtop_timed", None):
             fetcher.__class__ = _timed_class(cls)
         fetcher.__dict__["_ocrtop_clock"] = self
@@ -223,10 +270,13 @@ class StepClock(Callback):
         fetcher, self._fetcher = self._fetcher, None
         if fetcher is None:
             return
-        fetcher.__dict__.pop("_ocrtop_clock", None)
-        original = getattr(type(fetcher), "_ocrtop_timed", None)
-        if original is not None:
-            fetcher.__class__ = original
+        for obj in (fetcher, fetcher.__dict__.get("iterator_wrapper")):
+            if obj is None:
+                continue
+            obj.__dict__.pop("_ocrtop_clock", None)
+            original = getattr(type(obj), "_ocrtop_timed", None)
+            if original is not None:
+                obj.__class__ = original
 
     def _before_fetch(self) -> float:
         """Close the step in progress; return the fetch's start time."""
@@ -242,6 +292,37 @@ class StepClock(Callback):
         self.last_activity = t0
         return t0
 
+    def _open_iter_step(self, t0: float, iterator: Any) -> None:
+        """The loop handed ``dataloader_iter`` out: a step opens, its fetches come later."""
+        t1 = _now()
+        self.last_activity = t1
+        cls = type(iterator)
+        if not getattr(cls, "_ocrtop_timed", None):
+            iterator.__class__ = _timed_iterator_class(cls)
+        iterator.__dict__["_ocrtop_clock"] = self
+        if self._gpu is not None:
+            self._gpu.start()
+        self._open = _Open(t0, t1, _wall(), BatchInfo(size=0, instances=None, timing=None))
+
+    def _inner_fetch(self, t0: float, t1: float, out: Any) -> None:
+        """``next(dataloader_iter)`` took ``t0..t1`` inside the open step: wait, and a batch."""
+        self.last_activity = t1
+        o = self._open
+        if o is None:  # pulled outside a training step (a hook): not a step's data
+            return
+        o.inner += t1 - t0
+        info = self._inspect(_batch_of(out))
+        seen = o.info
+        if seen.size:  # a second batch in the same step: its samples count too
+            instances = None
+            if seen.instances is not None and info.instances is not None:
+                instances = seen.instances + info.instances
+            timing = info.timing or seen.timing
+            if seen.timing and info.timing:
+                timing = {k: seen.timing.get(k, 0.0) + v for k, v in info.timing.items()}
+            info = BatchInfo(seen.size + info.size, instances, timing)
+        o.info = info
+
     def _after_fetch(self, t0: float, out: Any) -> None:
         t1 = _now()
         self.last_activity = t1
@@ -253,6 +334,13 @@ class StepClock(Callback):
     # --- public for tests and for loops that are not Lightning's ---
     def record_fetch(self, t0: float, t1: float, batch: Any) -> None:
         """A batch was fetched between ``t0`` and ``t1`` (``perf_counter`` seconds)."""
+        info = self._inspect(batch)
+        if self._gpu is not None:
+            self._gpu.start()
+        self._open = _Open(t0, t1, _wall(), info)
+
+    def _inspect(self, batch: Any) -> BatchInfo:
+        """The batch's figures; warns once about a guessed size, notes worker cache bytes."""
         info = inspect_batch(batch, self.batch_size_fn)
         if info.guess is not None and not self._warned:
             self._warned = True
@@ -265,9 +353,7 @@ class StepClock(Callback):
             )
         if info.worker is not None:
             self.worker_cache[info.worker[0]] = info.worker[1]
-        if self._gpu is not None:
-            self._gpu.start()
-        self._open = _Open(t0, t1, _wall(), info)
+        return info
 
     def close(self, t: float | None = None) -> StepRecord | None:
         """End the step in progress (at ``t``, default now) and hand its record out."""
@@ -278,14 +364,17 @@ class StepClock(Callback):
         now = _now() if t is None else t
         end = o.end_t if o.end_t is not None else now
         opt = o.opt_t if o.opt_t is not None and o.opt_t <= end else end
+        # Fetches inside the step (dataloader_iter) are wait, taken from the part they fell in.
+        at_end = o.inner_at_end if o.end_t is not None and o.inner_at_end is not None else o.inner
+        at_opt = o.inner_at_opt if opt < end and o.inner_at_opt is not None else at_end
         info = o.info
         rec = StepRecord(
             seq=self.steps,
-            wait_ms=(o.ready_t - o.fetch_t) * 1e3,
-            compute_ms=(now - o.ready_t) * 1e3,
-            forward_backward_ms=(opt - o.ready_t) * 1e3,
-            optimizer_ms=(end - opt) * 1e3,
-            after_ms=(now - end) * 1e3,
+            wait_ms=(o.ready_t - o.fetch_t + o.inner) * 1e3,
+            compute_ms=(now - o.ready_t - o.inner) * 1e3,
+            forward_backward_ms=(opt - o.ready_t - at_opt) * 1e3,
+            optimizer_ms=(end - opt - (at_end - at_opt)) * 1e3,
+            after_ms=(now - end - (o.inner - at_end)) * 1e3,
             ready_t=o.ready_t,
             ready_wall=o.ready_wall,
             size=info.size,

@@ -235,3 +235,59 @@ def test_gpu_time_is_read_back_later_without_synchronising() -> None:
     clock.close(0.3)
     assert clock.gpu_ms == pytest.approx(25.0)  # step 1, read once the GPU had passed it
     assert log.count("record") == 4
+
+
+class IterModule(ToyModule):
+    """``training_step(dataloader_iter)``: the step fetches ``per_step`` batches itself and
+    sleeps ``compute_ms`` between the fetch and the loss (known compute)."""
+
+    def __init__(self, per_step: int = 1, compute_ms: float = 0.0) -> None:
+        super().__init__(width=4)
+        self.per_step, self.compute_ms = per_step, compute_ms
+
+    def training_step(self, dataloader_iter: Any) -> torch.Tensor:  # type: ignore[override]
+        batches = [next(dataloader_iter)[0] for _ in range(self.per_step)]
+        time.sleep(self.compute_ms / 1e3)
+        return sum(self._loss(b) for b in batches)  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("per_step", [1, 2])
+def test_a_dataloader_iter_step_times_its_own_fetches(tmp_path: Path, per_step: int) -> None:
+    """A step that pulls its batches itself: the pulls are data wait, the rest compute.
+
+    References: the batches' own load time (measured around the sleep in collate), the
+    injected compute sleep, and the samples the loader holds.
+    """
+    tp = ThroughputMonitorCallback(window_steps=100)
+    steps = 8
+    data = loader(n=4 * per_step * steps, batch_size=4, size=16, batch_sleep_ms=SLEEP_MS)
+    trainer = make_trainer(tmp_path, [tp, Records(), GrabFetcher()])
+    trainer.fit(IterModule(per_step, compute_ms=SLEEP_MS / 2), train_dataloaders=data)
+    recs = records_of(trainer)
+    assert len(recs) == steps
+    assert all(r.size == 4 * per_step for r in recs), [r.size for r in recs]
+    own = median([r.timing["load_ms"] for r in recs if r.timing])  # summed over the pulls
+    assert own >= per_step * SLEEP_MS
+    assert median([r.wait_ms for r in recs]) == pytest.approx(own, rel=0.15, abs=2.0)
+    compute = median([r.compute_ms for r in recs])
+    assert SLEEP_MS / 2 <= compute < SLEEP_MS / 2 + own, (compute, own)
+    assert median([r.forward_backward_ms for r in recs]) >= SLEEP_MS / 2
+    assert tp.latest_values()[names.DATA_BOUND] == 1.0
+    clock = find_clock(trainer)
+    assert clock is not None and clock.samples == 4 * per_step * steps
+    (grab,) = [cb for cb in trainer.callbacks if isinstance(cb, GrabFetcher)]
+    assert all(name.startswith("Timed") for name in grab.classes)  # during the fit
+    assert not any(type(obj).__name__.startswith("Timed") for obj in grab.seen)  # restored
+
+
+class GrabFetcher(pl.Callback):
+    """Keeps the fetcher and the iterator the steps pulled from, and their classes then."""
+
+    def __init__(self) -> None:
+        self.seen: list[Any] = []
+        self.classes: list[str] = []
+
+    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
+        fetcher = trainer.fit_loop._data_fetcher
+        self.seen = [fetcher, fetcher.__dict__["iterator_wrapper"]]
+        self.classes = [type(obj).__name__ for obj in self.seen]
