@@ -22,7 +22,8 @@ For each size and format it prints:
 * the output floor: a Dataset that decodes and computes nothing but writes tensors of
   the sample contract's shapes and collates them in the same worker: what the contract
   alone costs, against the same decode-only limit. ``uint8`` is ocrtop's contract (HWC
-  page, maps as ``round(255 v)``, ``ocr/data/sample.py``); ``float32`` the previous one
+  page, maps as ``round(255 v)``, DB's three binary maps as bits of one ``db_flags``,
+  ``ocr/data/sample.py``); ``float32`` the previous one
   (normalised CHW float32 page, float32 maps), for reference;
 * the in-process stage split of the full sample (decode+exif / augment / targets /
   pack (float maps -> uint8) / collate / other).
@@ -156,16 +157,27 @@ class OutputFloor(Dataset):
     """What the sample contract costs with no decode and no computation: each sample only
     writes tensors of the contract's shapes and is collated and handed over like a real one.
 
-    ``compact`` (ocrtop's contract): a fresh uint8 HWC page and uint8 maps. Otherwise the
-    previous float32 contract: a normalised CHW float32 page (one scaled pass, as its
-    table look-up was) and float32 maps, four times the bytes.
+    ``compact`` (ocrtop's contract): a fresh uint8 HWC page and the uint8 maps of
+    ``maps`` (for DB: ``thresh_map`` and ``db_flags``). Otherwise the previous float32
+    contract: a normalised CHW float32 page (one scaled pass, as its table look-up was)
+    and the float32 maps of ``float_maps`` (DB's four), four times the bytes and more.
     """
 
     def __init__(
-        self, size: int, maps: dict[str, tuple[int, int]], count: int, compact: bool = True
+        self,
+        size: int,
+        maps: dict[str, tuple[int, int]],
+        count: int,
+        compact: bool = True,
+        float_maps: dict[str, tuple[int, int]] | None = None,
     ) -> None:
         self.pixels = np.zeros((size, size, 3), dtype=np.uint8)
-        self.maps, self.count, self.compact = maps, count, compact
+        self.compact_maps, self.count, self.compact = maps, count, compact
+        self.float_maps = maps if float_maps is None else float_maps
+
+    @property
+    def maps(self) -> dict[str, tuple[int, int]]:
+        return self.compact_maps if self.compact else self.float_maps
 
     def __len__(self) -> int:
         return self.count
@@ -185,7 +197,13 @@ class OutputFloor(Dataset):
         return sample
 
 
-def map_shapes(targets: DBTargets | CraftTargets, size: int) -> dict[str, tuple[int, int]]:
+def map_shapes(
+    targets: DBTargets | CraftTargets, size: int, packed: bool = False
+) -> dict[str, tuple[int, int]]:
+    """The map keys and shapes a builder gives; ``packed``: those the dataset ships (DB's
+    uint8 route, ``thresh_map`` + ``db_flags``), else the float maps."""
+    if packed and getattr(targets, "packed_maps", False):
+        return {k: v.shape for k, v in targets([], size, size, packed=True).items()}  # type: ignore[call-arg]
     return {k: v.shape for k, v in targets([], size, size).items()}
 
 
@@ -319,7 +337,12 @@ def main() -> None:
                 targets = DBTargets() if arch == "db" else CraftTargets()
                 dataset = TextDetectionDataset(source, train_transforms(size=size), targets)
                 full = worker_cpu_ms(dataset, args.batch_size, collate_batch)
-                floor_set = OutputFloor(size, map_shapes(targets, size), len(source))
+                floor_set = OutputFloor(
+                    size,
+                    map_shapes(targets, size, packed=True),
+                    len(source),
+                    float_maps=map_shapes(targets, size),
+                )
                 compact = worker_cpu_ms(floor_set, args.batch_size, collate_batch)
                 floor_set.compact = False
                 floor = worker_cpu_ms(floor_set, args.batch_size, collate_batch)
