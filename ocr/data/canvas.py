@@ -4,7 +4,12 @@ Geometric ops (rotate, scale, flip, crop, resize) only compose a 3x3 matrix and 
 canvas size; the pixels are resampled once, when someone reads :attr:`image`. The
 training pipeline therefore pays one ``warpAffine`` into the final (at most 640 px)
 canvas instead of one full-size warp per op, and interpolates once instead of four
-times. Words are cheap and are mapped eagerly.
+times. Words are lazy the same way: the ops compose their matrix onto the words' pending
+one, and the words (a page's ~40 polygons and ~250 character quads, new ``Word`` objects)
+are mapped once, when someone reads :attr:`TransformState.words`. Mapping them eagerly in
+each of the five ops cost ~1-2 ms per sample (cProfile); now the training pipeline maps
+them twice (the crop must know where words are, and the dataset reads the result), and
+the crop's look needs only the polygons' boxes (:meth:`TransformState.word_boxes`).
 
 Coordinates: ``M`` maps old pixel coordinates to new ones. ``to_original`` maps current
 coordinates to the original (stored) image, so each op right-multiplies it by ``M^-1``.
@@ -64,10 +69,12 @@ class TransformState:
 
     Args:
         image: ``(H, W, 3)`` uint8 pixels (the source of any pending warp).
-        words: words in the coordinates of the current canvas.
+        words: the words, in the current canvas's coordinates unless ``word_matrix``.
         to_original: 3x3 matrix from current coordinates to the original image.
         pending: affine matrix from ``image`` pixels to the current canvas, not yet applied.
         size: current canvas ``(width, height)``; defaults to the image's.
+        word_matrix: matrix from the coordinates of ``words`` to the current canvas, not
+            yet applied (None: ``words`` are current).
     """
 
     def __init__(
@@ -77,9 +84,11 @@ class TransformState:
         to_original: np.ndarray,
         pending: np.ndarray | None = None,
         size: tuple[int, int] | None = None,
+        word_matrix: np.ndarray | None = None,
     ) -> None:
         self._pixels = image
-        self.words = words
+        self._words = words
+        self._word_matrix = word_matrix
         self.to_original = to_original
         self._pending = pending
         self.size = size or (image.shape[1], image.shape[0])
@@ -105,9 +114,32 @@ class TransformState:
             self._pending = None
         return self._pixels
 
+    @property
+    def words(self) -> list[Word]:
+        """The words in current coordinates, mapping them (once) if a matrix is pending."""
+        if self._word_matrix is not None:
+            self._words = map_words(self._words, self._word_matrix)
+            self._word_matrix = None
+        return self._words
+
+    def word_boxes(self) -> np.ndarray:
+        """``(words, 4)`` float ``x0, y0, x1, y1`` of each word polygon in current
+        coordinates, without mapping the character quads or building words (what a crop
+        needs to choose its window)."""
+        if not self._words:
+            return np.zeros((0, 4))
+        points = np.concatenate([w.points for w in self._words])
+        if self._word_matrix is not None:
+            points = apply_matrix(self._word_matrix, points)
+        starts = np.cumsum([0, *(len(w.points) for w in self._words[:-1])])
+        return np.column_stack(
+            [np.minimum.reduceat(points, starts), np.maximum.reduceat(points, starts)]
+        )
+
     def with_image(self, image: np.ndarray) -> TransformState:
-        """Same geometry, new pixels of the same size (photometric ops)."""
-        return TransformState(image, self.words, self.to_original)
+        """Same geometry (words still lazy), new pixels of the current canvas's size
+        (photometric ops, a resize that wrote its own pixels)."""
+        return TransformState(image, self._words, self.to_original, word_matrix=self._word_matrix)
 
     def then(
         self,
@@ -120,17 +152,24 @@ class TransformState:
         """Compose the affine ``matrix`` (current -> new canvas of ``width x height``).
 
         Args:
-            words: the new words when the op already mapped (and filtered) them.
+            words: the words to carry when the op chose them (a crop drops words and
+                marks cut ones): in *current* coordinates, as :attr:`words` gave them;
+                they are mapped through ``matrix`` lazily like the others.
             grows: the new canvas shows area outside the current one (rotation with a
                 larger canvas); a pending warp is applied first so that area stays black
                 instead of revealing pixels a previous crop removed.
         """
         source = self.image if grows else self._pixels
         before = np.eye(3) if self._pending is None else self._pending
+        if words is None:
+            words, word_before = self._words, self._word_matrix
+        else:
+            word_before = None
         return TransformState(
             source,
-            map_words(self.words, matrix) if words is None else words,
+            words,
             self.to_original @ np.linalg.inv(matrix),
             pending=matrix @ before,
             size=(int(width), int(height)),
+            word_matrix=matrix if word_before is None else matrix @ word_before,
         )
