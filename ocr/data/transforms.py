@@ -3,9 +3,9 @@
 Every op reads and returns a :class:`~ocrtop.ocr.data.canvas.TransformState`. Geometric ops
 compose a matrix ``M`` (old -> new pixel coordinates) that will map every word and
 character quad and right-multiplies ``to_original`` by ``M^-1``; the pixels are warped
-once, at the end, and the words mapped when read (see ``canvas.py``). After the last op ``to_original`` maps network-input pixels
-straight back to the original (stored) image, which is how post-processing returns
-predictions in ground-truth coordinates.
+once, at the end, and the words mapped when read (see ``canvas.py``). After the last op
+``to_original`` maps network-input pixels straight back to the original (stored) image,
+which is how post-processing returns predictions in ground-truth coordinates.
 
 Ops take a ``numpy.random.Generator`` so the Dataset controls seeding per worker.
 """

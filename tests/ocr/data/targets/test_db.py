@@ -230,7 +230,9 @@ def unpacked(packed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """A packed call's four maps back as uint8 ``round(255 v)``: each binary map is its
     ``db_flags`` bit (0 or 255), the threshold map as it is."""
     flags = packed[DB_FLAGS]
-    maps = {k: np.where(flags & bit, MAP_LEVELS, 0).astype(np.uint8) for k, bit in DB_FLAG_BITS.items()}
+    maps = {
+        k: np.where(flags & bit, MAP_LEVELS, 0).astype(np.uint8) for k, bit in DB_FLAG_BITS.items()
+    }
     return {**maps, "thresh_map": packed["thresh_map"]}
 
 
