@@ -84,3 +84,18 @@ def test_target_map_prefers_a_map_of_its_own_and_names_a_missing_one() -> None:
         target_map(batch, "thresh_map", own)
     with pytest.raises(KeyError, match="region_map"):
         target_map({}, "region_map", own)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_target_map_unpacks_db_flags_on_the_device_without_a_host_sync() -> None:
+    """On the GPU the bit unpacking is device kernels only: CUDA's sync debug mode turns
+    any host synchronisation into an error."""
+    flags = torch.arange(8, dtype=torch.uint8, device="cuda").repeat(2, 4, 1)
+    like = torch.zeros(2, 4, 8, device="cuda")
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        maps = [target_map({DB_FLAGS: flags}, key, like) for key in DB_FLAG_BITS]
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert all(m.device == like.device and m.dtype == torch.float32 for m in maps)
+    assert [int(m.sum()) for m in maps] == [32, 32, 32]  # each bit set in 4 of 8 values
