@@ -8,8 +8,9 @@ times. Words are lazy the same way: the ops compose their matrix onto the words'
 one, and the words (a page's ~40 polygons and ~250 character quads, new ``Word`` objects)
 are mapped once, when someone reads :attr:`TransformState.words`. Mapping them eagerly in
 each of the five ops cost ~1-2 ms per sample (cProfile); now the training pipeline maps
-them twice (the crop must know where words are, and the dataset reads the result), and
-the crop's look needs only the polygons' boxes (:meth:`TransformState.word_boxes`).
+them once, when the dataset reads them: the crop, which must know where words are, reads
+only the polygons' boxes (:meth:`TransformState.word_boxes`), and drops and flags words
+without mapping them (:meth:`TransformState.select_words`).
 
 Coordinates: ``M`` maps old pixel coordinates to new ones. ``to_original`` maps current
 coordinates to the original (stored) image, so each op right-multiplies it by ``M^-1``.
@@ -141,35 +142,43 @@ class TransformState:
         (photometric ops, a resize that wrote its own pixels)."""
         return TransformState(image, self._words, self.to_original, word_matrix=self._word_matrix)
 
+    def select_words(self, keep: np.ndarray, dont_care: np.ndarray) -> TransformState:
+        """The same state with only the words where ``keep`` (in order), those also where
+        ``dont_care`` marked ``ignore``: which words and flags does not depend on their
+        coordinates, so they stay lazy (nothing is mapped). One bool per word each."""
+        if len(keep) != len(self._words) or len(dont_care) != len(self._words):
+            raise ValueError(
+                f"select_words needs one flag per word ({len(self._words)}), got "
+                f"{len(keep)} and {len(dont_care)}"
+            )
+        words = [
+            replace(word, ignore=True) if cut and not word.ignore else word
+            for word, kept, cut in zip(self._words, keep, dont_care, strict=True)
+            if kept
+        ]
+        return TransformState(
+            self._pixels, words, self.to_original, self._pending, self.size, self._word_matrix
+        )
+
     def then(
-        self,
-        matrix: np.ndarray,
-        width: int,
-        height: int,
-        words: list[Word] | None = None,
-        grows: bool = False,
+        self, matrix: np.ndarray, width: int, height: int, grows: bool = False
     ) -> TransformState:
-        """Compose the affine ``matrix`` (current -> new canvas of ``width x height``).
+        """Compose the affine ``matrix`` (current -> new canvas of ``width x height``)
+        onto the pending warp and the words' pending matrix.
 
         Args:
-            words: the words to carry when the op chose them (a crop drops words and
-                marks cut ones): in *current* coordinates, as :attr:`words` gave them;
-                they are mapped through ``matrix`` lazily like the others.
             grows: the new canvas shows area outside the current one (rotation with a
                 larger canvas); a pending warp is applied first so that area stays black
                 instead of revealing pixels a previous crop removed.
         """
         source = self.image if grows else self._pixels
         before = np.eye(3) if self._pending is None else self._pending
-        if words is None:
-            words, word_before = self._words, self._word_matrix
-        else:
-            word_before = None
+        words_before = self._word_matrix
         return TransformState(
             source,
-            words,
+            self._words,
             self.to_original @ np.linalg.inv(matrix),
             pending=matrix @ before,
             size=(int(width), int(height)),
-            word_matrix=matrix if word_before is None else matrix @ word_before,
+            word_matrix=matrix if words_before is None else matrix @ words_before,
         )

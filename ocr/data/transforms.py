@@ -13,7 +13,6 @@ Ops take a ``numpy.random.Generator`` so the Dataset controls seeding per worker
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from typing import Protocol
 
 import cv2
@@ -171,15 +170,8 @@ class RandomCrop:
         x0, y0, cw, ch = best
         matrix = np.array([[1.0, 0, -x0], [0, 1, -y0], [0, 0, 1]])
         inside, outside = _classify(boxes, x0, y0, cw, ch)
-        if outside.any() or not inside.all():  # else every word is kept as it is
-            words = state.words  # mapped once here, through all the ops so far
-            kept = [
-                word if fully_in else replace(word, ignore=True)
-                for word, fully_in, gone in zip(words, inside, outside, strict=True)
-                if not gone
-            ]
-            return state.then(matrix, cw, ch, words=kept)
-        return state.then(matrix, cw, ch)
+        # Dropping and flagging words needs no coordinates: they stay lazy, unmapped.
+        return state.select_words(~outside, ~inside).then(matrix, cw, ch)
 
 
 def _classify(

@@ -48,6 +48,9 @@ def page(index: int) -> TransformState:
     return TransformState(record.image, words, record.to_stored.copy())
 
 
+BOX = np.array([[1.0, 1.0], [9.0, 1.0], [9.0, 5.0], [1.0, 5.0]])
+
+
 class Eager(Compose):
     """The previous behaviour: every op's words mapped as soon as the op returns."""
 
@@ -81,8 +84,8 @@ def test_lazy_words_equal_the_words_mapped_op_by_op() -> None:
 
 
 def test_words_are_mapped_once_when_read(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The five geometric ops map the words at most once between them (the crop, when
-    it cuts or drops a word), and reading the result maps them once more, then never."""
+    """The five geometric ops map no word (the crop reads boxes and drops and flags words
+    unmapped); reading the result maps them once, then never again."""
     calls: list[int] = []
 
     def counted(words: list[Word], matrix: np.ndarray) -> list[Word]:
@@ -94,12 +97,26 @@ def test_words_are_mapped_once_when_read(monkeypatch: pytest.MonkeyPatch) -> Non
     for index in range(4):
         calls.clear()
         state = pipeline(page(index), np.random.default_rng(7 + index))
-        assert len(calls) <= 1, calls
+        assert calls == []
         first = state.words
-        assert len(calls) <= 2 and state.words is first
+        assert len(calls) == 1 and state.words is first
     state = TransformState(np.zeros((8, 8, 3), np.uint8), [], np.eye(3))
     calls.clear()
     assert state.then(np.eye(3), 8, 8).words == [] and len(calls) <= 1
+
+
+def test_select_words_keeps_order_flags_cut_words_and_maps_nothing() -> None:
+    words = [Word(BOX + i, text=str(i), ignore=i == 3) for i in range(4)]
+    shift = np.array([[1.0, 0, 5], [0, 1, 0], [0, 0, 1]])
+    state = TransformState(np.zeros((64, 64, 3), np.uint8), words, np.eye(3)).then(shift, 64, 64)
+    keep, cut = np.array([True, False, True, True]), np.array([False, False, True, False])
+    chosen = state.select_words(keep, cut)
+    assert chosen.is_lazy and chosen._word_matrix is not None  # still unmapped
+    assert [(w.text, w.ignore) for w in chosen.words] == [("0", False), ("2", True), ("3", True)]
+    np.testing.assert_allclose(chosen.words[1].points, BOX + 2 + [5, 0])
+    assert not words[2].ignore  # the caller's words are not changed
+    with pytest.raises(ValueError, match="one flag per word"):
+        state.select_words(keep[:2], cut)
 
 
 def test_word_boxes_are_the_mapped_polygons_bounds() -> None:
