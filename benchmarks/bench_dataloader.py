@@ -22,7 +22,8 @@ For each size and format it prints:
 * the output floor: a Dataset that decodes and computes nothing but writes tensors of
   the sample contract's shapes and collates them in the same worker: what the contract
   alone costs, against the same decode-only limit. ``uint8`` is ocrtop's contract (HWC
-  page, maps as ``round(255 v)``, ``ocr/data/sample.py``); ``float32`` the previous one
+  page, maps as ``round(255 v)``, DB's three binary maps as bits of one ``db_flags``,
+  ``ocr/data/sample.py``); ``float32`` the previous one
   (normalised CHW float32 page, float32 maps), for reference;
 * the in-process stage split of the full sample (decode+exif / augment / targets /
   pack (float maps -> uint8) / collate / other).
@@ -41,6 +42,7 @@ import io
 import json
 import os
 import pstats
+import resource
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -156,16 +158,27 @@ class OutputFloor(Dataset):
     """What the sample contract costs with no decode and no computation: each sample only
     writes tensors of the contract's shapes and is collated and handed over like a real one.
 
-    ``compact`` (ocrtop's contract): a fresh uint8 HWC page and uint8 maps. Otherwise the
-    previous float32 contract: a normalised CHW float32 page (one scaled pass, as its
-    table look-up was) and float32 maps, four times the bytes.
+    ``compact`` (ocrtop's contract): a fresh uint8 HWC page and the uint8 maps of
+    ``maps`` (for DB: ``thresh_map`` and ``db_flags``). Otherwise the previous float32
+    contract: a normalised CHW float32 page (one scaled pass, as its table look-up was)
+    and the float32 maps of ``float_maps`` (DB's four), four times the bytes and more.
     """
 
     def __init__(
-        self, size: int, maps: dict[str, tuple[int, int]], count: int, compact: bool = True
+        self,
+        size: int,
+        maps: dict[str, tuple[int, int]],
+        count: int,
+        compact: bool = True,
+        float_maps: dict[str, tuple[int, int]] | None = None,
     ) -> None:
         self.pixels = np.zeros((size, size, 3), dtype=np.uint8)
-        self.maps, self.count, self.compact = maps, count, compact
+        self.compact_maps, self.count, self.compact = maps, count, compact
+        self.float_maps = maps if float_maps is None else float_maps
+
+    @property
+    def maps(self) -> dict[str, tuple[int, int]]:
+        return self.compact_maps if self.compact else self.float_maps
 
     def __len__(self) -> int:
         return self.count
@@ -185,23 +198,33 @@ class OutputFloor(Dataset):
         return sample
 
 
-def map_shapes(targets: DBTargets | CraftTargets, size: int) -> dict[str, tuple[int, int]]:
+def map_shapes(
+    targets: DBTargets | CraftTargets, size: int, packed: bool = False
+) -> dict[str, tuple[int, int]]:
+    """The map keys and shapes a builder gives; ``packed``: those the dataset ships (DB's
+    uint8 route, ``thresh_map`` + ``db_flags``), else the float maps."""
+    if packed and getattr(targets, "packed_maps", False):
+        return {k: v.shape for k, v in targets([], size, size, packed=True).items()}  # type: ignore[call-arg]
     return {k: v.shape for k, v in targets([], size, size).items()}
 
 
 class WorkerClock:
-    """Collate wrapper that stamps the worker's CPU clock on every batch (picklable)."""
+    """Collate wrapper that stamps the worker's CPU clock and its count of minor page
+    faults (``getrusage``, the kernel's own count) on every batch (picklable)."""
 
     def __init__(self, collate: Callable[[list[Any]], Any] | None) -> None:
         self.collate = collate
 
     def __call__(self, samples: list[Any]) -> dict[str, Any]:
         batch = self.collate(samples) if self.collate else {"batch_size": len(samples)}
-        return {"batch": batch, "n": len(samples), "cpu_s": time.process_time()}
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        return {"batch": batch, "n": len(samples), "cpu_s": time.process_time(), "faults": faults}
 
 
-def worker_cpu_ms(dataset: Dataset, batch_size: int, collate: Callable | None) -> float:
-    """Worker CPU ms per sample after the first batch, in one DataLoader worker."""
+def worker_cost(dataset: Dataset, batch_size: int, collate: Callable | None) -> tuple[float, float]:
+    """Worker CPU ms and minor page faults per sample after the first batch, in one
+    DataLoader worker. The faults are the kernel's check on the fresh shared memory a
+    collate writes: each 4 KiB page of a new batch is one fault on first touch."""
     loader = DataLoader(
         dataset,
         batch_size=batch_size,
@@ -210,11 +233,22 @@ def worker_cpu_ms(dataset: Dataset, batch_size: int, collate: Callable | None) -
         shuffle=False,
         persistent_workers=False,
     )
-    stamps = [(out["cpu_s"], out["n"]) for out in loader]
+    stamps = [(out["cpu_s"], out["faults"], out["n"]) for out in loader]
     if len(stamps) < 2:
         raise SystemExit("need at least two batches: raise --num or lower --batch-size")
-    samples = sum(n for _, n in stamps[1:])
-    return (stamps[-1][0] - stamps[0][0]) * 1e3 / samples
+    samples = sum(n for _, _, n in stamps[1:])
+    cpu_ms = (stamps[-1][0] - stamps[0][0]) * 1e3 / samples
+    return cpu_ms, (stamps[-1][1] - stamps[0][1]) / samples
+
+
+def worker_cpu_ms(dataset: Dataset, batch_size: int, collate: Callable | None) -> float:
+    """Worker CPU ms per sample after the first batch, in one DataLoader worker."""
+    return worker_cost(dataset, batch_size, collate)[0]
+
+
+def sample_bytes(dataset: Dataset) -> int:
+    """Bytes of the tensors of one sample (what a collate writes into shared memory)."""
+    return sum(v.nbytes for v in dataset[0].values() if isinstance(v, torch.Tensor))
 
 
 class CpuTimed:
@@ -303,7 +337,7 @@ def main() -> None:
     print(f"Pipeline vs decode-only, worker CPU ms per sample (batch {args.batch_size})")
     print(f"({os.cpu_count()} CPUs, load average {load}; torch {torch.__version__}, cv2 "
           f"{cv2.__version__})")  # fmt: skip
-    summary = []
+    summary, extra = [], []
     for size in args.sizes:
         variants = ensure_datasets(Path(args.data), size, args.num)
         for fmt in args.formats:
@@ -318,9 +352,15 @@ def main() -> None:
             for arch in args.archs:
                 targets = DBTargets() if arch == "db" else CraftTargets()
                 dataset = TextDetectionDataset(source, train_transforms(size=size), targets)
-                full = worker_cpu_ms(dataset, args.batch_size, collate_batch)
-                floor_set = OutputFloor(size, map_shapes(targets, size), len(source))
-                compact = worker_cpu_ms(floor_set, args.batch_size, collate_batch)
+                full, full_faults = worker_cost(dataset, args.batch_size, collate_batch)
+                floor_set = OutputFloor(
+                    size,
+                    map_shapes(targets, size, packed=True),
+                    len(source),
+                    float_maps=map_shapes(targets, size),
+                )
+                compact, floor_faults = worker_cost(floor_set, args.batch_size, collate_batch)
+                nbytes = sample_bytes(dataset)
                 floor_set.compact = False
                 floor = worker_cpu_ms(floor_set, args.batch_size, collate_batch)
                 ratio, worst = full / limit, full / decoders[fastest]
@@ -333,11 +373,14 @@ def main() -> None:
                     f"         output floor (write + collate the contract's tensors only): "
                     f"uint8 (ocrtop) {compact:.2f} ms = {compact / limit:.2f}x decode-only; "
                     f"float32 (previous contract) {floor:.2f} ms = {floor / limit:.2f}x\n"
-                    f"         in-process CPU ms per sample: {split}"
+                    f"         in-process CPU ms per sample: {split}\n"
+                    f"         sample tensors {nbytes / 1e6:.2f} MB; minor page faults per "
+                    f"sample in the worker: full {full_faults:.0f}, uint8 floor {floor_faults:.0f}"
                 )
                 if args.profile:
                     profile_full(dataset, args.batch_size)
                 summary.append((size, fmt, arch, limit, full, ratio, worst, floor, compact))
+                extra.append((nbytes, full_faults, floor_faults))
     print("\nsize  fmt  arch | decode |   full | full/decode | full/fastest dec"
           " | uint8 floor/decode | float32 floor/decode")  # fmt: skip
     for size, fmt, arch, limit, full, ratio, worst, floor, compact in summary:
@@ -345,7 +388,9 @@ def main() -> None:
               f"{worst:16.2f} | {compact / limit:18.2f} | {floor / limit:20.2f}")  # fmt: skip
     print(f"(load average at the end {', '.join(f'{v:.1f}' for v in os.getloadavg())})")
     keys = "size format arch decode_ms full_ms ratio ratio_fastest float32_floor_ms uint8_floor_ms"
-    print(json.dumps([dict(zip(keys.split(), row, strict=True)) for row in summary]))
+    keys += " sample_bytes full_faults uint8_floor_faults"
+    rows = [(*row, *more) for row, more in zip(summary, extra, strict=True)]
+    print(json.dumps([dict(zip(keys.split(), row, strict=True)) for row in rows]))
 
 
 if __name__ == "__main__":

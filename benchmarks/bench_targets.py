@@ -19,9 +19,9 @@ For the same polygons in one run, median process-CPU ms of:
   for the rectangles and the general quads;
 * the same DB build as the dataset ships it (uint8, the sample contract): the float
   build followed by ``pack_map`` of the four maps (the route before issue 13, item 2),
-  ``DBTargets(packed=True)`` (uint8 maps built directly, what the dataset uses) and the
-  loop border map's float build plus packing (the baseline), with packed/float+pack and
-  loop+pack/packed ratios;
+  ``DBTargets(packed=True)`` (uint8 ``thresh_map`` + ``db_flags`` built directly, what
+  the dataset uses) and the loop border map's float build plus packing (the baseline),
+  with packed/float+pack and loop+pack/packed ratios;
 * ``CraftTargets`` (pseudo-characters from the word shape) next to
   ``CraftTargets.reference`` (one ``cv2.getPerspectiveTransform`` + warp per quad, the
   previous implementation), so CRAFT's cost is seen next to DB's.

@@ -4,7 +4,13 @@ Geometric ops (rotate, scale, flip, crop, resize) only compose a 3x3 matrix and 
 canvas size; the pixels are resampled once, when someone reads :attr:`image`. The
 training pipeline therefore pays one ``warpAffine`` into the final (at most 640 px)
 canvas instead of one full-size warp per op, and interpolates once instead of four
-times. Words are cheap and are mapped eagerly.
+times. Words are lazy the same way: the ops compose their matrix onto the words' pending
+one, and the words (a page's ~40 polygons and ~250 character quads, new ``Word`` objects)
+are mapped once, when someone reads :attr:`TransformState.words`. Mapping them eagerly in
+each of the five ops cost ~1-2 ms per sample (cProfile); now the training pipeline maps
+them once, when the dataset reads them: the crop, which must know where words are, reads
+only the polygons' boxes (:meth:`TransformState.word_boxes`), and drops and flags words
+without mapping them (:meth:`TransformState.select_words`).
 
 Coordinates: ``M`` maps old pixel coordinates to new ones. ``to_original`` maps current
 coordinates to the original (stored) image, so each op right-multiplies it by ``M^-1``.
@@ -64,10 +70,12 @@ class TransformState:
 
     Args:
         image: ``(H, W, 3)`` uint8 pixels (the source of any pending warp).
-        words: words in the coordinates of the current canvas.
+        words: the words, in the current canvas's coordinates unless ``word_matrix``.
         to_original: 3x3 matrix from current coordinates to the original image.
         pending: affine matrix from ``image`` pixels to the current canvas, not yet applied.
         size: current canvas ``(width, height)``; defaults to the image's.
+        word_matrix: matrix from the coordinates of ``words`` to the current canvas, not
+            yet applied (None: ``words`` are current).
     """
 
     def __init__(
@@ -77,9 +85,11 @@ class TransformState:
         to_original: np.ndarray,
         pending: np.ndarray | None = None,
         size: tuple[int, int] | None = None,
+        word_matrix: np.ndarray | None = None,
     ) -> None:
         self._pixels = image
-        self.words = words
+        self._words = words
+        self._word_matrix = word_matrix
         self.to_original = to_original
         self._pending = pending
         self.size = size or (image.shape[1], image.shape[0])
@@ -105,32 +115,70 @@ class TransformState:
             self._pending = None
         return self._pixels
 
+    @property
+    def words(self) -> list[Word]:
+        """The words in current coordinates, mapping them (once) if a matrix is pending."""
+        if self._word_matrix is not None:
+            self._words = map_words(self._words, self._word_matrix)
+            self._word_matrix = None
+        return self._words
+
+    def word_boxes(self) -> np.ndarray:
+        """``(words, 4)`` float ``x0, y0, x1, y1`` of each word polygon in current
+        coordinates, without mapping the character quads or building words (what a crop
+        needs to choose its window)."""
+        if not self._words:
+            return np.zeros((0, 4))
+        points = np.concatenate([w.points for w in self._words])
+        if self._word_matrix is not None:
+            points = apply_matrix(self._word_matrix, points)
+        starts = np.cumsum([0, *(len(w.points) for w in self._words[:-1])])
+        return np.column_stack(
+            [np.minimum.reduceat(points, starts), np.maximum.reduceat(points, starts)]
+        )
+
     def with_image(self, image: np.ndarray) -> TransformState:
-        """Same geometry, new pixels of the same size (photometric ops)."""
-        return TransformState(image, self.words, self.to_original)
+        """Same geometry (words still lazy), new pixels of the current canvas's size
+        (photometric ops, a resize that wrote its own pixels)."""
+        return TransformState(image, self._words, self.to_original, word_matrix=self._word_matrix)
+
+    def select_words(self, keep: np.ndarray, dont_care: np.ndarray) -> TransformState:
+        """The same state with only the words where ``keep`` (in order), those also where
+        ``dont_care`` marked ``ignore``: which words and flags does not depend on their
+        coordinates, so they stay lazy (nothing is mapped). One bool per word each."""
+        if len(keep) != len(self._words) or len(dont_care) != len(self._words):
+            raise ValueError(
+                f"select_words needs one flag per word ({len(self._words)}), got "
+                f"{len(keep)} and {len(dont_care)}"
+            )
+        words = [
+            replace(word, ignore=True) if cut and not word.ignore else word
+            for word, kept, cut in zip(self._words, keep, dont_care, strict=True)
+            if kept
+        ]
+        return TransformState(
+            self._pixels, words, self.to_original, self._pending, self.size, self._word_matrix
+        )
 
     def then(
-        self,
-        matrix: np.ndarray,
-        width: int,
-        height: int,
-        words: list[Word] | None = None,
-        grows: bool = False,
+        self, matrix: np.ndarray, width: int, height: int, grows: bool = False
     ) -> TransformState:
-        """Compose the affine ``matrix`` (current -> new canvas of ``width x height``).
+        """Compose the affine ``matrix`` (current -> new canvas of ``width x height``)
+        onto the pending warp and the words' pending matrix.
 
         Args:
-            words: the new words when the op already mapped (and filtered) them.
             grows: the new canvas shows area outside the current one (rotation with a
                 larger canvas); a pending warp is applied first so that area stays black
                 instead of revealing pixels a previous crop removed.
         """
         source = self.image if grows else self._pixels
         before = np.eye(3) if self._pending is None else self._pending
+        words_before = self._word_matrix
         return TransformState(
             source,
-            map_words(self.words, matrix) if words is None else words,
+            self._words,
             self.to_original @ np.linalg.inv(matrix),
             pending=matrix @ before,
             size=(int(width), int(height)),
+            word_matrix=matrix if words_before is None else matrix @ words_before,
         )

@@ -91,11 +91,12 @@ class TextDetectionDataset(Dataset):
             )
         # uint8 HWC as the transforms left it; the model normalises it on the device.
         image = torch.from_numpy(np.ascontiguousarray(state.image))
+        words = state.words  # mapped here, once, through all the ops (canvas.py): transform_ms
         transformed = perf_counter()
         if getattr(self.targets, "packed_maps", False):  # DBTargets (or a timing wrapper)
-            maps = cast(DBTargets, self.targets)(state.words, height, width, packed=True)
+            maps = cast(DBTargets, self.targets)(words, height, width, packed=True)
         elif self.targets is not None:
-            maps = {k: pack_map(v) for k, v in self.targets(state.words, height, width).items()}
+            maps = {k: pack_map(v) for k, v in self.targets(words, height, width).items()}
         else:
             maps = {}
         sample: dict[str, Any] = {"image": image}

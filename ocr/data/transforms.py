@@ -1,11 +1,11 @@
 """Augmentations that move the image and its polygons together.
 
 Every op reads and returns a :class:`~ocrtop.ocr.data.canvas.TransformState`. Geometric ops
-compose a matrix ``M`` (old -> new pixel coordinates) that maps every word and character
-quad and right-multiplies ``to_original`` by ``M^-1``; the pixels are warped once, at the
-end (see ``canvas.py``). After the last op ``to_original`` maps network-input pixels
-straight back to the original (stored) image, which is how post-processing returns
-predictions in ground-truth coordinates.
+compose a matrix ``M`` (old -> new pixel coordinates) that will map every word and
+character quad and right-multiplies ``to_original`` by ``M^-1``; the pixels are warped
+once, at the end, and the words mapped when read (see ``canvas.py``). After the last op
+``to_original`` maps network-input pixels straight back to the original (stored) image,
+which is how post-processing returns predictions in ground-truth coordinates.
 
 Ops take a ``numpy.random.Generator`` so the Dataset controls seeding per worker.
 """
@@ -13,13 +13,12 @@ Ops take a ``numpy.random.Generator`` so the Dataset controls seeding per worker
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from typing import Protocol
 
 import cv2
 import numpy as np
 
-from ocrtop.ocr.data.canvas import TransformState, map_words
+from ocrtop.ocr.data.canvas import TransformState
 from ocrtop.ocr.data.photometric import ColorJitter
 
 
@@ -70,20 +69,19 @@ class ResizePad:
         else:
             out_w, out_h = (math.ceil(v / 32) * 32 for v in (new_w, new_h))
         matrix = np.diag([new_w / w, new_h / h, 1.0])
+        moved = state.then(matrix, out_w, out_h)  # words stay lazy
         if state.is_lazy:
             # One warp for everything composed so far, straight into the padded canvas
             # (each output pixel is sampled on its own, so the pixels inside are those of
             # a new_w x new_h warp); the pad would show what a crop removed: zero it.
-            image = state.then(matrix, out_w, out_h).image
+            image = moved.image
             image[new_h:] = 0
             image[:new_h, new_w:] = 0
         else:  # plain resize: INTER_AREA keeps downscaled eval images free of aliasing
             area = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
             image = np.zeros((out_h, out_w, 3), dtype=np.uint8)
             image[:new_h, :new_w] = cv2.resize(state.image, (new_w, new_h), interpolation=area)
-        return TransformState(
-            image, map_words(state.words, matrix), state.to_original @ np.linalg.inv(matrix)
-        )
+        return moved.with_image(image)
 
 
 class RandomScale:
@@ -156,8 +154,7 @@ class RandomCrop:
 
     def __call__(self, state: TransformState, rng: np.random.Generator) -> TransformState:
         w, h = state.size
-        boxes = np.array([[*v.points.min(0), *v.points.max(0)] for v in state.words])
-        boxes = boxes.reshape(-1, 4)
+        boxes = state.word_boxes()  # polygons only: the words themselves stay lazy
         best, best_cut = (0, 0, min(w, self.size), min(h, self.size)), None
         for _ in range(self.max_tries):
             cw = int(min(w, self.size) * rng.uniform(self.min_ratio, 1.0))
@@ -173,14 +170,8 @@ class RandomCrop:
         x0, y0, cw, ch = best
         matrix = np.array([[1.0, 0, -x0], [0, 1, -y0], [0, 0, 1]])
         inside, outside = _classify(boxes, x0, y0, cw, ch)
-        kept = [
-            word if fully_in else replace(word, ignore=True)
-            for word, fully_in, gone in zip(
-                map_words(state.words, matrix), inside, outside, strict=True
-            )
-            if not gone
-        ]
-        return state.then(matrix, cw, ch, words=kept)
+        # Dropping and flagging words needs no coordinates: they stay lazy, unmapped.
+        return state.select_words(~outside, ~inside).then(matrix, cw, ch)
 
 
 def _classify(

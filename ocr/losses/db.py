@@ -18,18 +18,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ocrtop.ocr.data.sample import target_map
+from ocrtop.ocr.data.sample import stored_key, target_map
 from ocrtop.ocr.losses.ohem import ohem_mean
 from ocrtop.ocr.types import DetectionOutput
 
 
 def _target(batch: dict[str, Any], key: str, like: torch.Tensor) -> torch.Tensor:
-    if key not in batch:
+    if stored_key(batch, key) is None:
         raise KeyError(
             f"batch has no {key!r}; the DB loss needs the DB target builder "
             f"(data targets for dbnet/dbnetpp), got keys {sorted(batch)}"
         )
-    t = target_map(batch, key, like)  # uint8 maps from the workers -> float32 in [0, 1]
+    t = target_map(batch, key, like)  # uint8 maps / db_flags bits -> float32 in [0, 1]
     if t.shape != like.shape:
         raise ValueError(
             f"batch[{key!r}] has shape {tuple(t.shape)} but the model map is "
@@ -81,7 +81,8 @@ class DBLoss(nn.Module):
     """``loss(output, batch) -> {"loss", "loss_prob", "loss_thresh", "loss_binary"}``.
 
     Reads ``shrink_map``/``shrink_mask`` (prob and binary terms) and ``thresh_map``/
-    ``thresh_mask`` (threshold term) from the batch, all ``(N, H, W)``. When the output lacks
+    ``thresh_mask`` (threshold term) from the batch, all ``(N, H, W)``, through
+    ``target_map`` (the binary ones may travel as bits of ``db_flags``). When the output lacks
     ``thresh_map``/``binary_map`` (a head with ``thresh_in_eval=False`` in eval mode), those
     components are left out of the dict and of the total.
 

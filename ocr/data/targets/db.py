@@ -1,8 +1,9 @@
 """DBNet training targets: shrink (probability) map and threshold map, with masks.
 
 Reads: words (points in network-input pixels, ``ignore``), the input height and width.
-Adds: ``shrink_map``, ``shrink_mask``, ``thresh_map``, ``thresh_mask`` (float32, H x W;
-uint8 ``round(255 v)`` with ``packed``, as the dataset asks for the sample contract).
+Adds: ``shrink_map``, ``shrink_mask``, ``thresh_map``, ``thresh_mask`` (float32, H x W),
+or with ``packed`` (what the dataset asks for, the sample contract) ``thresh_map`` as uint8
+``round(255 v)`` and the three binary maps as bits of one uint8 ``db_flags``.
 
 * Shrink map: each word polygon shrunk by the Vatti offset D = A (1 - r^2) / L. Ignored
   words, words smaller than ``min_text_size`` and words whose shrink vanishes are cut out
@@ -43,7 +44,7 @@ import threading
 import cv2
 import numpy as np
 
-from ocrtop.ocr.data.sample import MAP_LEVELS, pack_map
+from ocrtop.ocr.data.sample import DB_FLAG_BITS, DB_FLAGS, pack_map
 from ocrtop.ocr.data.targets.raster import fill_polygon
 from ocrtop.ocr.geometry import offset_polygon_both, polygon_area
 from ocrtop.ocr.types import Word
@@ -329,29 +330,28 @@ class DBTargets:
     def __call__(
         self, words: list[Word], height: int, width: int, packed: bool = False
     ) -> dict[str, np.ndarray]:
-        """The four maps: float32 in ``[0, 1]``, or with ``packed`` the sample contract's
-        uint8 ``round(255 v)`` (``ocr/data/sample.py``) built directly.
+        """The four maps as float32 in ``[0, 1]``, or with ``packed`` the sample contract's
+        two uint8 maps (``ocr/data/sample.py``) built directly: ``thresh_map`` as
+        ``round(255 v)`` and :data:`~ocrtop.ocr.data.sample.DB_FLAGS`, the three binary
+        maps as bits (:data:`~ocrtop.ocr.data.sample.DB_FLAG_BITS`).
 
-        Packed, the three binary maps are filled as uint8 0/255 (what packing their
-        float values gives exactly), and only the threshold map goes through float32: in
-        a scratch canvas kept between calls, scaled and packed by the same operations as
+        Packed, each binary map is filled with its bit value into its own uint8 plane
+        (the same fills, in the same order, as the float route, so each bit equals its
+        float map exactly), and two ``bitwise_or`` passes merge the planes into the one
+        new array that ships: 0.4 MB at 640 px instead of three 0.4 MB maps. Only the
+        threshold map goes through float32, scaled and packed by the same operations as
         :func:`~ocrtop.ocr.data.sample.pack_map` on the float map, so both routes give
-        the same bytes. That skips the 6.5 MB float block and three of the four packing
-        passes (measured in BENCHMARKS.md, DB targets section).
+        the same bytes. The planes and the float canvas are scratch kept between calls
+        (zeroing warm memory costs no page faults, unlike fresh blocks); a float call
+        gets one fresh block for its four maps.
         """
         shrink_map: np.ndarray
         shrink_mask: np.ndarray
         thresh_map: np.ndarray
         thresh_mask: np.ndarray
         if packed:
-            # Three separate uint8 maps (each ships as its own tensor) and the float32
-            # border canvas reused from the previous call: zeroing warm memory costs no
-            # page faults, unlike a fresh 1.6 MB block.
-            shrink_map = np.zeros((height, width), dtype=np.uint8)
-            shrink_mask = np.full((height, width), MAP_LEVELS, dtype=np.uint8)
-            thresh_mask = np.zeros((height, width), dtype=np.uint8)
-            thresh_map = self._canvas(height, width)
-            on = float(MAP_LEVELS)
+            thresh_map, shrink_map, shrink_mask, thresh_mask = self._scratch_maps(height, width)
+            on_shrink, on_thresh = DB_FLAG_BITS["shrink_map"], DB_FLAG_BITS["thresh_mask"]
         else:
             # One block for the four maps: a fresh 6.5 MB allocation gets transparent huge
             # pages where the kernel offers them, so filling it costs a few page faults
@@ -359,7 +359,7 @@ class DBTargets:
             maps = np.zeros((4, height, width), dtype=np.float32)
             shrink_map, shrink_mask, thresh_map, thresh_mask = maps
             shrink_mask.fill(1.0)
-            on = 1.0
+            on_shrink = on_thresh = 1
         trained, distances = [], []
         sizes, shrinks = polygon_metrics([w.points for w in words], self.shrink_ratio)
         for word, size, distance in zip(words, sizes.tolist(), shrinks.tolist(), strict=True):
@@ -372,36 +372,47 @@ class DBTargets:
                 fill_polygon(shrink_mask, poly, 0.0)
                 continue
             for piece in shrunk:  # a dumbbell-shaped word may split in two
-                fill_polygon(shrink_map, piece, on)
+                fill_polygon(shrink_map, piece, on_shrink)
             for piece in grown:
-                fill_polygon(thresh_mask, piece, on)
+                fill_polygon(thresh_mask, piece, on_thresh)
             trained.append(poly)
             distances.append(distance)
         BORDER_MAPS[self.border](trained, distances, height, width, thresh_map)
         thresh_map *= self.thresh_max - self.thresh_min
         thresh_map += self.thresh_min
+        if packed:
+            flags = cv2.bitwise_or(shrink_map, shrink_mask)
+            cv2.bitwise_or(flags, thresh_mask, dst=flags)
+            return {DB_FLAGS: flags, "thresh_map": pack_map(thresh_map)}
         return {
             "shrink_map": shrink_map,
             "shrink_mask": shrink_mask,
-            "thresh_map": pack_map(thresh_map) if packed else thresh_map,
+            "thresh_map": thresh_map,
             "thresh_mask": thresh_mask,
         }
 
-    def _canvas(self, height: int, width: int) -> np.ndarray:
-        """The zeroed float32 scratch canvas for a packed call, reused between calls of
-        the same size (never returned: the packed threshold map is a new uint8 array).
+    def _scratch_maps(self, height: int, width: int) -> list[np.ndarray]:
+        """This thread's scratch for a packed call, reset: the float32 threshold canvas
+        (zeros) and the uint8 planes of ``shrink_map`` (zeros), ``shrink_mask`` (its bit
+        everywhere) and ``thresh_mask`` (zeros). Reused between calls of the same size and
+        never returned (the packed maps are new arrays).
 
-        One canvas per thread, so a dataset read from several threads (a user's threaded
+        One set per thread, so a dataset read from several threads (a user's threaded
         loader) never shares one; DataLoader workers are processes and get their own.
         """
-        scratch: dict[int, np.ndarray] = self.__dict__.setdefault("_scratch", {})
+        scratch: dict[int, list[np.ndarray]] = self.__dict__.setdefault("_scratch", {})
         key = threading.get_ident()
-        canvas = scratch.get(key)
-        if canvas is None or canvas.shape != (height, width):
-            canvas = scratch[key] = np.zeros((height, width), dtype=np.float32)
-        else:
-            canvas.fill(0.0)
-        return canvas
+        maps = scratch.get(key)
+        if maps is None or maps[0].shape != (height, width):
+            maps = scratch[key] = [np.empty((height, width), dtype=np.float32)] + [
+                np.empty((height, width), dtype=np.uint8) for _ in range(3)
+            ]
+        canvas, shrink_map, shrink_mask, thresh_mask = maps
+        canvas.fill(0.0)
+        shrink_map.fill(0)
+        shrink_mask.fill(DB_FLAG_BITS["shrink_mask"])
+        thresh_mask.fill(0)
+        return maps
 
     def __getstate__(self) -> dict:
         """Pickled into DataLoader workers without the scratch canvases (rebuilt there)."""

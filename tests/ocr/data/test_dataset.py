@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from torch.utils.data import DataLoader
 from ocrtop.ocr.data.canvas import TransformState
 from ocrtop.ocr.data.collate import collate_batch
 from ocrtop.ocr.data.dataset import TextDetectionDataset
+from ocrtop.ocr.data.sample import DB_FLAGS, pack_map, target_map
 from ocrtop.ocr.data.source import PageRecord
 from ocrtop.ocr.data.synthetic import SyntheticPages
 from ocrtop.ocr.data.targets import CraftTargets, DBTargets
@@ -47,6 +49,15 @@ class TurnedPage(SyntheticPages):
         return record
 
 
+class FirstWordIgnored(SyntheticPages):
+    """Pages whose first word is don't-care (cut out of the shrink mask)."""
+
+    def load(self, index: int) -> PageRecord:
+        record = super().load(index)
+        record.words = [replace(record.words[0], ignore=True), *record.words[1:]]
+        return record
+
+
 def pages(num: int = 4) -> SyntheticPages:
     return SyntheticPages(num=num, seed=5, width=200, height=160)
 
@@ -55,7 +66,9 @@ def test_db_sample_follows_the_contract() -> None:
     ds = TextDetectionDataset(pages(), eval_transforms(256), DBTargets())
     sample = ds[1]
     assert sample["image"].shape == (256, 256, 3) and sample["image"].dtype == torch.uint8
-    for key in ("shrink_map", "shrink_mask", "thresh_map", "thresh_mask"):
+    maps = {k for k, v in sample.items() if isinstance(v, torch.Tensor)} - {"image"}
+    assert maps == {DB_FLAGS, "thresh_map"}  # the binary maps travel as bits of db_flags
+    for key in maps:
         assert sample[key].shape == (256, 256) and sample[key].dtype == torch.uint8
     record = pages().load(1)
     assert len(sample["polygons"]) == len(record.words) == len(sample["ignore"])
@@ -72,17 +85,26 @@ def test_db_sample_follows_the_contract() -> None:
 
 
 def test_db_maps_are_the_builders_maps_in_uint8() -> None:
-    """uint8 maps = round(255 * float map): masks exact, the threshold map within 1/510."""
-    ds = TextDetectionDataset(pages(), eval_transforms(256), DBTargets())
-    record = pages().load(1)
-    state = TransformState(record.image, list(record.words), record.to_stored.copy())
-    floats = DBTargets()(ds.transform(state, ds.rng()).words, 256, 256)  # eval: no randomness
-    sample = ds[1]
-    for key, value in floats.items():
-        got = sample[key].numpy().astype(np.float64) / 255
-        assert np.abs(got - value).max() <= 0.5 / 255 + 1e-6, key
-    assert set(np.unique(sample["shrink_mask"].numpy())) <= {0, 255}
-    assert np.abs(sample["thresh_map"].numpy() / 255 - floats["thresh_map"]).max() > 0  # quantised
+    """What the losses read from a collated batch (``target_map``): exactly what they
+    read from the previous contract's four uint8 maps (``pack_map`` of the float maps)
+    on the same samples. Binary maps exact, the threshold map within 1/510."""
+    source = FirstWordIgnored(num=4, seed=5, width=200, height=160)
+    ds = TextDetectionDataset(source, eval_transforms(256), DBTargets())
+    old = []
+    for index in (1, 2):
+        record = source.load(index)
+        state = TransformState(record.image, list(record.words), record.to_stored.copy())
+        floats = DBTargets()(ds.transform(state, ds.rng()).words, 256, 256)  # eval: no rng
+        old.append({k: torch.from_numpy(pack_map(v)) for k, v in floats.items()})
+    batch = collate_batch([ds[1], ds[2]])
+    previous = collate_batch(old)
+    like = torch.zeros(2, 256, 256)
+    for key in ("shrink_map", "shrink_mask", "thresh_map", "thresh_mask"):
+        got, want = target_map(batch, key, like), target_map(previous, key, like)
+        assert torch.equal(got, want), key
+        assert float(got.max()) == 1.0 or key == "thresh_map", key  # words were drawn
+    assert float(target_map(batch, "shrink_mask", like).min()) == 0.0  # the ignored word
+    assert set(torch.unique(batch[DB_FLAGS]).tolist()) <= set(range(8))
 
 
 def test_polygons_are_in_the_stored_frame() -> None:
@@ -148,11 +170,8 @@ def test_two_workers_produce_collated_batches() -> None:
     batches = list(loader)
     assert len(batches) == 2
     for batch in batches:
-        assert batch["image"].shape == (4, 128, 128, 3) and batch["shrink_map"].shape == (
-            4,
-            128,
-            128,
-        )
+        assert batch["image"].shape == (4, 128, 128, 3)
+        assert batch[DB_FLAGS].shape == batch["thresh_map"].shape == (4, 128, 128)
         assert batch["batch_size"] == 4 and batch["timing"]["target_ms"] > 0
     # One page everywhere: only per-worker, per-sample seeding makes the images differ.
     images = torch.cat([b["image"] for b in batches])

@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 import torch
 
-from ocrtop.ocr.data.sample import MAP_LEVELS, normalize_images, pack_map, target_map
+from ocrtop.ocr.data.sample import (
+    DB_FLAG_BITS,
+    DB_FLAGS,
+    MAP_LEVELS,
+    normalize_images,
+    pack_map,
+    stored_key,
+    target_map,
+)
 
 MEAN = np.array([0.485, 0.456, 0.406]) * 255
 STD = np.array([0.229, 0.224, 0.225]) * 255
@@ -47,3 +55,47 @@ def test_pack_map_rounds_to_1_over_255_and_masks_stay_exact() -> None:
 def test_target_map_takes_float_maps_as_they_are() -> None:
     values = torch.rand(4, 5)
     torch.testing.assert_close(target_map({"m": values}, "m", torch.zeros(1)), values)
+
+
+def test_target_map_reads_each_db_flags_bit_as_its_binary_map() -> None:
+    """Every combination of the three bits: each key comes back as exactly its own bit,
+    0.0 or 1.0 in float32, whatever the other bits hold; the others' maps are untouched."""
+    flags = torch.arange(8, dtype=torch.uint8).repeat(2, 3, 1)  # (2, 3, 8): values 0..7
+    batch = {DB_FLAGS: flags, "thresh_map": torch.full((2, 3, 8), 51, dtype=torch.uint8)}
+    like = torch.zeros(2, 3, 8)
+    for key, bit in DB_FLAG_BITS.items():
+        got = target_map(batch, key, like)
+        assert got.dtype == torch.float32 and got.shape == like.shape, key
+        want = torch.tensor([float(v & bit != 0) for v in range(8)]).repeat(2, 3, 1)
+        assert torch.equal(got, want), key
+    assert torch.equal(target_map(batch, "thresh_map", like), torch.full((2, 3, 8), 0.2))
+    assert torch.equal(batch[DB_FLAGS], torch.arange(8, dtype=torch.uint8).repeat(2, 3, 1))
+    assert sorted(DB_FLAG_BITS.values()) == [1, 2, 4]  # one bit each
+
+
+def test_target_map_prefers_a_map_of_its_own_and_names_a_missing_one() -> None:
+    own = torch.ones(1, 2, 2)
+    batch = {DB_FLAGS: torch.zeros(1, 2, 2, dtype=torch.uint8), "shrink_map": own}
+    assert stored_key(batch, "shrink_map") == "shrink_map"
+    assert stored_key(batch, "shrink_mask") == DB_FLAGS
+    assert stored_key(batch, "thresh_map") is None  # not a bit: never read from the flags
+    torch.testing.assert_close(target_map(batch, "shrink_map", own), own)
+    with pytest.raises(KeyError, match="thresh_map"):
+        target_map(batch, "thresh_map", own)
+    with pytest.raises(KeyError, match="region_map"):
+        target_map({}, "region_map", own)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_target_map_unpacks_db_flags_on_the_device_without_a_host_sync() -> None:
+    """On the GPU the bit unpacking is device kernels only: CUDA's sync debug mode turns
+    any host synchronisation into an error."""
+    flags = torch.arange(8, dtype=torch.uint8, device="cuda").repeat(2, 4, 1)
+    like = torch.zeros(2, 4, 8, device="cuda")
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        maps = [target_map({DB_FLAGS: flags}, key, like) for key in DB_FLAG_BITS]
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert all(m.device == like.device and m.dtype == torch.float32 for m in maps)
+    assert [int(m.sum()) for m in maps] == [32, 32, 32]  # each bit set in 4 of 8 values

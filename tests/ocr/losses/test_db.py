@@ -8,6 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from ocrtop.ocr.data.sample import DB_FLAG_BITS, DB_FLAGS
 from ocrtop.ocr.losses import DBLoss, balanced_bce, dice_loss
 from ocrtop.ocr.models import FPN, DBHead, Detector, TimmBackbone
 from ocrtop.ocr.types import DetectionOutput
@@ -147,3 +148,25 @@ def test_uint8_maps_from_the_workers_give_the_float_loss() -> None:
     for key in ("loss_prob", "loss_binary"):  # binary maps: exact
         torch.testing.assert_close(uint8s[key], floats[key])
     assert abs(float(uint8s["loss_thresh"] - floats["loss_thresh"])) <= 0.5 / 255
+
+
+def test_db_flags_bits_give_the_loss_of_the_separate_binary_maps() -> None:
+    """The contract's ``db_flags`` (three binary maps as bits) and ``thresh_map``: every
+    loss term equals the one on the four separate uint8 maps, exactly."""
+    gen = torch.Generator().manual_seed(4)
+    binary = {
+        key: (torch.rand(2, 16, 16, generator=gen) > cut).to(torch.uint8)
+        for key, cut in (("shrink_map", 0.7), ("shrink_mask", 0.1), ("thresh_mask", 0.5))
+    }
+    thresh = (76 + 100 * torch.rand(2, 16, 16, generator=gen)).to(torch.uint8)
+    separate = {k: v * 255 for k, v in binary.items()} | {"thresh_map": thresh}
+    bits = sum(v * DB_FLAG_BITS[k] for k, v in binary.items())
+    flags = {DB_FLAGS: bits.to(torch.uint8), "thresh_map": thresh}
+    out = _output(torch.rand(2, 16, 16, generator=gen), 0.3 + 0.4 * torch.rand(2, 16, 16))
+    want, got = DBLoss()(out, separate), DBLoss()(out, flags)
+    assert set(got) == {"loss", "loss_prob", "loss_binary", "loss_thresh"}
+    for key, value in want.items():
+        assert torch.equal(got[key], value), key
+    del flags[DB_FLAGS]
+    with pytest.raises(KeyError, match="shrink_map"):
+        DBLoss()(out, flags)

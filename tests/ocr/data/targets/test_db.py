@@ -11,7 +11,7 @@ import pytest
 import torch
 from shapely.geometry import LinearRing, Point
 
-from ocrtop.ocr.data.sample import MAP_LEVELS, pack_map
+from ocrtop.ocr.data.sample import DB_FLAG_BITS, DB_FLAGS, MAP_LEVELS, pack_map
 from ocrtop.ocr.data.synthetic import SyntheticPages
 from ocrtop.ocr.data.targets import db
 from ocrtop.ocr.data.targets.db import DBTargets, border_map, border_map_exact, border_map_loop
@@ -226,32 +226,50 @@ def test_targets_agree_across_border_implementations() -> None:
         DBTargets(border="gpu")
 
 
+def unpacked(packed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A packed call's four maps back as uint8 ``round(255 v)``: each binary map is its
+    ``db_flags`` bit (0 or 255), the threshold map as it is."""
+    flags = packed[DB_FLAGS]
+    maps = {
+        k: np.where(flags & bit, MAP_LEVELS, 0).astype(np.uint8) for k, bit in DB_FLAG_BITS.items()
+    }
+    return {**maps, "thresh_map": packed["thresh_map"]}
+
+
 @pytest.mark.parametrize("border", ["fast", "exact", "loop"])
 def test_packed_maps_are_the_packed_float_maps(border: str) -> None:
-    """``packed=True`` gives exactly ``pack_map`` of the float maps (round(255 v)), with
-    ignored, tiny, overlapping and off-canvas words, and the float maps stay as they were."""
+    """``packed=True`` gives ``thresh_map`` exactly as ``pack_map`` of the float map
+    (round(255 v)) and ``db_flags`` whose bits are exactly the three binary float maps,
+    with ignored, tiny, overlapping and off-canvas words; the float maps stay as they
+    were."""
     tiny = np.array([[20.0, 20.0], [60.0, 20.0], [60.0, 25.0], [20.0, 25.0]])
     words = [Word(p) for p in _random_polygons(5)]
     words += [Word(RECT, ignore=True), Word(tiny), Word(RECT + 150)]
     targets = DBTargets(border=border)
     floats = targets(words, 256, 288)
     packed = targets(words, 256, 288, packed=True)
+    assert set(packed) == {DB_FLAGS, "thresh_map"}
     assert floats["thresh_map"].dtype == np.float32 and floats["thresh_mask"].sum() > 0
+    assert packed[DB_FLAGS].dtype == np.uint8 and packed[DB_FLAGS].shape == (256, 288)
+    assert not (packed[DB_FLAGS] & ~np.uint8(sum(DB_FLAG_BITS.values()))).any()  # no stray bit
     for key, value in floats.items():
-        assert packed[key].dtype == np.uint8 and packed[key].shape == (256, 288), key
-        assert np.array_equal(packed[key], pack_map(value)), key
-        assert np.abs(packed[key] / MAP_LEVELS - value).max() <= 1 / 510 + 1e-6, key
+        got = unpacked(packed)[key]
+        assert got.dtype == np.uint8 and got.shape == (256, 288), key
+        assert np.array_equal(got, pack_map(value)), key
+        assert np.abs(got / MAP_LEVELS - value).max() <= 1 / 510 + 1e-6, key
+    for key in DB_FLAG_BITS:  # the binary maps are exactly 0/1, every value of both kinds
+        assert set(np.unique(floats[key]).tolist()) == {0.0, 1.0}, key
 
 
 def test_packed_calls_reuse_the_scratch_canvas_cleanly() -> None:
-    """The reused float canvas is zeroed per call and never returned: a call with no
-    words after a busy one gives background only, earlier results are not overwritten,
-    and a size change gets a canvas of the new size."""
+    """The reused scratch (float canvas and bit planes) is reset per call and never
+    returned: a call with no words after a busy one gives background only, earlier
+    results are not overwritten, and a size change gets scratch of the new size."""
     targets = DBTargets()
     words = [Word(p) for p in _random_polygons(9)]
     first = targets(words, 256, 256, packed=True)
     kept = {k: v.copy() for k, v in first.items()}
-    empty = targets([], 256, 256, packed=True)
+    empty = unpacked(targets([], 256, 256, packed=True))
     assert np.array_equal(empty["thresh_map"], pack_map(np.full((256, 256), 0.3, np.float32)))
     assert not empty["shrink_map"].any() and not empty["thresh_mask"].any()
     assert (empty["shrink_mask"] == MAP_LEVELS).all()
@@ -260,8 +278,9 @@ def test_packed_calls_reuse_the_scratch_canvas_cleanly() -> None:
     again = targets(words, 256, 256, packed=True)
     for key, value in kept.items():
         assert np.array_equal(again[key], value), key
-    other = targets(words, 128, 192, packed=True)
-    assert np.array_equal(other["thresh_map"], pack_map(targets(words, 128, 192)["thresh_map"]))
+    other = unpacked(targets(words, 128, 192, packed=True))
+    for key, value in targets(words, 128, 192).items():
+        assert np.array_equal(other[key], pack_map(value)), key
 
 
 def test_offset_polygon_both_equals_two_offsets() -> None:
@@ -292,9 +311,10 @@ def test_dataset_takes_the_packed_route_for_db(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(dataset_module, "pack_map", lambda v: calls.append(v.shape) or pack_map(v))
     sample = ds[1]
     assert not calls
+    assert sample[DB_FLAGS].dtype == sample["thresh_map"].dtype == torch.uint8
+    got = unpacked({k: sample[k].numpy() for k in (DB_FLAGS, "thresh_map")})
     for key, value in floats.items():
-        assert sample[key].dtype == torch.uint8, key
-        assert np.array_equal(sample[key].numpy(), pack_map(value)), key
+        assert np.array_equal(got[key], pack_map(value)), key
 
 
 def _state_and_rng(ds: object, source: SyntheticPages) -> tuple[object, object]:
@@ -310,9 +330,10 @@ def test_packed_calls_from_threads_use_their_own_canvas() -> None:
     scratch canvases stay out of the pickle a DataLoader worker receives."""
     targets = DBTargets()
     pages = [[Word(p) for p in _random_polygons(seed)] for seed in range(12)]
-    alone = [targets(words, 256, 256, packed=True)["thresh_map"] for words in pages]
+    alone = [targets(words, 256, 256, packed=True) for words in pages]
     with ThreadPoolExecutor(max_workers=4) as pool:
-        threaded = list(pool.map(lambda w: targets(w, 256, 256, packed=True)["thresh_map"], pages))
+        threaded = list(pool.map(lambda w: targets(w, 256, 256, packed=True), pages))
     for a, b in zip(alone, threaded, strict=True):
-        assert np.array_equal(a, b)
+        for key in (DB_FLAGS, "thresh_map"):
+            assert np.array_equal(a[key], b[key]), key
     assert "_scratch" not in pickle.loads(pickle.dumps(targets)).__dict__
