@@ -195,12 +195,20 @@ class ThreadCpu(pl.Callback):
         self.end: dict[str, float] = {}
 
     def _by_name(self) -> dict[str, float]:
-        names = {t.native_id: t.name for t in threading.enumerate()}
+        """Python threads from their own CPU clocks (ns; /proc's counters tick at 10 ms)."""
+        clocks: dict[int, tuple[str, float]] = {}
+        for t in threading.enumerate():
+            if t.native_id != self.main and t.ident is not None:
+                try:
+                    cpu = time.clock_gettime(time.pthread_getcpuclockid(t.ident))
+                except OSError:  # ended meanwhile
+                    continue
+                clocks[t.native_id] = (t.name, cpu)
         out: dict[str, float] = {}
         for t in psutil.Process().threads():
             if t.id != self.main:
-                name = names.get(t.id, "other (native)")
-                out[name] = out.get(name, 0.0) + t.user_time + t.system_time
+                name, cpu = clocks.get(t.id, ("other (native)", t.user_time + t.system_time))
+                out[name] = out.get(name, 0.0) + cpu
         return out
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
