@@ -131,6 +131,22 @@ def monitored_callbacks(run_dir: str) -> tuple[list[pl.Callback], BridgeCallback
     return cbs, bridge
 
 
+def toy_trainer(run_dir: str, steps: int, callbacks: list[pl.Callback]) -> pl.Trainer:
+    """The trainer of every block: CPU, a CSV logger, nothing else of Lightning's own."""
+    return pl.Trainer(
+        accelerator="cpu",
+        devices=1,
+        max_steps=steps,
+        callbacks=callbacks,
+        logger=pl.loggers.CSVLogger(run_dir, name="csv"),
+        default_root_dir=run_dir,
+        enable_progress_bar=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        log_every_n_steps=10,
+    )
+
+
 def attach_reader(bridge: BridgeCallback, readers: list[subprocess.Popen[str]]) -> None:
     """Connect a reader process as soon as the publisher's socket exists."""
     deadline = time.monotonic() + 60
@@ -159,18 +175,7 @@ def run_block(
         cbs, bridge = monitored_callbacks(run_dir)
         threading.Thread(target=attach_reader, args=(bridge, readers), daemon=True).start()
     module = StepTimed(args.width)
-    trainer = pl.Trainer(
-        accelerator="cpu",
-        devices=1,
-        max_steps=args.steps,
-        callbacks=cbs,
-        logger=pl.loggers.CSVLogger(run_dir, name="csv"),
-        default_root_dir=run_dir,
-        enable_progress_bar=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        log_every_n_steps=10,
-    )
+    trainer = toy_trainer(run_dir, args.steps, cbs)
     trainer.fit(module, data)
     for r in readers:
         out, _ = r.communicate(timeout=30)
@@ -242,18 +247,7 @@ def attribute(args: argparse.Namespace, data: DataLoader, tmp: Path) -> dict[str
     threading.Thread(target=attach_reader, args=(bridge, readers), daemon=True).start()
     module = StepTimed(args.width)
     steps = ATTRIBUTION_BLOCKS * args.steps  # thread CPU times tick at 10 ms: run longer
-    trainer = pl.Trainer(
-        accelerator="cpu",
-        devices=1,
-        max_steps=steps,
-        callbacks=[threads, *cbs],
-        logger=pl.loggers.CSVLogger(run_dir, name="csv"),
-        default_root_dir=run_dir,
-        enable_progress_bar=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        log_every_n_steps=10,
-    )
+    trainer = toy_trainer(run_dir, steps, [threads, *cbs])
     trainer.fit(module, data)
     for r in readers:
         r.communicate(timeout=30)

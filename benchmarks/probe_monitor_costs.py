@@ -162,18 +162,7 @@ def main() -> None:
         def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
             wakeups.append(_wakeups(bridge))
 
-    trainer = pl.Trainer(
-        accelerator="cpu",
-        devices=1,
-        max_steps=args.steps,
-        callbacks=[threads, Wakeups(), ClockHooks(c), *cbs],
-        logger=pl.loggers.CSVLogger(run_dir, name="csv"),
-        default_root_dir=run_dir,
-        enable_progress_bar=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        log_every_n_steps=10,
-    )
+    trainer = bench.toy_trainer(run_dir, args.steps, [threads, Wakeups(), ClockHooks(c), *cbs])
     trainer.fit(module, data)
     for r in readers:
         r.communicate(timeout=30)
