@@ -131,6 +131,22 @@ def monitored_callbacks(run_dir: str) -> tuple[list[pl.Callback], BridgeCallback
     return cbs, bridge
 
 
+def toy_trainer(run_dir: str, steps: int, callbacks: list[pl.Callback]) -> pl.Trainer:
+    """The trainer of every block: CPU, a CSV logger, nothing else of Lightning's own."""
+    return pl.Trainer(
+        accelerator="cpu",
+        devices=1,
+        max_steps=steps,
+        callbacks=callbacks,
+        logger=pl.loggers.CSVLogger(run_dir, name="csv"),
+        default_root_dir=run_dir,
+        enable_progress_bar=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        log_every_n_steps=10,
+    )
+
+
 def attach_reader(bridge: BridgeCallback, readers: list[subprocess.Popen[str]]) -> None:
     """Connect a reader process as soon as the publisher's socket exists."""
     deadline = time.monotonic() + 60
@@ -159,18 +175,7 @@ def run_block(
         cbs, bridge = monitored_callbacks(run_dir)
         threading.Thread(target=attach_reader, args=(bridge, readers), daemon=True).start()
     module = StepTimed(args.width)
-    trainer = pl.Trainer(
-        accelerator="cpu",
-        devices=1,
-        max_steps=args.steps,
-        callbacks=cbs,
-        logger=pl.loggers.CSVLogger(run_dir, name="csv"),
-        default_root_dir=run_dir,
-        enable_progress_bar=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        log_every_n_steps=10,
-    )
+    trainer = toy_trainer(run_dir, args.steps, cbs)
     trainer.fit(module, data)
     for r in readers:
         out, _ = r.communicate(timeout=30)
@@ -195,12 +200,20 @@ class ThreadCpu(pl.Callback):
         self.end: dict[str, float] = {}
 
     def _by_name(self) -> dict[str, float]:
-        names = {t.native_id: t.name for t in threading.enumerate()}
+        """Python threads from their own CPU clocks (ns; /proc's counters tick at 10 ms)."""
+        clocks: dict[int, tuple[str, float]] = {}
+        for t in threading.enumerate():
+            if t.native_id != self.main and t.ident is not None:
+                try:
+                    cpu = time.clock_gettime(time.pthread_getcpuclockid(t.ident))
+                except OSError:  # ended meanwhile
+                    continue
+                clocks[t.native_id] = (t.name, cpu)
         out: dict[str, float] = {}
         for t in psutil.Process().threads():
             if t.id != self.main:
-                name = names.get(t.id, "other (native)")
-                out[name] = out.get(name, 0.0) + t.user_time + t.system_time
+                name, cpu = clocks.get(t.id, ("other (native)", t.user_time + t.system_time))
+                out[name] = out.get(name, 0.0) + cpu
         return out
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -234,18 +247,7 @@ def attribute(args: argparse.Namespace, data: DataLoader, tmp: Path) -> dict[str
     threading.Thread(target=attach_reader, args=(bridge, readers), daemon=True).start()
     module = StepTimed(args.width)
     steps = ATTRIBUTION_BLOCKS * args.steps  # thread CPU times tick at 10 ms: run longer
-    trainer = pl.Trainer(
-        accelerator="cpu",
-        devices=1,
-        max_steps=steps,
-        callbacks=[threads, *cbs],
-        logger=pl.loggers.CSVLogger(run_dir, name="csv"),
-        default_root_dir=run_dir,
-        enable_progress_bar=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        log_every_n_steps=10,
-    )
+    trainer = toy_trainer(run_dir, steps, [threads, *cbs])
     trainer.fit(module, data)
     for r in readers:
         r.communicate(timeout=30)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pytest
@@ -41,3 +42,55 @@ def test_start_returns_the_endpoint_and_prints_nothing(
     assert endpoint.tcp_url.endswith(f"?token={pub.token}")
     out, err = capsys.readouterr()
     assert out == "" and err == ""
+
+
+def test_a_trickle_of_events_wakes_the_server_once_per_event(
+    make_publisher: Callable[..., Publisher], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A trainer's few events per step, tens of ms apart: one wake-up each, not two or three.
+
+    Counted, not timed: the server's ``wakeups`` counter over ``N`` isolated events, each
+    published once the server sleeps on its doorbell again and read back by a viewer.
+    Before, every drain was followed by a wake-up at the end of its batching window
+    that found nothing (2 per event, 3 when a second event fell into the window).
+    """
+    monkeypatch.setattr(server_module, "HOUSEKEEPING_S", 60.0)  # no timed wake-ups
+    pub = make_publisher()
+    server = pub._server
+    assert server is not None
+    viewer = RawClient(str(pub.socket_path), timeout=10)
+    viewer.read_until(lambda f: f["type"] == "snapshot")
+    n = 20
+    wait_for(lambda: server.loop.doorbell_armed, timeout=10)
+    before = pub.stats()["wakeups"]
+    for i in range(n):
+        wait_for(lambda: server.loop.doorbell_armed, timeout=10)
+        time.sleep(2 * server.config.poll_interval)  # sparse: two windows apart
+        pub.publish("log", {"level": "INFO", "logger": "t", "message": f"trickle {i}"})
+        event = viewer.read_until(lambda f: f["type"] == "log", timeout=10)
+        assert event["payload"]["message"] == f"trickle {i}"
+    wait_for(lambda: server.loop.doorbell_armed, timeout=10)
+    wakeups = pub.stats()["wakeups"] - before
+    viewer.close()
+    assert n <= wakeups <= n + 2  # one per ring (a stray one for scheduling at most)
+
+
+def test_a_flood_is_still_batched_by_the_window(
+    make_publisher: Callable[..., Publisher],
+) -> None:
+    """Dense traffic keeps the batching window: wake-ups stay far below the event count."""
+    pub = make_publisher()
+    server = pub._server
+    assert server is not None
+    viewer = RawClient(str(pub.socket_path), timeout=10)
+    viewer.read_until(lambda f: f["type"] == "snapshot")
+    before = pub.stats()["wakeups"]
+    n = 400
+    for i in range(n):  # ~1 kev/s for 0.4 s
+        pub.publish("log", {"level": "INFO", "logger": "t", "message": f"flood {i}"})
+        time.sleep(0.001)
+    viewer.read_until(lambda f: f["payload"].get("message") == f"flood {n - 1}", timeout=10)
+    wakeups = pub.stats()["wakeups"] - before
+    viewer.close()
+    # one per 5 ms window (~80 for 0.4 s), plus the doorbell rings that open a batch
+    assert wakeups < n / 2

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,13 +63,24 @@ class TreeMemory:
 
 
 def tree_processes(
-    root: psutil.Process, prune: Callable[[psutil.Process], bool] | None = None
+    root: psutil.Process,
+    prune: Callable[[psutil.Process], bool] | None = None,
+    known: Mapping[int, psutil.Process] | None = None,
 ) -> list[psutil.Process]:
     """``root`` and its descendants, without the subtree of any descendant ``prune`` accepts.
 
-    One ``children(recursive=True)`` call (one scan of /proc), then a parent walk per
-    process for pruning, rather than one /proc scan per tree node.
+    On Linux the tree is walked down from ``root`` through ``/proc/<pid>/task/*/children``
+    (:func:`child_pids`): a few small reads per process of the tree. Elsewhere, one
+    ``children(recursive=True)`` call, which scans every process of the machine (on
+    Linux, psutil reads ``/proc/<pid>/stat`` of all of them: 4-5 ms of CPU per call on a
+    busy trainer with ~90 processes on the machine, which at 1 Hz was most of what the
+    resource sampler cost). ``known`` maps pids to the ``psutil.Process`` objects of the
+    previous walk, so a process already seen is not looked up again.
     """
+    if isinstance(root, psutil.Process) and HAVE_TASK_CHILDREN:
+        walked = _walk_down(root, prune, known or {})
+        if walked is not None:
+            return walked
     try:
         children = root.children(recursive=True)
     except psutil.Error:
@@ -89,6 +100,69 @@ def tree_processes(
         return verdicts[proc.pid]
 
     return [root, *(p for p in children if kept(p))]
+
+
+HAVE_TASK_CHILDREN = os.path.exists(f"/proc/self/task/{os.getpid()}/children")
+"""Whether this kernel lists each thread's children (``CONFIG_PROC_CHILDREN``, Linux 3.5+)."""
+
+
+def child_pids(pid: int) -> list[int] | None:
+    """The direct children of ``pid``: ``/proc/<pid>/task/<tid>/children`` of each thread.
+
+    A child is listed under the thread that forked it (the sampler's own subprocesses,
+    a DataLoader's workers), so every thread's file is read. None when ``pid`` cannot
+    be read (gone, or no /proc); a thread that exits meanwhile lists nothing.
+    """
+    base = f"/proc/{pid}/task"
+    try:
+        tids = os.listdir(base)
+    except OSError:
+        return None
+    out: list[int] = []
+    for tid in tids:
+        try:
+            fd = os.open(f"{base}/{tid}/children", os.O_RDONLY)
+        except OSError:
+            continue  # the thread exited between the listing and the open
+        try:
+            out.extend(int(c) for c in os.read(fd, 1 << 16).split())
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+    return out
+
+
+def _walk_down(
+    root: psutil.Process,
+    prune: Callable[[psutil.Process], bool] | None,
+    known: Mapping[int, psutil.Process],
+) -> list[psutil.Process] | None:
+    """:func:`tree_processes` through :func:`child_pids`; None when ``root`` is unreadable."""
+    top = child_pids(root.pid)
+    if top is None:
+        return None
+    out = [root]
+    seen = {root.pid}
+    pending = [top]
+    while pending:
+        for pid in pending.pop():
+            if pid in seen:
+                continue
+            seen.add(pid)
+            proc = known.get(pid)
+            try:
+                if proc is None:
+                    proc = psutil.Process(pid)
+                if prune is not None and prune(proc):
+                    continue  # another rank: neither it nor its workers are ours
+            except psutil.Error:
+                continue  # exited meanwhile
+            out.append(proc)
+            below = child_pids(pid)
+            if below:
+                pending.append(below)
+    return out
 
 
 def local_rank_env(proc: psutil.Process) -> str | None:

@@ -91,7 +91,7 @@ class SystemSampler:
     def _process_tree(self) -> Sample:
         now = _now()
         alive = {self._root.pid: self._root}
-        for child in tree_processes(self._root, self._prune)[1:]:
+        for child in tree_processes(self._root, self._prune, self._procs)[1:]:
             alive[child.pid] = self._procs.get(child.pid, child)
         self._procs = alive
         full = self._pss_time is None or now - self._pss_time >= self.pss_interval_s

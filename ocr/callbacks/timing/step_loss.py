@@ -23,7 +23,13 @@ def returned_loss(outputs: Any) -> Any:
     if outputs is None or isinstance(outputs, bool):
         return None
     if hasattr(outputs, "detach"):
-        return outputs.detach() if getattr(outputs, "numel", lambda: 0)() == 1 else None
+        if getattr(outputs, "numel", lambda: 0)() != 1:
+            return None
+        # Lightning hands the hooks its loss already detached: detaching it again would
+        # cost a tensor per step and, like most torch calls, release the GIL in the
+        # middle of the batch-end hooks (the bridge thread then drains a step's events
+        # in two goes).
+        return outputs.detach() if getattr(outputs, "requires_grad", True) else outputs
     return outputs if isinstance(outputs, int | float) else None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from types import SimpleNamespace
 from typing import Any
@@ -107,3 +108,80 @@ def test_other_ddp_ranks_under_this_process_are_not_its_memory() -> None:
             proc.kill()
             proc.wait()
     assert worker.pid in kept and other_rank.pid not in kept
+
+
+needs_task_children = pytest.mark.skipif(
+    not process_tree.HAVE_TASK_CHILDREN, reason="needs /proc/<pid>/task/<tid>/children"
+)
+GRANDPARENT = (
+    "import subprocess, sys, time\n"
+    "kid = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)'])\n"
+    "print(kid.pid, flush=True)\n"
+    "time.sleep(30)\n"
+)
+GRANDPARENT_CMD = [sys.executable, "-c", GRANDPARENT]
+
+
+@needs_task_children
+def test_the_walk_down_finds_what_a_scan_of_every_process_finds() -> None:
+    """The per-thread children lists against psutil's scan of all of /proc (the reference).
+
+    One child is started from another thread, which lives on (the child is listed under
+    that thread, not the main one; once a thread ends its children move to another), and
+    one has a child of its own.
+    """
+    sleeper = [sys.executable, "-c", "import time; time.sleep(30)"]
+    procs: list[subprocess.Popen[str]] = []
+    started, done = threading.Event(), threading.Event()
+
+    def spawn() -> None:
+        procs.append(subprocess.Popen(sleeper, text=True))
+        started.set()
+        done.wait(30)
+
+    thread = threading.Thread(target=spawn)
+    thread.start()
+    started.wait(30)
+    parent = subprocess.Popen(GRANDPARENT_CMD, stdout=subprocess.PIPE, text=True)
+    procs.append(parent)
+    try:
+        assert parent.stdout is not None
+        grandchild = int(parent.stdout.readline())
+        me = psutil.Process()
+        walked = [p.pid for p in tree_processes(me)]
+        scanned = {me.pid, *(p.pid for p in me.children(recursive=True))}
+        mem = tree_memory()
+    finally:
+        done.set()
+        thread.join()
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+    assert sorted(walked) == sorted(scanned)
+    assert {procs[0].pid, parent.pid, grandchild} <= set(walked)
+    assert mem.processes == len(scanned)
+
+
+@needs_task_children
+def test_the_walk_down_reuses_known_processes_and_prunes_before_descending() -> None:
+    parent = subprocess.Popen(GRANDPARENT_CMD, stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        grandchild = int(parent.stdout.readline())
+        me = psutil.Process()
+        first = {p.pid: p for p in tree_processes(me)}
+        again = tree_processes(me, known=first)
+        pruned = {p.pid for p in tree_processes(me, prune=lambda p: p.pid == parent.pid)}
+    finally:
+        parent.kill()
+        parent.wait()
+    assert all(p is first[p.pid] for p in again)  # no new lookup of a process seen before
+    assert {parent.pid, grandchild} <= set(first)
+    assert parent.pid not in pruned and grandchild not in pruned  # its subtree goes with it
+
+
+def test_without_task_children_the_tree_comes_from_psutil(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(process_tree, "HAVE_TASK_CHILDREN", False)
+    with readers_of(np.ones(8), 2) as kids:
+        found = {p.pid for p in tree_processes(psutil.Process())}
+    assert set(kids) <= found

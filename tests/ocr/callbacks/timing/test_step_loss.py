@@ -18,6 +18,15 @@ def test_returned_loss_reads_tensors_dicts_and_numbers() -> None:
     assert returned_loss(True) is None
 
 
+def test_a_loss_that_needs_no_grad_is_kept_as_it_is() -> None:
+    """Lightning's outputs carry the loss detached already: no second tensor per step."""
+    t = torch.tensor(0.75)
+    assert returned_loss(t) is t and returned_loss({"loss": t}) is t
+    graph = torch.tensor(2.0, requires_grad=True) * 3
+    kept = returned_loss(graph)
+    assert kept is not graph and kept.grad_fn is None and float(kept) == 6.0
+
+
 def test_values_fill_in_train_loss_only_when_missing() -> None:
     loss = StepLoss()
     assert loss.values({}) == {}  # nothing seen yet
