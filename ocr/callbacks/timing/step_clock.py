@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple, cast
 
 import pytorch_lightning as pl
@@ -110,51 +110,43 @@ ITER_FETCHER = "_DataLoaderIterDataFetcher"
 the class is private)."""
 
 
-_TIMED_CLASSES: dict[type, type] = {}
+_TIMED_CLASSES: dict[tuple[type, bool], type] = {}
 
 
-def _timed_class(cls: Any) -> type:
-    """A subclass of a fetcher class whose ``__next__`` reports to the fetcher's clock."""
-    sub = _TIMED_CLASSES.get(cls)
+def _timed_class(cls: Any, pulled: bool = False) -> type:
+    """A subclass of ``cls`` whose ``__next__`` reports to the clock set on the object.
+
+    ``cls`` is the train data fetcher's class or, with ``pulled``, the class of the
+    ``dataloader_iter`` a ``training_step`` pulls its batches from. The object keeps its
+    state; without a clock in its ``__dict__`` it behaves as ``cls``.
+    """
+    sub = _TIMED_CLASSES.get((cls, pulled))
     if sub is None:
-
-        def __next__(self: Any) -> Any:
-            clock: StepClock | None = self.__dict__.get("_ocrtop_clock")
-            if clock is None:
-                return cls.__next__(self)
-            t0 = clock._before_fetch()
-            out = cls.__next__(self)
-            if cls.__name__ == ITER_FETCHER:  # out is the iterator the step will pull from
-                clock._open_iter_step(t0, out)
-            else:
-                clock._after_fetch(t0, out)
-            return out
-
-        sub = type(f"Timed{cls.__name__}", (cls,), {"__next__": __next__, "_ocrtop_timed": cls})
-        _TIMED_CLASSES[cls] = sub
+        body = {"__next__": _timed_next(cls, pulled), "_ocrtop_timed": cls}
+        sub = type(f"Timed{cls.__name__}", (cls,), body)
+        _TIMED_CLASSES[cls, pulled] = sub
     return sub
 
 
-_TIMED_ITERATORS: dict[type, type] = {}
+def _timed_next(cls: Any, pulled: bool) -> Callable[[Any], Any]:
+    """``cls.__next__`` between the clock's timestamps."""
+    hands_out_iterator = cls.__name__ == ITER_FETCHER
 
-
-def _timed_iterator_class(cls: Any) -> type:
-    """A subclass of the ``dataloader_iter`` a step receives, timing each ``next()``."""
-    sub = _TIMED_ITERATORS.get(cls)
-    if sub is None:
-
-        def __next__(self: Any) -> Any:
-            clock: StepClock | None = self.__dict__.get("_ocrtop_clock")
-            if clock is None:
-                return cls.__next__(self)
-            t0 = _now()
-            out = cls.__next__(self)
+    def __next__(self: Any) -> Any:
+        clock: StepClock | None = self.__dict__.get("_ocrtop_clock")
+        if clock is None:
+            return cls.__next__(self)
+        t0 = _now() if pulled else clock._before_fetch()
+        out = cls.__next__(self)
+        if pulled:  # next(dataloader_iter) inside the step
             clock._inner_fetch(t0, _now(), out)
-            return out
+        elif hands_out_iterator:  # out is the iterator the step will pull from
+            clock._open_iter_step(t0, out)
+        else:
+            clock._after_fetch(t0, out)
+        return out
 
-        sub = type(f"Timed{cls.__name__}", (cls,), {"__next__": __next__, "_ocrtop_timed": cls})
-        _TIMED_ITERATORS[cls] = sub
-    return sub
+    return __next__
 
 
 class StepClock(Callback):
@@ -298,7 +290,7 @@ class StepClock(Callback):
         self.last_activity = t1
         cls = type(iterator)
         if not getattr(cls, "_ocrtop_timed", None):
-            iterator.__class__ = _timed_iterator_class(cls)
+            iterator.__class__ = _timed_class(cls, pulled=True)
         iterator.__dict__["_ocrtop_clock"] = self
         if self._gpu is not None:
             self._gpu.start()
