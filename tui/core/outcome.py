@@ -33,6 +33,8 @@ def headline(job: JobState) -> str:
         return f"{status} (exit code unknown)"
     if status == "done" and code != exitcodes.DONE:
         return exitcodes.describe(code)  # the process failed after the job reported done
+    if status == "failed" and code == exitcodes.BAD_INPUT:
+        return f"failed: {exitcodes.describe(code)}"  # nothing trained: say why, not just 2
     return f"{status} (exit code {code})"
 
 

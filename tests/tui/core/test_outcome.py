@@ -113,3 +113,12 @@ def test_a_stop_timeout_is_announced_once_with_the_signal_sent() -> None:
         "the stop did not finish in time: SIGTERM sent to the trainer's group"
     ]
     assert sup.announcements() == []
+
+
+def test_bad_config_says_so_in_the_headline_not_just_its_code() -> None:
+    error = "TypeError: SyntheticPages.__init__() got an unexpected keyword argument 'path'"
+    state = _state({"status": "failed", "exit_code": 2, "error": error})
+    job = next(iter(state.jobs.values()))
+    assert outcome.headline(job) == "failed: bad config or input (exit code 2)"
+    failed = _state({"status": "failed", "exit_code": 1, "error": "RuntimeError: boom"})
+    assert outcome.headline(next(iter(failed.jobs.values()))) == "failed (exit code 1)"
